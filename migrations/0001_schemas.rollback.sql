@@ -1,0 +1,5 @@
+DROP SCHEMA tracker;
+DROP SCHEMA lifecycle;
+DROP SCHEMA userdata;
+DROP SCHEMA history;
+DROP SCHEMA canvas;

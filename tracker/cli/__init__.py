@@ -1,0 +1,44 @@
+"""The ``tracker`` command: a thin layer over the library's functions.
+
+Each command group lives in a module of its own (``tracker/cli/db.py`` for
+``tracker db …``) and only parses options, calls a library function and renders
+its result. Exit codes: 0 ok, 1 findings or failure, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from tracker import __version__
+from tracker.cli.output import run_guarded
+
+
+class TrackerGroup(click.Group):
+    """Maps tracker's expected errors to their exit codes, with no traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        return run_guarded(lambda: super(TrackerGroup, self).invoke(ctx))
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tracker")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
+def main(verbose: int) -> None:
+    """Keep a school's Canvas LMS data in PostgreSQL and ask questions about students.
+
+    The server is DATABASE_URL; with none set, tracker starts an embedded
+    PostgreSQL in $TRACKER_HOME (default: the platform's user data folder).
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from tracker.cli import db
+
+    main.add_command(db.group)
+
+
+_register()

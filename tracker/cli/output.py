@@ -1,0 +1,89 @@
+"""Rendering for the command line: tables for people, JSON or CSV for scripts, and errors."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+
+from tracker.errors import TrackerError
+
+T = TypeVar("T")
+
+FORMATS = ("table", "json", "csv")
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json or csv for scripts.",
+)
+
+
+def run_guarded(fn: Callable[[], T]) -> T:
+    """Run ``fn``; turn tracker's expected errors into a message on stderr and an exit code."""
+    try:
+        return fn()
+    except TrackerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """``value`` (dataclasses, rows, dates, decimals) as indented JSON."""
+    return json.dumps(_plain(value), indent=2, ensure_ascii=False)
+
+
+def rows_of(items: Iterable[Any]) -> list[dict[str, Any]]:
+    """Dataclasses or mappings as a list of plain dicts."""
+    return [_plain(item) for item in items]
+
+
+def render(items: Sequence[Any], fmt: str, *, title: str | None = None) -> None:
+    """Print rows as a table, JSON or CSV."""
+    rows = rows_of(items)
+    if fmt == "json":
+        click.echo(to_json(rows))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        click.echo(buf.getvalue(), nl=False)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    columns = list(rows[0]) if rows else []
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(table if rows else f"{title + ': ' if title else ''}(none)")

@@ -1,0 +1,175 @@
+"""Connections: which server, how to connect, transactions and their retry.
+
+``DATABASE_URL`` (or an explicit URL) chooses the server; with none, the embedded
+PostgreSQL starts (see ``tracker.embedded``). Environment options:
+
+- ``TRACKER_POOLER=transaction``: the URL points at a transaction-mode pooler
+  (PgBouncer and the like): no prepared statements, no session settings.
+- ``TRACKER_STATEMENT_TIMEOUT``: a statement timeout such as ``30s`` or ``5min``
+  (not sent through a transaction-mode pooler; set it on the role there).
+- ``sslmode`` and every other libpq option pass through in the URL.
+
+A password never appears in what this module logs or raises: use ``mask_url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from tracker.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Errors after which the whole transaction may simply be run again.
+RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def database_url(url: str | None = None) -> str:
+    """The URL to use: ``url``, else ``DATABASE_URL``, else the embedded server's."""
+    url = url or os.environ.get("DATABASE_URL")
+    if url:
+        return normalize_url(url)
+    from tracker import embedded
+
+    return embedded.start()
+
+
+def normalize_url(url: str) -> str:
+    """Accept SQLAlchemy/yoyo style schemes (``postgresql+psycopg://``) and return a libpq URL."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "+" in scheme:
+        scheme = scheme.split("+", 1)[0]
+    if sep and scheme not in ("postgresql", "postgres"):
+        raise ConfigurationError(
+            f"unsupported database URL scheme {scheme!r}: use postgresql://user@host:port/dbname"
+        )
+    return f"{scheme}{sep}{rest}" if sep else url
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (in the user part and in the query)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable database URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        if ":" in userinfo:
+            user, _, password = userinfo.partition(":")
+            if password:
+                userinfo = f"{user}:***"
+        netloc = f"{userinfo}@{hostinfo}"
+    query = parts.query
+    if query:
+        pairs = [
+            (k, "***" if k.lower() == "password" else v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+        ]
+        query = urlencode(pairs, safe="/")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server URL with another database name."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+def behind_pooler() -> bool:
+    """True when ``TRACKER_POOLER=transaction`` says the server is a transaction-mode pooler."""
+    return os.environ.get("TRACKER_POOLER", "").lower() == "transaction"
+
+
+def connect_kwargs() -> dict[str, Any]:
+    """Keyword arguments for ``psycopg.connect`` that follow the environment options."""
+    kwargs: dict[str, Any] = {"application_name": "tracker"}
+    if behind_pooler():
+        kwargs["prepare_threshold"] = None
+    elif timeout := os.environ.get("TRACKER_STATEMENT_TIMEOUT"):
+        kwargs["options"] = f"-c statement_timeout={timeout}"
+    return kwargs
+
+
+def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """Open a connection to ``url`` (or the default server, see ``database_url``).
+
+    The caller owns the connection and its transactions; use it as a context
+    manager to commit on success and close it.
+    """
+    url = database_url(url)
+    try:
+        return psycopg.connect(url, autocommit=autocommit, **connect_kwargs())
+    except psycopg.OperationalError as exc:
+        raise ConfigurationError(
+            f"cannot connect to {mask_url(url)}: {first_line(exc)}. "
+            "Check that the server runs and the URL (DATABASE_URL) is right."
+        ) from None
+
+
+def pool(url: str | None = None, *, min_size: int = 1, max_size: int = 10) -> Any:
+    """A ``psycopg_pool.ConnectionPool`` for long-lived processes (open it with ``with``)."""
+    from psycopg_pool import ConnectionPool
+
+    return ConnectionPool(
+        database_url(url),
+        min_size=min_size,
+        max_size=max_size,
+        kwargs=connect_kwargs(),
+        open=False,
+    )
+
+
+def run_in_transaction(
+    conn: psycopg.Connection[Any],
+    work: Callable[[psycopg.Connection[Any]], T],
+    *,
+    attempts: int = 5,
+    base_delay: float = 0.05,
+) -> T:
+    """Run ``work(conn)`` in a transaction, again from the start on a serialization failure
+    or deadlock: at most ``attempts`` times, with jittered exponential backoff.
+
+    ``work`` must do nothing outside the database that cannot be repeated.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():
+                return work(conn)
+        except RETRYABLE as exc:
+            if attempt == attempts:
+                raise
+            delay = base_delay * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.warning(
+                "transaction failed with %s (attempt %d of %d); retrying in %.3f s",
+                type(exc).__name__,
+                attempt,
+                attempts,
+                delay,
+            )
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def server_version(conn: psycopg.Connection[Any]) -> str:
+    """PostgreSQL's version string, e.g. ``PostgreSQL 18.4``."""
+    row = conn.execute("SELECT current_setting('server_version')").fetchone()
+    assert row is not None
+    return f"PostgreSQL {row[0].split()[0]}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libpq messages run on)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
