@@ -1,0 +1,3 @@
+DROP FUNCTION tracker.canvas_id(jsonb);
+DROP TABLE tracker.sync_changes;
+DROP TABLE tracker.sync_runs;

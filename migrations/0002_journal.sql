@@ -1,0 +1,53 @@
+-- The sync journal (schema tracker): one row per sync run, and the before-images
+-- of every row a sync changed, so that the sync can be reported and undone.
+-- depends: 0001_schemas
+
+CREATE TABLE tracker.sync_runs (
+    sync_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind             text NOT NULL CHECK (kind IN ('full', 'incremental')),
+    source           text NOT NULL,                    -- a bundle path or a Canvas URL (never a token)
+    scope_course_ids bigint[] NOT NULL DEFAULT '{}',   -- the courses a full sync covers
+    status           text NOT NULL DEFAULT 'running'
+                     CHECK (status IN ('running', 'succeeded', 'failed', 'undone')),
+    started_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at      timestamptz,
+    counts           jsonb NOT NULL DEFAULT '{}',      -- per table: inserted, updated, unchanged, missing, reactivated, history
+    error            text,
+    undone_at        timestamptz,
+    CHECK ((status = 'undone') = (undone_at IS NOT NULL)),
+    CHECK (status = 'running' OR finished_at IS NOT NULL)
+);
+
+COMMENT ON TABLE tracker.sync_runs IS
+    'One row per sync run: kind, scope, timings, status, per-table counts, error.';
+
+-- Before-images: the whole row as it was before a sync updated it. A row a sync
+-- inserted has none (it carries that sync_id and no before-image, so undo deletes it).
+CREATE TABLE tracker.sync_changes (
+    sync_id  bigint NOT NULL REFERENCES tracker.sync_runs (sync_id),
+    relation text NOT NULL,             -- 'canvas.submissions', 'lifecycle.objects', ...
+    kind     text NOT NULL DEFAULT '',  -- lifecycle.objects' kind; '' for layer 1 tables
+    row_id   bigint NOT NULL,
+    before   jsonb NOT NULL,
+    PRIMARY KEY (sync_id, relation, kind, row_id)
+);
+
+CREATE INDEX sync_changes_row_idx ON tracker.sync_changes (relation, kind, row_id);
+
+COMMENT ON TABLE tracker.sync_changes IS
+    'Before-images of the rows each sync updated, for undo and for the change report.';
+
+-- Canvas ids: a JSON number, a numeric string, or a shard-prefixed string "1~123"
+-- (shard 1, local id 123) normalized to the global id shard * 10^13 + local id.
+CREATE FUNCTION tracker.canvas_id(value jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::bigint
+    WHEN jsonb_typeof(value) = 'string' AND strpos(value #>> '{}', '~') > 0
+        THEN split_part(value #>> '{}', '~', 1)::bigint * 10000000000000
+           + split_part(value #>> '{}', '~', 2)::bigint
+    WHEN jsonb_typeof(value) = 'string' THEN (value #>> '{}')::bigint
+END;
+
+COMMENT ON FUNCTION tracker.canvas_id(jsonb) IS
+    'A Canvas id (number, numeric string or "shard~local") as a global 64-bit id.';
