@@ -121,7 +121,8 @@ CREATE TABLE canvas.enrollments (
                                 'deleted')),
     associated_user_id     bigint,   -- observers: the observed student
     -- the test student is kept but flagged; analytics leave it out
-    is_test_student        boolean GENERATED ALWAYS AS (type = 'StudentViewEnrollment') STORED,
+    is_test_student        boolean NOT NULL DEFAULT false
+                           CHECK (is_test_student = (type = 'StudentViewEnrollment')),
     current_score          numeric,
     final_score            numeric,
     current_grade          text,

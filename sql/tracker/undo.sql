@@ -1,0 +1,44 @@
+-- Undoing a sync: layers 1 and 0 return to their state before it, and the layer 2
+-- rows it appended are removed. Refused when a later sync touched the same rows.
+
+-- name: later_conflicts
+-- Later runs (not undone) that changed rows this run wrote or whose lifecycle it changed.
+SELECT c.sync_id, c.relation, count(*) AS row_count
+FROM tracker.sync_changes AS c
+JOIN tracker.sync_runs AS r ON r.sync_id = c.sync_id
+WHERE c.sync_id > :'sync_id'::bigint
+  AND r.status = 'succeeded'
+  AND (
+        (c.relation LIKE 'canvas.%' AND (c.before ->> 'sync_id')::bigint = :'sync_id'::bigint)
+     OR (c.relation = 'lifecycle.objects'
+         AND (EXISTS (SELECT 1
+                      FROM tracker.sync_changes AS mine
+                      WHERE mine.sync_id = :'sync_id'::bigint
+                        AND mine.relation = 'lifecycle.objects'
+                        AND mine.kind = c.kind
+                        AND mine.row_id = c.row_id)
+              OR EXISTS (SELECT 1
+                         FROM lifecycle.objects AS o
+                         WHERE o.kind = c.kind
+                           AND o.id = c.row_id
+                           AND o.first_seen_sync_id = :'sync_id'::bigint)))
+  )
+GROUP BY c.sync_id, c.relation
+ORDER BY c.sync_id, c.relation;
+
+-- name: stage_before_images
+-- Put one table's before-images of a run into its undo stage.
+-- allow stage: pg_temp.undo_terms, pg_temp.undo_courses, pg_temp.undo_sections, pg_temp.undo_users, pg_temp.undo_assignment_groups, pg_temp.undo_assignments, pg_temp.undo_enrollments, pg_temp.undo_submissions
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
+INSERT INTO :"stage" (record_no, id, existed, changed, rec)
+SELECT NULL, c.row_id, true, true, jsonb_populate_record(CAST(NULL AS :"table"), c.before)
+FROM tracker.sync_changes AS c
+WHERE c.sync_id = :'sync_id'::bigint
+  AND c.relation = :'relation'::text;
+
+-- name: delete_inserted
+-- Remove the rows a run inserted: after the before-images are back, those are the
+-- rows that still carry the run's id.
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
+DELETE FROM :"table"
+WHERE sync_id = :'sync_id'::bigint;

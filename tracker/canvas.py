@@ -1,0 +1,257 @@
+"""Canvas input: what each kind of object must look like, and precise errors when not.
+
+The sync's fast path lets PostgreSQL type the documents (``sql/canvas/stage.sql``);
+when it refuses one, :func:`field_errors` re-reads the file and says which record and
+which field is wrong, and what was expected. Only the fields tracker stores in typed
+columns are checked: every other key is kept in ``raw`` as Canvas sent it. A key that
+is absent is unknown (Canvas leaves keys out without a permission or ``include[]``),
+never an error, unless the kind cannot do without it (``REQUIRED``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tracker.bundle import iter_documents
+
+#: Each bundle kind's layer 1 table and its lifecycle kind (submissions have none: they
+#: follow their assignment and enrollment).
+TABLES: Mapping[str, str] = {
+    "terms": "canvas.terms",
+    "courses": "canvas.courses",
+    "sections": "canvas.sections",
+    "users": "canvas.users",
+    "assignment_groups": "canvas.assignment_groups",
+    "assignments": "canvas.assignments",
+    "enrollments": "canvas.enrollments",
+    "submissions": "canvas.submissions",
+}
+LIFECYCLE_KINDS: Mapping[str, str] = {
+    "terms": "term",
+    "courses": "course",
+    "sections": "section",
+    "users": "user",
+    "assignment_groups": "assignment_group",
+    "assignments": "assignment",
+    "enrollments": "enrollment",
+}
+
+#: Keys Canvas always sends, without which tracker cannot store an object.
+REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "terms": ("id", "name"),
+    "courses": ("id", "name", "workflow_state"),
+    "sections": ("id", "course_id", "name"),
+    "users": ("id", "name"),
+    "assignment_groups": ("id", "name"),
+    "assignments": ("id", "course_id", "name"),
+    "enrollments": ("id", "user_id", "course_id", "type", "enrollment_state"),
+    "submissions": ("id", "assignment_id", "workflow_state"),
+}
+
+#: References checked before writing: (kind, field, parent kind). The parent must be in
+#: the bundle or already in the database.
+REFERENCES: tuple[tuple[str, str, str], ...] = (
+    ("courses", "enrollment_term_id", "terms"),
+    ("sections", "course_id", "courses"),
+    ("assignment_groups", "course_id", "courses"),
+    ("assignments", "course_id", "courses"),
+    ("assignments", "assignment_group_id", "assignment_groups"),
+    ("enrollments", "user_id", "users"),
+    ("enrollments", "course_id", "courses"),
+    ("enrollments", "course_section_id", "sections"),
+    ("submissions", "assignment_id", "assignments"),
+    ("submissions", "user_id", "users"),
+)
+
+_ENROLLMENT_TYPES = frozenset({
+    "StudentEnrollment", "TeacherEnrollment", "TaEnrollment", "DesignerEnrollment",
+    "ObserverEnrollment", "StudentViewEnrollment",
+})
+_GRADES = {
+    "current_score": "number", "final_score": "number", "current_grade": "string",
+    "final_grade": "string", "unposted_current_score": "number", "unposted_final_score": "number",
+    "unposted_current_grade": "string", "unposted_final_grade": "string",
+    "override_score": "number", "override_grade": "string", "current_points": "number",
+}
+
+#: The typed fields of each kind: a type name, or a set of the values Canvas documents.
+FIELDS: Mapping[str, Mapping[str, Any]] = {
+    "terms": {
+        "id": "id", "name": "string", "start_at": "time", "end_at": "time", "created_at": "time",
+        "workflow_state": {"active", "deleted"}, "grading_period_group_id": "id",
+        "sis_term_id": "string",
+    },
+    "courses": {
+        "id": "id", "name": "string", "original_name": "string", "course_code": "string",
+        "uuid": "string", "account_id": "id", "root_account_id": "id", "enrollment_term_id": "id",
+        "grading_standard_id": "id", "start_at": "time", "end_at": "time", "created_at": "time",
+        "time_zone": "string",
+        "workflow_state": {"unpublished", "available", "completed", "deleted"},
+        "hide_final_grades": "bool", "apply_assignment_group_weights": "bool",
+        "sis_course_id": "string",
+    },
+    "sections": {
+        "id": "id", "course_id": "id", "name": "string", "sis_section_id": "string",
+        "start_at": "time", "end_at": "time",
+    },
+    "users": {
+        "id": "id", "name": "string", "sortable_name": "string", "short_name": "string",
+        "sis_user_id": "string", "login_id": "string", "email": "string", "created_at": "time",
+    },
+    "assignment_groups": {
+        "id": "id", "course_id": "id", "name": "string", "position": "int",
+        "group_weight": "number", "rules": "object",
+    },
+    "assignments": {
+        "id": "id", "course_id": "id", "assignment_group_id": "id", "name": "string",
+        "position": "int", "points_possible": "number",
+        "grading_type": {"points", "percent", "letter_grade", "gpa_scale", "pass_fail", "not_graded"},
+        "submission_types": "array", "due_at": "time", "lock_at": "time", "unlock_at": "time",
+        "created_at": "time", "updated_at": "time", "published": "bool",
+        "workflow_state": {"published", "unpublished", "deleted", "duplicating",
+                           "failed_to_duplicate", "importing", "fail_to_import", "migrating",
+                           "failed_to_migrate"},
+        "omit_from_final_grade": "bool", "sis_assignment_id": "string",
+    },
+    "enrollments": {
+        "id": "id", "user_id": "id", "course_id": "id", "course_section_id": "id",
+        "type": _ENROLLMENT_TYPES, "role": "string", "role_id": "id",
+        "enrollment_state": {"active", "invited", "creation_pending", "completed", "inactive",
+                             "rejected", "deleted"},
+        "associated_user_id": "id", "grades": "object", "last_activity_at": "time",
+        "last_attended_at": "time", "total_activity_time": "int", "start_at": "time",
+        "end_at": "time", "created_at": "time", "updated_at": "time",
+    },
+    "submissions": {
+        "id": "id", "assignment_id": "id", "user_id": "id", "anonymous_id": "string",
+        "submission_type": "string", "score": "number", "grade": "string",
+        "entered_score": "number", "entered_grade": "string", "excused": "bool",
+        "attempt": "int",
+        "workflow_state": {"submitted", "unsubmitted", "graded", "pending_review", "deleted"},
+        "late": "bool", "missing": "bool",
+        "late_policy_status": {"late", "missing", "extended", "none"},
+        "seconds_late": "int", "points_deducted": "number", "submitted_at": "time",
+        "graded_at": "time", "posted_at": "time", "cached_due_date": "time", "grader_id": "id",
+    },
+}
+
+_MAX_ID = 2**63 - 1
+_ID_TEXT = re.compile(r"-?\d{1,19}|\d{1,6}~\d{1,13}")
+_NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})")
+
+_EXPECTED = {
+    "id": "a Canvas id (an integer up to 2^63-1, or a string such as \"123\" or \"1~123\")",
+    "int": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "bool": "true or false",
+    "time": "an ISO 8601 timestamp with a zone, such as 2026-09-01T08:00:00Z",
+    "object": "a JSON object",
+    "array": "a JSON array",
+}
+
+
+def field_problem(kind: str, value: Any) -> str | None:
+    """What is wrong with ``value`` for a field of type ``kind``, or None if it fits."""
+    if value is None:
+        return None
+    ok: bool
+    if isinstance(kind, (set, frozenset)):
+        if value in kind:
+            return None
+        return "one of " + ", ".join(sorted(kind))
+    if kind == "id":
+        ok = (isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID <= value <= _MAX_ID) or (
+            isinstance(value, str) and _ID_TEXT.fullmatch(value) is not None and _id_fits(value))
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_ID
+    elif kind == "number":
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
+            isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
+    elif kind == "string":
+        ok = isinstance(value, (str, int)) and not isinstance(value, bool) and "\x00" not in str(value)
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "time":
+        ok = isinstance(value, str) and _TIME.fullmatch(value) is not None and _parses(value)
+    elif kind == "object":
+        ok = isinstance(value, dict)
+    elif kind == "array":
+        ok = isinstance(value, list)
+    else:  # pragma: no cover - a typo in FIELDS
+        raise ValueError(f"unknown field type {kind!r}")
+    return None if ok else _EXPECTED[kind]
+
+
+def _id_fits(text: str) -> bool:
+    if "~" in text:
+        shard, local = text.split("~")
+        return int(shard) * 10**13 + int(local) <= _MAX_ID
+    return abs(int(text)) <= _MAX_ID
+
+
+def _parses(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def record_label(path: Path, number: int, canvas_id: Any = None) -> str:
+    """``submissions.ndjson record 1,204 (id 90099)``: how messages name a record."""
+    label = f"{path.name} record {number:,}"
+    return label if canvas_id is None else f"{label} (id {canvas_id})"
+
+
+def field_errors(kind: str, path: Path, *, limit: int = 50) -> list[str]:
+    """Check every record of one bundle file field by field; at most ``limit`` messages."""
+    problems: list[str] = []
+    for number, doc in enumerate(_documents(path), start=1):
+        for message in _record_problems(kind, doc):
+            problems.append(f"{record_label(path, number, _id_of(doc))}: {message}")
+            if len(problems) >= limit:
+                return problems
+    return problems
+
+
+def _documents(path: Path) -> Iterator[Any]:
+    for raw in iter_documents(path):
+        try:
+            yield orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield None  # reported by bundle.json_errors
+
+
+def _id_of(doc: Any) -> Any:
+    return doc.get("id") if isinstance(doc, dict) else None
+
+
+def _record_problems(kind: str, doc: Any) -> Iterable[str]:
+    if not isinstance(doc, dict):
+        yield "expected a JSON object"
+        return
+    for name in REQUIRED[kind]:
+        if doc.get(name) is None:
+            yield f"{name}: missing; Canvas always sends it and tracker cannot store the {kind[:-1]} without it"
+    for name, expected in FIELDS[kind].items():
+        problem = field_problem(expected, doc.get(name))
+        if problem:
+            yield f"{name}: expected {problem}, got {_show(doc.get(name))}"
+    if kind == "enrollments" and isinstance(doc.get("grades"), dict):
+        for name, expected in _GRADES.items():
+            problem = field_problem(expected, doc["grades"].get(name))
+            if problem:
+                yield f"grades.{name}: expected {problem}, got {_show(doc['grades'].get(name))}"
+
+
+def _show(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,570 @@
+"""The loader of SQL files: every statement under ``sql/<folder>/*.sql`` as a callable.
+
+A file holds several statements, each introduced by a ``-- name: snake_name`` line.
+The ``--`` lines right after it are the statement's docstring, except directives
+``-- allow <param>: schema.table, other_table`` that declare the values an
+identifier parameter may take. Comments before the first ``-- name:`` are the
+file's header. A named block holds exactly one statement (a trailing ``;`` is
+optional)::
+
+    -- name: course_enrollments
+    -- The enrollments of one course, newest first.
+    SELECT id, user_id, type
+    FROM canvas.enrollments
+    WHERE course_id = :'course_id'::bigint
+    ORDER BY created_at DESC;
+
+Parameters use psql's syntax, so ``psql -v course_id=42 -f file.sql`` runs the
+same text: ``:'name'`` is a value (sent as a bound parameter, never pasted into
+the text) and ``:"name"`` an identifier, taken only from its ``-- allow`` list.
+Bare ``:name`` (psql pastes it in as raw SQL), ``:{?name}`` and psql backslash
+commands are refused.
+
+The pipeline, run once per file at load: ``_lex`` cuts the text into tokens
+(strings, ``E''`` strings, quoted identifiers, dollar-quoted bodies, comments,
+``::`` casts and parameters), ``_parse_file`` groups them into named blocks and
+builds a `Statement` from each. Errors are `tracker.errors.SqlFileError`
+starting with ``path:line:col:``; a server error keeps its psycopg class and
+gets a note naming the file's line.
+
+``sql`` is the project's own ``sql/`` tree, loaded on first use::
+
+    from tracker.sqlfiles import sql
+    rows = sql.canvas.course_enrollments(conn, course_id=42).fetchall()
+"""
+
+from __future__ import annotations
+
+import bisect
+import keyword
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, LiteralString, cast, overload
+
+import psycopg
+from psycopg import sql as pgsql
+from psycopg.rows import Row, RowFactory
+
+import tracker
+from tracker.errors import NotFoundError, SqlFileError
+
+__all__ = ["SqlFolder", "SqlTree", "Statement", "load_dir", "load_file", "sql"]
+
+# ---------------------------------------------------------------------------- lexer
+
+_NAME = r"[^\W\d]\w*"  # a parameter name: a letter or _, then letters, digits, _
+_VALUE_PARAM = re.compile(rf":'({_NAME})'")
+_IDENT_PARAM = re.compile(rf':"({_NAME})"')
+_BARE_PARAM = re.compile(rf":({_NAME})")
+_DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")  # $$ or $tag$, never $1
+_WORD = re.compile(r"[^\W\d][\w$]*")
+_OTHER = re.compile(r"""\d+|[^\s\w'"$:;\\/-]+|.""", re.DOTALL)
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+_SPACE = re.compile(r"\s+")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+
+TokenKind = Literal[
+    "space", "comment", "block", "string", "qident", "dollar", "value", "ident", "semi", "code"
+]
+_TRIVIA = ("space", "comment", "block")
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: TokenKind
+    text: str
+    offset: int  # in the file's text
+
+
+class _Source:
+    """A file's text, and how to turn an offset into ``path:line:col``."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text = path, text
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
+
+    def starts_line(self, offset: int) -> bool:
+        line, col = self.position(offset)
+        return not self.text[self.line_starts[line - 1] : offset].strip()
+
+    def error(self, offset: int, message: str) -> SqlFileError:
+        line, col = self.position(offset)
+        return SqlFileError(f"{self.path}:{line}:{col}: {message}")
+
+
+def _lex(src: _Source) -> list[_Token]:
+    """Cut ``src`` into tokens; quoted text and comments are single tokens."""
+    text, tokens, i = src.text, [], 0
+    while i < len(text):
+        c, kind = text[i], cast(TokenKind, "code")
+        if m := _SPACE.match(text, i):
+            j, kind = m.end(), "space"
+        elif m := _LINE_COMMENT.match(text, i):
+            j, kind = m.end(), "comment"
+        elif text.startswith("/*", i):
+            j, kind = _block_comment_end(src, i), "block"
+        elif c == "'":
+            j, kind = _quoted_end(src, i, "'", "string"), "string"
+        elif c == '"':
+            j, kind = _quoted_end(src, i, '"', "quoted identifier"), "qident"
+        elif c == "$" and (m := _DOLLAR_TAG.match(text, i)):
+            end = text.find(m.group(), m.end())
+            if end < 0:
+                raise src.error(i, f"unterminated dollar-quoted string: no closing {m.group()}")
+            j, kind = end + len(m.group()), "dollar"
+        elif c == ":":
+            j, kind = _colon(src, i)
+        elif c == "\\":
+            raise src.error(i, "psql backslash commands are refused: the loader runs one "
+                               "SQL statement per name; move the command to a shell script")
+        elif c == ";":
+            j, kind = i + 1, "semi"
+        elif m := _WORD.match(text, i):
+            j = m.end()
+            if j == i + 1 and c in "eE" and text.startswith("'", j):
+                j, kind = _escape_string_end(src, i), "string"
+        else:
+            j = cast(re.Match[str], _OTHER.match(text, i)).end()
+        tokens.append(_Token(kind, text[i:j], i))
+        i = j
+    return tokens
+
+
+def _quoted_end(src: _Source, start: int, quote: str, what: str) -> int:
+    """End of a ``'…'`` string or ``"…"`` identifier, where a doubled quote is escaped."""
+    j = start + 1
+    while (k := src.text.find(quote, j)) >= 0:
+        if not src.text.startswith(quote, k + 1):
+            return k + 1
+        j = k + 2
+    raise src.error(start, f"unterminated {what}: no closing {quote}")
+
+
+def _escape_string_end(src: _Source, start: int) -> int:
+    """End of an ``E'…'`` string, where a backslash escapes the next character."""
+    j = start + 2
+    while j < len(src.text):
+        if src.text[j] == "\\" or src.text.startswith("''", j):
+            j += 2
+        elif src.text[j] == "'":
+            return j + 1
+        else:
+            j += 1
+    raise src.error(start, "unterminated E'' string: no closing '")
+
+
+def _block_comment_end(src: _Source, start: int) -> int:
+    """End of a ``/* … */`` comment; such comments nest in PostgreSQL."""
+    depth = 0
+    for m in _COMMENT_MARK.finditer(src.text, start):
+        depth += 1 if m.group() == "/*" else -1
+        if depth == 0:
+            return m.end()
+    raise src.error(start, "unterminated /* comment: no closing */")
+
+
+def _colon(src: _Source, i: int) -> tuple[int, TokenKind]:
+    """A ``::`` cast, a ``:'value'`` or ``:"identifier"`` parameter, or a lone colon."""
+    if src.text.startswith("::", i):
+        return i + 2, "code"
+    if m := _VALUE_PARAM.match(src.text, i):
+        return m.end(), "value"
+    if m := _IDENT_PARAM.match(src.text, i):
+        return m.end(), "ident"
+    if src.text.startswith(":{?", i):
+        raise src.error(i, "psql's :{?name} test is refused: pass every parameter explicitly")
+    if m := _BARE_PARAM.match(src.text, i):
+        name = m.group(1)
+        raise src.error(i, f"bare :{name} is refused (psql pastes it in as raw SQL text): "
+                           f"write :'{name}' for a value or :\"{name}\" for an identifier")
+    return i + 1, "code"
+
+
+# --------------------------------------------------------------------------- parser
+
+_NAME_LINE = re.compile(r"--\s*name:(.*)")
+_ALLOW_LINE = re.compile(r"--\s*allow\s+(\S+?)\s*:(.*)")
+_STATEMENT_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_IDENTIFIER_VALUE = re.compile(r"[^\W\d][\w$]*(?:\.[^\W\d][\w$]*)?")
+_RESERVED_PARAMS = frozenset({"row_factory"})
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A run of SQL text, or a parameter (``value`` or ``ident``) named ``text``."""
+
+    kind: Literal["text", "value", "ident"]
+    text: str
+    offset: int  # in the statement's ``sql``
+
+
+def load_file(path: Path) -> dict[str, Statement]:
+    """The statements of one SQL file, by name, in file order."""
+    path = Path(path)
+    src = _Source(path, path.read_text(encoding="utf-8"))
+    tokens = _lex(src)
+    starts = [k for k, t in enumerate(tokens)
+              if t.kind == "comment" and _NAME_LINE.match(t.text) and src.starts_line(t.offset)]
+    for t in tokens[: starts[0] if starts else len(tokens)]:
+        if t.kind not in _TRIVIA:
+            raise src.error(t.offset, "SQL outside a named statement: start it with a "
+                                      "'-- name: snake_name' line")
+    statements: dict[str, Statement] = {}
+    for first, after in zip(starts, [*starts[1:], len(tokens)]):
+        stmt = _statement(src, tokens[first], tokens[first + 1 : after])
+        if stmt.name in statements:
+            raise _duplicate(statements[stmt.name], stmt)
+        statements[stmt.name] = stmt
+    return statements
+
+
+def _statement(src: _Source, name_token: _Token, tokens: list[_Token]) -> Statement:
+    """Build the statement of one named block from its tokens."""
+    name = cast(re.Match[str], _NAME_LINE.match(name_token.text)).group(1).strip()
+    if not _STATEMENT_NAME.fullmatch(name) or keyword.iskeyword(name):
+        raise src.error(name_token.offset, f"statement name {name!r} is not a snake_case "
+                                           "Python name (like upsert_users)")
+    doc: list[str] = []
+    allow: dict[str, tuple[tuple[str, ...], int]] = {}
+    k = 0
+    while k < len(tokens) and tokens[k].kind in _TRIVIA:
+        if tokens[k].kind == "comment":
+            if m := _ALLOW_LINE.match(tokens[k].text):
+                if m.group(1) in allow:
+                    raise src.error(tokens[k].offset, f"a second '-- allow {m.group(1)}' line")
+                values = _allow_list(src, tokens[k].offset, m.group(1), m.group(2))
+                allow[m.group(1)] = (values, tokens[k].offset)
+            else:
+                doc.append(tokens[k].text[2:].removeprefix(" ").rstrip())
+        k += 1
+    body = tokens[k:]
+    semi = next((i for i, t in enumerate(body) if t.kind == "semi"), None)
+    if semi is not None:
+        if extra := next((t for t in body[semi + 1 :] if t.kind not in _TRIVIA), None):
+            raise src.error(extra.offset, f"a second statement in {name!r}: one '-- name:' "
+                                          "holds one statement; give this one a name of its own")
+        body = body[:semi]
+    while body and body[-1].kind in _TRIVIA:
+        body.pop()
+    if not body or body[0].kind == "semi":
+        raise src.error(name_token.offset, f"statement {name!r} has no SQL")
+
+    start = body[0].offset
+    parts: list[_Part] = []
+    for t in body:
+        if t.kind in ("value", "ident"):
+            parts.append(_Part(cast(Literal["value", "ident"], t.kind), t.text[2:-1],
+                               t.offset - start))
+        elif parts and parts[-1].kind == "text":
+            parts[-1] = _Part("text", parts[-1].text + t.text, parts[-1].offset)
+        else:
+            parts.append(_Part("text", t.text, t.offset - start))
+    values = tuple(dict.fromkeys(p.text for p in parts if p.kind == "value"))
+    idents = tuple(dict.fromkeys(p.text for p in parts if p.kind == "ident"))
+    for p in parts:
+        problem = None
+        if p.text in _RESERVED_PARAMS:
+            problem = f"parameter name {p.text!r} is reserved by the loader; choose another"
+        elif p.kind == "ident" and p.text in values:
+            problem = f":'{p.text}' and :\"{p.text}\" in one statement: use two names"
+        elif p.kind == "ident" and p.text not in allow:
+            problem = (f":\"{p.text}\" has no allow-list: add '-- allow {p.text}: "
+                       f"schema.table, …' under '-- name: {name}'")
+        if problem:
+            raise src.error(start + p.offset, problem)
+    for param, (_, offset) in allow.items():
+        if param not in idents:
+            raise src.error(offset, f"'-- allow {param}' but {name!r} has no :\"{param}\"")
+
+    line, column = src.position(start)
+    return Statement(
+        name=name, path=src.path, line=line, column=column, doc="\n".join(doc).strip(),
+        sql=src.text[start : body[-1].offset + len(body[-1].text)],
+        query=_render(parts, values, {}, numbered=False)[0], params=values,
+        identifiers=MappingProxyType({p: allow[p][0] for p in idents}), parts=tuple(parts),
+    )
+
+
+def _allow_list(src: _Source, offset: int, param: str, listed: str) -> tuple[str, ...]:
+    values = tuple(dict.fromkeys(v.strip() for v in listed.split(",") if v.strip()))
+    for v in values or [""]:
+        if not _IDENTIFIER_VALUE.fullmatch(v):
+            raise src.error(offset, f"'-- allow {param}': {v!r} is not a name or schema.name")
+    return values
+
+
+def _render(parts: Sequence[_Part], params: Sequence[str], identifiers: Mapping[str, str],
+            *, numbered: bool) -> tuple[str, list[int]]:
+    """The text to send, and where each part starts in it.
+
+    ``numbered``: values as ``$1``…``$n`` and ``%`` as is (the text the server sees);
+    otherwise values as ``%(name)s`` and ``%`` doubled (the text psycopg takes).
+    Identifier parameters missing from ``identifiers`` stay as ``:"name"``.
+    """
+    pieces: list[str] = []
+    starts: list[int] = []
+    size = 0
+    for part in parts:
+        if part.kind == "text":
+            piece = part.text if numbered else part.text.replace("%", "%%")
+        elif part.kind == "value":
+            piece = f"${params.index(part.text) + 1}" if numbered else f"%({part.text})s"
+        elif part.text in identifiers:
+            piece = pgsql.Identifier(*identifiers[part.text].split(".")).as_string()
+        else:
+            piece = f':"{part.text}"'
+        starts.append(size)
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces), starts
+
+
+def _duplicate(first: Statement, second: Statement) -> SqlFileError:
+    return SqlFileError(f"{second.path}:{second.line}: duplicate statement name "
+                        f"{second.name!r}, first defined at {first.path}:{first.line}")
+
+
+# ------------------------------------------------------------------------ statement
+
+
+@dataclass(frozen=True, eq=False)
+class Statement:
+    """One named SQL statement; call it with a connection and its parameters.
+
+    ``sql`` is the text as written; ``query`` the text psycopg receives, values
+    as ``%(name)s`` (identifier parameters stay ``:"name"`` until a call fills
+    them in). ``params`` lists the value parameters in order of first use;
+    ``identifiers`` maps each identifier parameter to its allowed values, in the
+    order of their ``-- allow`` line (lists of equal length pair up by position:
+    the i-th table goes with the i-th staging table).
+    ``line`` and ``column`` locate the first character of ``sql`` in ``path``.
+    """
+
+    name: str
+    path: Path
+    line: int
+    doc: str
+    sql: str
+    query: str
+    params: tuple[str, ...]
+    identifiers: Mapping[str, tuple[str, ...]]
+    column: int = 1
+    parts: tuple[_Part, ...] = field(default=(), repr=False)
+
+    @property
+    def where(self) -> str:
+        """``path:line`` of the statement, for messages."""
+        return f"{self.path}:{self.line}"
+
+    @overload
+    def __call__(self, conn: psycopg.Connection[Any], /, *, row_factory: None = None,
+                 **params: Any) -> psycopg.Cursor[Any]: ...
+
+    @overload
+    def __call__(self, conn: psycopg.Connection[Any], /, *, row_factory: RowFactory[Row],
+                 **params: Any) -> psycopg.Cursor[Row]: ...
+
+    def __call__(self, conn: psycopg.Connection[Any], /, *,
+                 row_factory: RowFactory[Any] | None = None, **params: Any) -> psycopg.Cursor[Any]:
+        """Execute the statement on ``conn`` and return the cursor holding its result."""
+        values, idents = self._bind(params)
+        cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+        try:
+            cur.execute(cast(LiteralString, self._render(idents, numbered=False)[0]), values)
+        except psycopg.Error as exc:
+            exc.add_note(self._locate(exc, idents))
+            raise
+        return cur
+
+    @contextmanager
+    def copy(self, conn: psycopg.Connection[Any], /, **params: Any) -> Iterator[psycopg.Copy]:
+        """Run a ``COPY … FROM STDIN`` / ``TO STDOUT`` statement: ``with stmt.copy(conn) as cp``.
+
+        COPY takes no bound parameters, so psycopg quotes values into the text.
+        """
+        values, idents = self._bind(params)
+        text = self._render(idents, numbered=not values)[0]
+        try:
+            with conn.cursor() as cur, cur.copy(cast(LiteralString, text), values or None) as cp:
+                yield cp
+        except psycopg.Error as exc:
+            exc.add_note(self._locate(exc, idents))
+            raise
+
+    def numbered(self, **identifiers: str) -> str:
+        """The text with ``$1``…``$n`` for the values (in ``params`` order), as for PREPARE.
+
+        Identifier parameters, if any, must be given.
+        """
+        return self._render(self._bind(identifiers, values_too=False)[1], numbered=True)[0]
+
+    def _bind(self, given: Mapping[str, Any], *, values_too: bool = True
+              ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Check the parameters of a call; split them into values and identifiers."""
+        expected = [*self.params, *self.identifiers] if values_too else [*self.identifiers]
+        missing = [p for p in expected if p not in given]
+        unknown = sorted(given.keys() - set(expected))
+        if missing or unknown:
+            problems = [f"{what} parameter{'s' * (len(names) > 1)} "
+                        + ", ".join(repr(n) for n in names)
+                        for what, names in (("missing", missing), ("unknown", unknown)) if names]
+            raise SqlFileError(f"{self.where}: statement {self.name!r}: {'; '.join(problems)} "
+                               f"(it takes: {', '.join(expected) or 'no parameters'})")
+        for p, allowed in self.identifiers.items():
+            if not (isinstance(given[p], str) and given[p] in allowed):
+                raise SqlFileError(f"{self.where}: statement {self.name!r}: {given[p]!r} is not "
+                                   f"an allowed value of :\"{p}\" (allowed: "
+                                   f"{', '.join(allowed)})")
+        return ({p: given[p] for p in self.params if values_too},
+                {p: given[p] for p in self.identifiers})
+
+    def _render(self, identifiers: Mapping[str, str], *, numbered: bool
+                ) -> tuple[str, list[int]]:
+        return _render(self.parts, self.params, identifiers, numbered=numbered)
+
+    def _locate(self, exc: psycopg.Error, identifiers: Mapping[str, str]) -> str:
+        """``path:line:col`` in the file of the server's error position, for a note."""
+        position = exc.diag.statement_position
+        if not (position and position.isdigit() and self.parts):
+            return f"{self.where}: in SQL statement {self.name!r}"
+        # The server counts characters in the text psycopg sent: the numbered form.
+        sent = int(position) - 1
+        starts = self._render(identifiers, numbered=True)[1]
+        k = max(bisect.bisect_right(starts, sent) - 1, 0)
+        part = self.parts[k]
+        offset = part.offset + (sent - starts[k] if part.kind == "text" else 0)
+        before = self.sql[:offset]
+        line = self.line + before.count("\n")
+        column = self.column + offset if "\n" not in before else offset - before.rfind("\n")
+        return f"{self.path}:{line}:{column}: in SQL statement {self.name!r}"
+
+
+# ----------------------------------------------------------------------------- tree
+
+
+@dataclass(frozen=True)
+class SqlFolder:
+    """The statements of one folder of SQL files, by name: ``folder.upsert_users``."""
+
+    name: str
+    path: Path
+    statements: Mapping[str, Statement] = field(repr=False)  # file order, files sorted
+
+    def __getattr__(self, name: str) -> Statement:
+        statements = self.__dict__.get("statements", {})
+        if name.startswith("_") or name not in statements:
+            raise AttributeError(f"{self.__dict__.get('path')} has no statement named {name!r}")
+        return cast(Statement, statements[name])
+
+    def __iter__(self) -> Iterator[Statement]:
+        return iter(self.statements.values())
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+
+@dataclass(frozen=True)
+class SqlTree:
+    """Folders of SQL files, by name: ``tree.canvas.upsert_users``."""
+
+    root: Path
+    by_folder: Mapping[str, SqlFolder] = field(repr=False)
+    by_file: Mapping[str, Mapping[str, Statement]] = field(repr=False)  # "reports/x.sql" → …
+
+    def __getattr__(self, name: str) -> SqlFolder:
+        folders = self.__dict__.get("by_folder", {})
+        if name.startswith("_") or name not in folders:
+            raise AttributeError(f"{self.__dict__.get('root')} has no folder named {name!r}")
+        return cast(SqlFolder, folders[name])
+
+    def folders(self) -> tuple[SqlFolder, ...]:
+        """Every folder, sorted by name."""
+        return tuple(self.by_folder.values())
+
+    def file(self, relative_path: str | Path) -> Mapping[str, Statement]:
+        """The statements of one file (``"reports/at_risk.sql"``), in file order."""
+        key = Path(relative_path).as_posix()
+        if key not in self.by_file:
+            raise NotFoundError(f"{self.root / key}: no such SQL file (known: "
+                                f"{', '.join(self.by_file) or 'none'})")
+        return self.by_file[key]
+
+    def __iter__(self) -> Iterator[Statement]:
+        for folder in self.by_folder.values():
+            yield from folder
+
+
+_RESERVED_FOLDER_NAMES = {f.name for f in fields(SqlTree)} | set(dir(SqlTree))
+_RESERVED_STATEMENT_NAMES = {f.name for f in fields(SqlFolder)} | set(dir(SqlFolder))
+
+
+def load_dir(root: Path) -> SqlTree:
+    """Load ``root/<folder>/*.sql``; statement names are unique within a folder.
+
+    Folders and files whose names start with ``.`` or ``_`` are ignored.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise SqlFileError(f"{root}: no such folder of SQL files")
+    visible = [p for p in sorted(root.rglob("*.sql"))
+               if not any(s.startswith((".", "_")) for s in p.relative_to(root).parts)]
+    if stray := [p for p in visible if len(p.relative_to(root).parts) != 2]:
+        raise SqlFileError(f"{stray[0]}:1: SQL files live one folder deep: {root}/<folder>/*.sql")
+    folders: dict[str, SqlFolder] = {}
+    files: dict[str, Mapping[str, Statement]] = {}
+    for folder in sorted(p for p in root.iterdir()
+                         if p.is_dir() and not p.name.startswith((".", "_"))):
+        if not folder.name.isidentifier() or folder.name in _RESERVED_FOLDER_NAMES:
+            raise SqlFileError(f"{folder}: folder name {folder.name!r} is not usable as "
+                               "an attribute; rename it (like reports)")
+        statements: dict[str, Statement] = {}
+        for path in (p for p in visible if p.parent == folder):
+            loaded = load_file(path)
+            files[path.relative_to(root).as_posix()] = MappingProxyType(loaded)
+            for name, stmt in loaded.items():
+                if name in _RESERVED_STATEMENT_NAMES:
+                    raise SqlFileError(f"{stmt.where}: statement name {name!r} is reserved "
+                                       "(it names an attribute of SqlFolder); choose another")
+                if name in statements:
+                    raise _duplicate(statements[name], stmt)
+                statements[name] = stmt
+        folders[folder.name] = SqlFolder(folder.name, folder, MappingProxyType(statements))
+    return SqlTree(root, MappingProxyType(folders), MappingProxyType(files))
+
+
+class _ProjectTree:
+    """The project's ``sql/`` folder (``tracker.SQL_DIR``), loaded on first attribute use."""
+
+    def __init__(self) -> None:
+        self._tree: SqlTree | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> SqlTree:
+        with self._lock:
+            if self._tree is None:
+                self._tree = load_dir(tracker.SQL_DIR)
+            return self._tree
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._load(), name)
+
+    def __iter__(self) -> Iterator[Statement]:
+        return iter(self._load())
+
+    def __repr__(self) -> str:
+        return f"<SQL tree of {tracker.SQL_DIR}, {'loaded' if self._tree else 'not loaded yet'}>"
+
+
+#: The project's own statements: ``sql.canvas.upsert_users(conn, …)``.
+sql: SqlTree = cast(SqlTree, _ProjectTree())

@@ -1,0 +1,437 @@
+"""Syncing Canvas data into layers 1, 2 and 0, the journal of syncs, undo and reports.
+
+A sync is one transaction: the bundle's files are copied into temporary staging
+tables (``COPY``), checked, typed, and written with set-based statements from
+``sql/canvas``, ``sql/history`` and ``sql/lifecycle``. Only rows whose Canvas object
+changed are written; layer 2 gets a row only when grades or a score changed; a full
+sync marks missing (never deletes) what its courses no longer have. Each run is
+journaled in ``tracker.sync_runs`` with the before-images of what it overwrote, so
+that :func:`undo` can put everything back.
+
+Two syncs of one course never interleave (an advisory lock per course, taken in
+course-id order); syncs of different courses run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+
+from tracker import bundle, canvas
+from tracker.db import first_line
+from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
+from tracker.sqlfiles import sql
+
+log = logging.getLogger(__name__)
+
+#: ``progress(step, done, total)``: called as the work advances (for a progress bar).
+Progress = Callable[[str, int, int], None]
+
+#: Staging order: assignments before groups and submissions, which take their course from them.
+_STAGE_ORDER = ("terms", "courses", "sections", "users", "assignments", "assignment_groups",
+                "enrollments", "submissions")
+_HISTORY = {"enrollments": "history.enrollment_grades", "submissions": "history.submission_scores"}
+_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores", "history.course_snapshots")
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """What a sync did to one layer 1 table (and the layer 0 and 2 rows about it)."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    reactivated: int = 0
+    history: int = 0
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """The outcome of one sync. ``sync_id`` is None for a dry run (nothing was written)."""
+
+    sync_id: int | None
+    kind: str
+    source: str
+    dry_run: bool
+    scope_course_ids: tuple[int, ...]
+    counts: dict[str, TableCounts]
+
+    @property
+    def changed(self) -> int:
+        """Rows written in layers 0, 1 and 2, all tables together."""
+        return sum(c.inserted + c.updated + c.missing + c.reactivated + c.history
+                   for c in self.counts.values())
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One row of the journal."""
+
+    sync_id: int
+    kind: str
+    source: str
+    scope_course_ids: list[int]
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, Any]
+    error: str | None
+    undone_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    """A student's grade in a course as one sync recorded it, beside the one before."""
+
+    user_id: int
+    student: str
+    course_id: int
+    course: str
+    score_before: Any
+    score_after: Any
+    change: Any
+    grade_before: str | None
+    grade_after: str | None
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """What one sync changed: its journal row and the grades that moved."""
+
+    run: SyncRun
+    grade_changes: list[GradeChange] = field(default_factory=list)
+
+
+def sync_bundle(
+    conn: psycopg.Connection[Any],
+    path: Path,
+    *,
+    incremental: bool = False,
+    courses: Sequence[int] | None = None,
+    dry_run: bool = False,
+    wait: bool = False,
+    source: str | None = None,
+    progress: Progress | None = None,
+    error_limit: int = 50,
+) -> SyncReport:
+    """Sync the bundle in ``path`` (a directory of Canvas API JSON files) in one transaction.
+
+    A full sync (the default) covers the courses named in ``courses``, else every course
+    the bundle speaks of, and marks missing what those courses no longer have;
+    ``incremental`` writes only what is given. ``dry_run`` computes the same report and
+    rolls everything back, journal included. ``wait`` waits for a sync holding one of
+    the courses instead of failing at once.
+
+    Raises InvalidDataError (nothing written) when the bundle is wrong, and
+    SyncConflictError when another sync holds a course.
+    """
+    path = Path(path)
+    files = bundle.find_files(path)
+    kind = "incremental" if incremental else "full"
+    source = source or str(path.resolve())
+    started = datetime.now().astimezone()
+    result: SyncReport | None = None
+    scope: list[int] = sorted(set(courses)) if courses else []
+    try:
+        with conn.transaction() as tx:
+            result = _sync(conn, files, kind=kind, source=source, named=scope or None,
+                           dry_run=dry_run, wait=wait, progress=progress, limit=error_limit)
+            scope = list(result.scope_course_ids)
+            if dry_run:
+                raise psycopg.Rollback(tx)
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        problems = _explain(files, error_limit)
+        if problems:
+            raise InvalidDataError(f"the bundle in {path} is not valid; nothing was written:",
+                                   problems) from None
+        raise InvalidDataError(
+            f"PostgreSQL refused the bundle in {path}; nothing was written: {first_line(exc)}"
+        ) from exc
+    except TrackerError:
+        raise
+    except Exception as exc:
+        _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
+        raise
+    assert result is not None
+    return result
+
+
+def sync_canvas(
+    conn: psycopg.Connection[Any],
+    base_url: str,
+    token: str,
+    *,
+    course_ids: Sequence[int] | None = None,
+    account_id: int | None = None,
+    term_id: int | None = None,
+    **options: Any,
+) -> SyncReport:
+    """Fetch courses from a live Canvas into a temporary bundle, then :func:`sync_bundle` it.
+
+    ``options`` are those of :func:`sync_bundle`. A sync of named courses is a full sync
+    of those courses; an account sync covers every course it fetched.
+    """
+    from tracker import canvas_api
+
+    progress = options.get("progress")
+    with tempfile.TemporaryDirectory(prefix="tracker-canvas-") as tmp:
+        client = canvas_api.CanvasClient(base_url, token)
+        try:
+            canvas_api.fetch_bundle(
+                client, Path(tmp), course_ids=course_ids, account_id=account_id, term_id=term_id,
+                progress=(lambda kind, n: progress(f"fetching {kind}", n, 0)) if progress else None,
+            )
+        finally:
+            client.close()
+        options.setdefault("courses", course_ids)
+        return sync_bundle(conn, Path(tmp), source=base_url, **options)
+
+
+def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
+          named: list[int] | None, dry_run: bool, wait: bool, progress: Progress | None,
+          limit: int) -> SyncReport:
+    step = progress or (lambda what, done, total: None)
+    sql.canvas.create_temp_stages(conn)
+    total_files = len(files)
+    for n, (name, file) in enumerate(files.items(), start=1):
+        step(f"copying {file.name}", n - 1, total_files)
+        _copy(conn, name, file)
+    step("checking", total_files, total_files)
+    problems = _missing_keys(conn, files, limit)
+    if problems:
+        raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
+
+    scope = named or [r[0] for r in sql.canvas.scope_course_ids(conn)]
+    _lock_courses(conn, scope, wait=wait)
+    sync_id = sql.tracker.start_run(conn, kind=kind, source=source,
+                                    scope_course_ids=scope).fetchone()[0]
+
+    for name in _STAGE_ORDER:
+        step(f"typing {name}", 0, 0)
+        getattr(sql.canvas, f"stage_{name}")(conn, sync_id=sync_id)
+    problems = _invalid_rows(conn, files, limit)
+    if problems:
+        raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
+
+    counts: dict[str, dict[str, int]] = {}
+    for name in bundle.KINDS:
+        step(f"writing {name}", 0, 0)
+        table, stage = canvas.TABLES[name], f"pg_temp.stage_{name}"
+        row = sql.canvas.stage_counts(conn, stage=stage, row_factory=dict_row).fetchone()
+        counts[name] = dict(row or {})
+        sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
+        getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
+        sql.canvas.insert_new(conn, table=table, stage=stage)
+
+    step("recording history", 0, 0)
+    counts["enrollments"]["history"] = sql.history.append_enrollment_grades(conn, sync_id=sync_id).rowcount
+    counts["submissions"]["history"] = sql.history.append_submission_scores(conn, sync_id=sync_id).rowcount
+
+    step("tracking lifecycle", 0, 0)
+    for name, lifecycle_kind in canvas.LIFECYCLE_KINDS.items():
+        sql.lifecycle.collect_seen(conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{name}")
+    sql.lifecycle.record_first_seen(conn, sync_id=sync_id)
+    sql.lifecycle.find_returned(conn)
+    if kind == "full":
+        present = [canvas.LIFECYCLE_KINDS[n] for n in files if n in canvas.LIFECYCLE_KINDS]
+        sql.lifecycle.find_missing(conn, kinds=present, courses_named=named is not None,
+                                   scope_course_ids=scope)
+    sql.lifecycle.save_lifecycle_before_images(conn, sync_id=sync_id)
+    sql.lifecycle.apply_lifecycle_changes(conn, sync_id=sync_id)
+    by_kind = {canvas.LIFECYCLE_KINDS[n]: n for n in canvas.LIFECYCLE_KINDS}
+    for lifecycle_kind, missing, reactivated in sql.lifecycle.lifecycle_counts(conn):
+        counts[by_kind[lifecycle_kind]].update(missing=missing, reactivated=reactivated)
+
+    table_counts = {name: TableCounts(**c) for name, c in counts.items()}
+    sql.tracker.finish_run(conn, sync_id=sync_id,
+                           counts=orjson.dumps({k: vars(v) for k, v in table_counts.items()}).decode())
+    step("done", 1, 1)
+    return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
+                      dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
+    """Stream one file's documents into pg_temp.raw_<name>, a batch of lines at a time."""
+    batch: list[bytes] = []
+    size = 0
+    with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
+        for doc in bundle.iter_documents(file):
+            batch.append(doc)
+            size += len(doc)
+            if size >= 1 << 20:
+                cp.write(b"\n".join(batch) + b"\n")
+                batch, size = [], 0
+        if batch:
+            cp.write(b"\n".join(batch) + b"\n")
+
+
+def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
+    problems: list[str] = []
+    for name, file in files.items():
+        rows = sql.canvas.records_without_required_keys(
+            conn, raw=f"pg_temp.raw_{name}", required=list(canvas.REQUIRED[name]), limit=limit)
+        for record_no, canvas_id, json_type, missing in rows:
+            label = canvas.record_label(file, record_no, canvas_id)
+            if json_type != "object":
+                problems.append(f"{label}: expected a JSON object, got {json_type}")
+            else:
+                problems.append(f"{label}: {', '.join(missing)}: missing; Canvas always sends "
+                                f"{'it' if len(missing) == 1 else 'them'} and tracker cannot store "
+                                f"the record without")
+    return problems[:limit]
+
+
+def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
+    """Duplicate ids and references that are neither in the bundle nor in the database."""
+    problems: list[str] = []
+    for name, file in files.items():
+        for canvas_id, record_nos in sql.canvas.duplicate_ids(conn, stage=f"pg_temp.stage_{name}",
+                                                             limit=limit):
+            numbers = ", ".join(f"{n:,}" for n in record_nos)
+            problems.append(f"{file.name} records {numbers}: id {canvas_id} occurs "
+                            f"{len(record_nos)} times; each object may appear once")
+    for name, fld, parent in canvas.REFERENCES:
+        if name not in files:
+            continue
+        rows = sql.canvas.dangling_references(
+            conn, stage=f"pg_temp.stage_{name}", field=fld, parent_stage=f"pg_temp.stage_{parent}",
+            parent_table=canvas.TABLES[parent], limit=limit)
+        for record_no, canvas_id, ref in rows:
+            problems.append(f"{canvas.record_label(files[name], record_no, canvas_id)}: {fld} {ref} "
+                            f"is neither in this bundle nor in the database")
+    if "submissions" in files:
+        for record_no, canvas_id, ref in sql.canvas.submissions_without_course(conn, limit=limit):
+            if not any(f"(id {canvas_id}): assignment_id" in p for p in problems):
+                problems.append(f"{canvas.record_label(files['submissions'], record_no, canvas_id)}: "
+                                f"assignment_id {ref}: its course is unknown")
+    if "assignment_groups" in files:
+        for record_no, canvas_id in sql.canvas.groups_without_course(conn, limit=limit):
+            problems.append(f"{canvas.record_label(files['assignment_groups'], record_no, canvas_id)}: "
+                            f"course_id: unknown; give the group a course_id or include its assignments")
+    return problems[:limit]
+
+
+def _explain(files: dict[str, Path], limit: int) -> list[str]:
+    """After PostgreSQL refused a document: find the records and fields at fault, in Python."""
+    problems: list[str] = []
+    for name, file in files.items():
+        problems += bundle.json_errors(file, limit=limit - len(problems))
+        if len(problems) < limit:
+            problems += canvas.field_errors(name, file, limit=limit - len(problems))
+        if len(problems) >= limit:
+            break
+    return problems[:limit]
+
+
+def _lock_courses(conn: psycopg.Connection[Any], course_ids: Sequence[int], *, wait: bool) -> None:
+    for course_id in sorted(course_ids):
+        if wait:
+            sql.tracker.wait_for_course(conn, course_id=course_id)
+        elif not sql.tracker.lock_course(conn, course_id=course_id).fetchone()[0]:
+            raise SyncConflictError(
+                f"course {course_id} is being synced by another process; try again when it "
+                "finishes, or pass --wait (wait=True) to wait for it")
+
+
+def _record_failure(conn: psycopg.Connection[Any], *, kind: str, source: str, scope: list[int],
+                    started: datetime, exc: BaseException) -> None:
+    """Journal a failed run in a transaction of its own (the sync's was rolled back)."""
+    if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+        return
+    try:
+        with conn.transaction():
+            sql.tracker.record_failed_run(conn, kind=kind, source=source, scope_course_ids=scope,
+                                          started_at=started, error=f"{type(exc).__name__}: {first_line(exc)}")
+    except psycopg.Error:
+        log.exception("could not journal the failed sync")
+
+
+# -- the journal -------------------------------------------------------------------------------
+
+
+def get_run(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
+    """One run of the journal: ``sync_id``, else the latest that succeeded."""
+    if sync_id is None:
+        row = sql.tracker.latest_succeeded_run(conn).fetchone()
+        if row is None:
+            raise NotFoundError("no sync has succeeded yet: run tracker sync first")
+        sync_id = row[0]
+    run = sql.tracker.get_run(conn, sync_id=sync_id, row_factory=_run_row).fetchone()
+    if run is None:
+        raise NotFoundError(f"there is no sync {sync_id}: tracker sync list shows the runs")
+    return run
+
+
+def list_runs(conn: psycopg.Connection[Any], *, limit: int = 20) -> list[SyncRun]:
+    """The newest runs of the journal, newest first."""
+    return sql.tracker.list_runs(conn, limit=limit, row_factory=_run_row).fetchall()
+
+
+def report(conn: psycopg.Connection[Any], sync_id: int | None = None, *, limit: int = 100) -> ChangeReport:
+    """What one sync (default: the latest that succeeded) changed, per table and per student."""
+    run = get_run(conn, sync_id)
+    changes = sql.tracker.grade_changes(conn, sync_id=run.sync_id, limit=limit,
+                                        row_factory=_grade_row).fetchall()
+    return ChangeReport(run=run, grade_changes=changes)
+
+
+def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
+    """Revert a sync (default: the latest that succeeded) in one transaction.
+
+    Layers 1 and 0 return to their state before it and the layer 2 rows it appended are
+    removed. Refused (SyncConflictError) when a later sync changed the same rows, or when
+    user data written since refers to objects the sync brought in.
+    """
+    with conn.transaction():
+        run = get_run(conn, sync_id)
+        if run.status != "succeeded":
+            raise SyncConflictError(f"sync {run.sync_id} {run.status}; only a sync that "
+                                    "succeeded can be undone")
+        _lock_courses(conn, run.scope_course_ids, wait=True)
+        conflicts = sql.tracker.later_conflicts(conn, sync_id=run.sync_id).fetchall()
+        if conflicts:
+            later = ", ".join(f"sync {s} changed {n:,} of its rows in {rel}" for s, rel, n in conflicts)
+            raise SyncConflictError(f"cannot undo sync {run.sync_id}: {later}. "
+                                    "Undo the later syncs first (newest first).")
+        sql.canvas.create_temp_stages(conn)
+        sql.history.allow_undo(conn)
+        for table in _HISTORY_TABLES:
+            sql.history.delete_appended(conn, table=table, sync_id=run.sync_id)
+        for name in bundle.KINDS:
+            table, stage = canvas.TABLES[name], f"pg_temp.undo_{name}"
+            sql.tracker.stage_before_images(conn, stage=stage, table=table, sync_id=run.sync_id,
+                                            relation=table)
+            getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
+        sql.lifecycle.restore_lifecycle(conn, sync_id=run.sync_id)
+        sql.lifecycle.delete_first_seen(conn, sync_id=run.sync_id)
+        for name in reversed(bundle.KINDS):
+            try:
+                sql.tracker.delete_inserted(conn, table=canvas.TABLES[name], sync_id=run.sync_id)
+            except psycopg.errors.ForeignKeyViolation as exc:
+                raise SyncConflictError(
+                    f"cannot undo sync {run.sync_id}: {canvas.TABLES[name]} rows it brought in are "
+                    f"referred to by data written since ({first_line(exc)}). Remove or archive "
+                    "those first.") from None
+        sql.tracker.mark_undone(conn, sync_id=run.sync_id)
+    return get_run(conn, run.sync_id)
+
+
+def _run_row(cursor: Any) -> Callable[[Sequence[Any]], SyncRun]:
+    names = [c.name for c in cursor.description]
+    return lambda values: SyncRun(**dict(zip(names, values)))
+
+
+def _grade_row(cursor: Any) -> Callable[[Sequence[Any]], GradeChange]:
+    names = [c.name for c in cursor.description]
+    return lambda values: GradeChange(**dict(zip(names, values)))
