@@ -36,9 +36,10 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from tracker.cli import db
+    from tracker.cli import db, sync
 
     main.add_command(db.group)
+    main.add_command(sync.group)
 
 
 _register()

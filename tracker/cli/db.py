@@ -1,23 +1,261 @@
-"""``tracker db …``: migrations and the health of the connection."""
+"""``tracker db …``: migrations, the server in use and its health.
+
+Each command parses its options, calls one function of ``tracker.migrate`` (or
+``tracker.db``) and renders the result; warnings go to stderr so that ``--json``
+and ``--format csv`` output stays clean for scripts.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
 import click
 
-from tracker import db, migrate
+from tracker import MIGRATIONS_DIR, db, embedded, migrate
+from tracker.cli.output import format_option, render, to_json
+from tracker.errors import MigrationError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+directory_option = click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=MIGRATIONS_DIR,
+    hidden=True,  # for tests and for trying migrations out in a scratch folder
+)
 
 
 @click.group("db")
 def group() -> None:
-    """Migrations, the server in use and its health."""
+    """Migrations, the server in use and its health.
+
+    The server is DATABASE_URL; with none set, tracker starts an embedded
+    PostgreSQL. Passwords are masked in everything these commands print.
+    """
+
+
+def _server(url: str) -> str:
+    """``PostgreSQL 15.8 at postgresql://…`` and where the URL came from."""
+    with db.connect(url) as conn:
+        version = db.server_version(conn)
+    if os.environ.get("DATABASE_URL"):
+        source = "from DATABASE_URL"
+    else:
+        source = f"embedded server in {embedded.home() / 'pgdata'}"
+    return f"{version} at {db.mask_url(url)} ({source})"
+
+
+def _warn_about(statuses: list[migrate.MigrationStatus], directory: Path) -> None:
+    """A WARNING line on stderr for each applied migration whose files changed or are gone."""
+    for s in statuses:
+        if s.file_missing:
+            click.echo(
+                f"WARNING: migration {s.id} is applied but {directory} has no such file: "
+                "the database is newer than this tracker; upgrade tracker.",
+                err=True,
+            )
+        elif s.changed:
+            click.echo(
+                f"WARNING: migration {s.id} was applied, and since then "
+                f"{' and '.join(s.changed_files)} changed. The database has what the file said "
+                "then: put the change in a new migration (tracker db new NAME) instead.",
+                err=True,
+            )
+    unrecorded = [s.id for s in statuses if s.applied and s.changed is None]
+    if unrecorded:
+        click.echo(
+            f"note: {', '.join(unrecorded)} applied without tracker (plain yoyo apply): "
+            "whether their files changed since is unknown until `tracker db migrate` "
+            "records them.",
+            err=True,
+        )
 
 
 @group.command("migrate")
-def migrate_cmd() -> None:
-    """Apply every pending migration."""
+@json_option
+@directory_option
+def migrate_cmd(as_json: bool, directory: Path) -> None:
+    """Apply every pending migration, under yoyo's lock.
+
+    Says which server and PostgreSQL version it used and what it applied. The
+    files and bookkeeping are yoyo's (plain `yoyo apply` does the same); tracker
+    also records a checksum of each migration's files, so that `tracker db status`
+    can tell when an applied migration was edited afterwards.
+    """
     url = db.database_url()
-    applied = migrate.apply(url)
-    with db.connect(url) as conn:
-        version = db.server_version(conn)
-    click.echo(f"{version} at {db.mask_url(url)}")
-    click.echo(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    server = _server(url)
+    applied = migrate.apply(url, directory=directory)
+    if as_json:
+        click.echo(to_json({"server": server, "url": db.mask_url(url), "applied": applied}))
+    else:
+        click.echo(server)
+        if applied:
+            click.echo(f"applied {len(applied)} migration(s): {', '.join(applied)}")
+        else:
+            click.echo("nothing to apply: the schema is current")
+    _warn_about(migrate.status(url, directory=directory), directory)
+
+
+@group.command("status")
+@format_option
+@directory_option
+def status_cmd(fmt: str, directory: Path) -> None:
+    """List applied and pending migrations.
+
+    Shows when each was applied and whether its .sql or .rollback.sql changed
+    since; each changed one also gets a WARNING line on stderr. Exits 0 either
+    way: `tracker db check` gives an exit code.
+    """
+    url = db.database_url()
+    statuses = migrate.status(url, directory=directory)
+    if fmt == "table":
+        render([_human(s) for s in statuses], fmt, title=f"migrations at {db.mask_url(url)}")
+        applied = sum(s.applied for s in statuses)
+        click.echo(f"{applied} applied, {len(statuses) - applied} pending")
+    elif fmt == "csv":
+        rows = [{**asdict(s), "changed_files": " ".join(s.changed_files)} for s in statuses]
+        render(rows, fmt)
+    else:
+        render(statuses, fmt)
+    _warn_about(statuses, directory)
+
+
+def _human(s: migrate.MigrationStatus) -> dict[str, str]:
+    if s.file_missing:
+        files = "MISSING"
+    elif s.changed:
+        files = "CHANGED: " + ", ".join(s.changed_files)
+    elif s.applied and s.changed is None:
+        files = "not recorded"
+    else:
+        files = "unchanged" if s.applied else ""
+    return {
+        "migration": s.id,
+        "state": "applied" if s.applied else "pending",
+        "applied at (UTC)": s.applied_at.strftime("%Y-%m-%d %H:%M:%S") if s.applied_at else "",
+        "files": files,
+    }
+
+
+@group.command("rollback")
+@click.option(
+    "--count",
+    "-n",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many of the most recent migrations to roll back.",
+)
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Do not ask for confirmation (required when not run from a terminal).",
+)
+@json_option
+@directory_option
+def rollback_cmd(count: int, yes: bool, as_json: bool, directory: Path) -> None:
+    """Roll back the most recent migration(s), under yoyo's lock.
+
+    Runs each migration's .rollback.sql, which drops what it created and the data
+    in it. Asks for confirmation on a terminal; anywhere else it needs --yes.
+    """
+    if not yes and not sys.stdin.isatty():
+        raise click.UsageError(
+            "rolling back drops tables and their data: confirm with --yes "
+            "(this is not a terminal, so tracker cannot ask)"
+        )
+    url = db.database_url()
+    server = _server(url)
+    if not yes:
+        plan = migrate.rollback(url, count, directory=directory, dry_run=True)
+        if not plan:
+            click.echo(f"{server}\nnothing to roll back: no migration is applied")
+            return
+        click.confirm(
+            f"{server}\nRoll back {', '.join(plan)}? This drops what they created, "
+            "and the data in it.",
+            abort=True,
+        )
+    done = migrate.rollback(url, count, directory=directory)
+    if as_json:
+        click.echo(to_json({"server": server, "url": db.mask_url(url), "rolled_back": done}))
+        return
+    click.echo(server)
+    if done:
+        click.echo(f"rolled back {len(done)} migration(s): {', '.join(done)}")
+    else:
+        click.echo("nothing to roll back: no migration is applied")
+
+
+@group.command("url")
+def url_cmd() -> None:
+    """Print the database URL tracker uses, with any password masked.
+
+    With no DATABASE_URL set, this starts the embedded server and prints its URL.
+    """
+    click.echo(db.mask_url(db.database_url()))
+
+
+def _valid_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        migrate.check_name(value)
+    except MigrationError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@group.command("new")
+@click.argument("name", callback=_valid_name)
+@directory_option
+def new_cmd(name: str, directory: Path) -> None:
+    """Create the next migration and its rollback file.
+
+    Writes NNNN_NAME.sql and NNNN_NAME.rollback.sql in migrations/.
+    NAME is lowercase snake_case (e.g. add_course_tags). The new file depends on
+    the latest migration; write its SQL, the SQL that undoes it in the rollback
+    file, then run `tracker db migrate`.
+    """
+    for path in migrate.new(name, directory=directory):
+        click.echo(f"created {path}")
+
+
+@group.command("check")
+@json_option
+@directory_option
+def check_cmd(as_json: bool, directory: Path) -> None:
+    """Check the server and the schema; exit 1 if unhealthy.
+
+    Connects, reads the PostgreSQL version, times a few SELECT 1 and compares
+    the applied migrations with the files. Exits 0 when healthy, 1 when tracker cannot connect or a migration is pending
+    or was changed after it was applied.
+    """
+    health = migrate.check(directory=directory)
+    if as_json:
+        click.echo(to_json(health))
+    else:
+        _print_health(health)
+    sys.exit(0 if health.healthy else 1)
+
+
+def _print_health(h: migrate.Health) -> None:
+    lines = [("server", h.url)]
+    if not h.connected:
+        lines.append(("connected", f"no: {h.error}"))
+    else:
+        lines += [
+            ("connected", f"yes, {h.server_version}"),
+            ("latency", f"{h.latency_ms} ms (median of {migrate.PING_COUNT} SELECT 1)"),
+            ("applied", str(len(h.applied))),
+            ("pending", ", ".join(h.pending) or "none"),
+            ("changed", ", ".join(h.changed) or "none"),
+        ]
+        if h.unrecorded:
+            lines.append(("not recorded", ", ".join(h.unrecorded)))
+    lines.append(("healthy", "yes" if h.healthy else "NO"))
+    for label, value in lines:
+        click.echo(f"{label + ':':<14}{value}")

@@ -1,0 +1,158 @@
+"""``tracker sync …``: sync a bundle or a live Canvas, list runs, report and undo them."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker import db, migrate, sync
+from tracker.cli.output import FORMATS, render, to_json
+from tracker.errors import ConfigurationError, MigrationError
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[sync.Progress | None]:
+    """A rich progress bar on a terminal (stderr); nothing when piped or asked for JSON."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total or None)
+
+        yield update
+
+
+def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
+    """A sync's counts per table (or the whole report as JSON)."""
+    if as_json:
+        click.echo(to_json({**vars(result), "changed": result.changed}))
+        return
+    what = "dry run (nothing written)" if result.dry_run else f"sync {result.sync_id}"
+    rows = [{"table": name, **vars(counts)} for name, counts in result.counts.items()]
+    render(rows, "table", title=f"{what}: {result.kind}, {len(result.scope_course_ids)} course(s)")
+    click.echo(f"{result.changed:,} row(s) written in layers 0-2" if not result.dry_run
+               else f"{result.changed:,} row(s) would be written in layers 0-2")
+
+
+@click.group("sync", invoke_without_command=True)
+@click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path),
+              help="A directory of Canvas API JSON files (NAME.json, NAME.ndjson, optionally .gz).")
+@click.option("--canvas-url", help="Fetch from a live Canvas instead (token: CANVAS_API_TOKEN).")
+@click.option("--course", "courses", type=int, multiple=True,
+              help="Course id in the scope (repeatable). Default: every course in the bundle.")
+@click.option("--account", type=int, help="With --canvas-url: every course of this account.")
+@click.option("--term", type=int, help="With --account: only this term's courses.")
+@click.option("--incremental", is_flag=True,
+              help="Write only what is given; mark nothing missing.")
+@click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
+@click.option("--wait", is_flag=True, help="Wait for another sync of the same course instead of failing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
+          courses: tuple[int, ...], account: int | None, term: int | None, incremental: bool,
+          dry_run: bool, wait: bool, as_json: bool) -> None:
+    """Sync Canvas data into the database, in one transaction.
+
+    \b
+    tracker sync --bundle DIR                 full sync of the bundle's courses
+    tracker sync --canvas-url URL --course 42 full sync of course 42 from a live Canvas
+    tracker sync list | report [ID] | undo [ID]
+
+    Exit codes: 0 synced, 1 failure or conflict, 2 invalid input (nothing written).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if (bundle_dir is None) == (canvas_url is None):
+        raise click.UsageError("give either --bundle DIR or --canvas-url URL (see --help)")
+    url = db.database_url()
+    pending = [m.id for m in migrate.status(url) if not m.applied]
+    if pending:
+        raise MigrationError(f"{len(pending)} migration(s) pending ({', '.join(pending)}): "
+                             "run tracker db migrate first")
+    options: dict[str, Any] = dict(incremental=incremental, dry_run=dry_run, wait=wait)
+    with db.connect(url) as conn, progress_bar(not as_json) as progress:
+        if bundle_dir is not None:
+            result = sync.sync_bundle(conn, bundle_dir, courses=list(courses) or None,
+                                      progress=progress, **options)
+        else:
+            token = os.environ.get("CANVAS_API_TOKEN")
+            if not token:
+                raise ConfigurationError("set CANVAS_API_TOKEN to a Canvas access token to sync "
+                                         "from a live Canvas")
+            if not courses and account is None:
+                raise click.UsageError("with --canvas-url, name --course ID (repeatable) or --account ID")
+            result = sync.sync_canvas(conn, canvas_url or "", token, course_ids=list(courses) or None,
+                                      account_id=account, term_id=term, progress=progress, **options)
+    print_report(result, as_json=as_json)
+
+
+@group.command("list")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def list_cmd(limit: int, fmt: str) -> None:
+    """The journal of sync runs, newest first."""
+    with db.connect() as conn:
+        runs = sync.list_runs(conn, limit=limit)
+    if fmt == "table":
+        rows = [{"sync": r.sync_id, "kind": r.kind, "status": r.status,
+                 "started": f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                 "seconds": f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "",
+                 "courses": len(r.scope_course_ids),
+                 "written": _written(r.counts), "error": r.error or ""} for r in runs]
+        render(rows, fmt, title="sync runs")
+    else:
+        render(runs, fmt)
+
+
+def _written(counts: dict[str, Any]) -> int:
+    keys = ("inserted", "updated", "missing", "reactivated", "history")
+    return sum(int(c.get(k, 0)) for c in counts.values() for k in keys)
+
+
+@group.command("report")
+@click.argument("sync_id", type=int, required=False)
+@click.option("--limit", default=50, show_default=True, help="How many grade changes to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report_cmd(sync_id: int | None, limit: int, as_json: bool) -> None:
+    """What a sync (default: the latest) changed: per table, and per student's grades."""
+    with db.connect() as conn:
+        result = sync.report(conn, sync_id, limit=limit)
+    if as_json:
+        click.echo(to_json(result))
+        return
+    run = result.run
+    columns = [f.name for f in dataclasses.fields(sync.TableCounts)]
+    rows = [{"table": name, **{c: counts.get(c, 0) for c in columns}}
+            for name, counts in run.counts.items()]
+    render(rows, "table", title=f"sync {run.sync_id} ({run.kind}, {run.status})")
+    render(result.grade_changes, "table", title="grades recorded by this sync")
+
+
+@group.command("undo")
+@click.argument("sync_id", type=int, required=False)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def undo_cmd(sync_id: int | None, yes: bool) -> None:
+    """Revert a sync (default: the latest): layers 1 and 0 as before it, its history rows removed."""
+    with db.connect() as conn:
+        run = sync.get_run(conn, sync_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.UsageError("undo changes data: pass --yes to confirm when not on a terminal")
+            click.confirm(f"undo sync {run.sync_id} ({run.kind}, started {run.started_at:%Y-%m-%d %H:%M})?",
+                          abort=True)
+        undone = sync.undo(conn, run.sync_id)
+    click.echo(f"sync {undone.sync_id} undone")
