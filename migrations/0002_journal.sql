@@ -39,14 +39,18 @@ COMMENT ON TABLE tracker.sync_changes IS
 
 -- Canvas ids: a JSON number, a numeric string, or a shard-prefixed string "1~123"
 -- (shard 1, local id 123) normalized to the global id shard * 10^13 + local id.
+-- Anything else fails the cast with the offending text in the message.
 CREATE FUNCTION tracker.canvas_id(value jsonb) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE
     WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::bigint
-    WHEN jsonb_typeof(value) = 'string' AND strpos(value #>> '{}', '~') > 0
+    WHEN jsonb_typeof(value) = 'string' AND (value #>> '{}') ~ '^-?[0-9]{1,19}$'
+        THEN (value #>> '{}')::bigint
+    WHEN jsonb_typeof(value) = 'string' AND (value #>> '{}') ~ '^[0-9]{1,6}~[0-9]{1,13}$'
         THEN split_part(value #>> '{}', '~', 1)::bigint * 10000000000000
            + split_part(value #>> '{}', '~', 2)::bigint
-    WHEN jsonb_typeof(value) = 'string' THEN (value #>> '{}')::bigint
+    WHEN jsonb_typeof(value) IN ('string', 'boolean', 'array', 'object')
+        THEN ('not a Canvas id: ' || (value #>> '{}'))::bigint
 END;
 
 COMMENT ON FUNCTION tracker.canvas_id(jsonb) IS

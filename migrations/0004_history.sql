@@ -6,9 +6,11 @@
 -- remove rows, with SET LOCAL tracker.history_write = 'archive' (retention and
 -- approved cleanup, which first copy the rows into the archive) or = 'undo' (undoing
 -- a sync removes exactly the rows that sync appended). Nothing ever UPDATEs a row.
--- Grants (sql/admin/roles.sql) add a second fence: no role but the owner may delete.
--- Foreign keys to layer 1 are ON DELETE RESTRICT, so a Canvas row cannot vanish
--- while history still refers to it.
+-- The setting is a guard against accidents, not a security boundary: grants
+-- (sql/admin/roles.sql) are the fence. No role may UPDATE or TRUNCATE history; only
+-- the owner and tracker_sync (for undo) may DELETE. Foreign keys to layer 1 (checked
+-- at the end of each statement) keep a Canvas row from vanishing while history
+-- still refers to it.
 -- depends: 0003_canvas
 
 CREATE FUNCTION history.refuse_change() RETURNS trigger

@@ -2,7 +2,7 @@
 --
 -- Notes, custom fields and tag links are about a subject: a student (user), a
 -- course or an assignment, named by (subject_type, subject_id). Stored generated
--- columns turn that pair into real foreign keys to layer 1 (ON DELETE RESTRICT),
+-- columns turn that pair into real foreign keys to layer 1 (checked at statement end),
 -- so a Canvas object cannot be removed while a person's words still refer to it:
 -- approved cleanup archives them first. Every change is kept in audit_log.
 -- depends: 0004_history
@@ -19,9 +19,11 @@ CREATE TABLE userdata.audit_log (
 CREATE INDEX audit_log_relation_idx ON userdata.audit_log (relation, changed_at);
 
 -- Who made a change: the application says so with SET LOCAL tracker.actor = '…';
--- otherwise the database role.
+-- otherwise the database role that logged in.
+-- SECURITY DEFINER: writers of userdata need no privilege on audit_log, so they
+-- cannot forge or erase its entries.
 CREATE FUNCTION userdata.record_change() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO userdata.audit_log (relation, action, old_row, new_row, changed_by)
     VALUES (
@@ -29,7 +31,7 @@ BEGIN
         TG_OP,
         CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
         CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END,
-        coalesce(nullif(current_setting('tracker.actor', true), ''), current_user)
+        coalesce(nullif(current_setting('tracker.actor', true), ''), session_user)
     );
     RETURN NULL;
 END;

@@ -7,6 +7,7 @@ migrated schema.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import textwrap
@@ -62,7 +63,9 @@ def test_header_doc_and_allow_lines_are_read_and_the_sql_starts_at_its_own_line(
     assert (count.path, count.line, count.column) == (path, 8, 1)
     assert count.sql == 'SELECT count(*)\nFROM :"table_name"'
     assert count.params == ()
-    assert dict(count.identifiers) == {"table_name": ("pg_catalog.pg_am", "pg_catalog.pg_namespace")}
+    assert dict(count.identifiers) == {
+        "table_name": ("pg_catalog.pg_am", "pg_catalog.pg_namespace")
+    }
     assert (echo.doc, echo.line, echo.sql) == ("", 12, "SELECT :'x'::text AS x")
     assert echo.query == "SELECT %(x)s::text AS x"
 
@@ -434,8 +437,10 @@ def test_the_project_sql_tree_loads_lazily_from_the_sql_dir():
     assert [(s.path, s.name) for s in sql] == [(s.path, s.name) for s in tree]
 
 
-_PREPARABLE = re.compile(r"\(*\s*(SELECT|INSERT|UPDATE|DELETE|MERGE|VALUES|WITH|TABLE)\b", re.I)
-_COPY_OUT = re.compile(r"\bTO\s+STDOUT\b", re.I)
+_PREPARABLE = re.compile(
+    r"\(*\s*(SELECT|INSERT|UPDATE|DELETE|MERGE|VALUES|WITH|TABLE)\b", re.IGNORECASE
+)
+_COPY_OUT = re.compile(r"\bTO\s+STDOUT\b", re.IGNORECASE)
 # Failures that depend on the NULLs a check passes, not on the statement's text.
 _DATA_DEPENDENT = ("22", "23", "P0")
 
@@ -446,14 +451,14 @@ def check(conn: psycopg.Connection[Any], stmt: Statement, idents: dict[str, str]
         conn.execute(f"PREPARE tracker_check AS {stmt.numbered(**idents)}")  # type: ignore[arg-type]
         conn.execute("DEALLOCATE tracker_check")
         return
-    nulls = {p: None for p in stmt.params}
+    params: dict[str, Any] = {**dict.fromkeys(stmt.params), **idents}  # values are NULL
     try:
         if stmt.sql[:4].upper() == "COPY":
-            with stmt.copy(conn, **nulls, **idents) as copy:
+            with stmt.copy(conn, **params) as copy:
                 if _COPY_OUT.search(stmt.sql):
                     list(copy)
         else:
-            stmt(conn, **nulls, **idents)
+            stmt(conn, **params)
     except psycopg.Error as exc:
         if not (exc.sqlstate or "").startswith(_DATA_DEPENDENT):
             raise
@@ -467,17 +472,20 @@ def identifier_choices(stmt: Statement) -> Iterator[dict[str, str]]:
     """
     names, lists = list(stmt.identifiers), list(stmt.identifiers.values())
     size = max(map(len, lists), default=1)
-    yield from ({n: v[i % len(v)] for n, v in zip(names, lists)} for i in range(size))
-    yield from (dict(zip(names, combo)) for combo in itertools.product(*lists))
+    yield from ({n: v[i % len(v)] for n, v in zip(names, lists, strict=True)} for i in range(size))
+    yield from (dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists))
 
 
-def statement_failures(conn: psycopg.Connection[Any], stmt: Statement) -> list[str]:
+def statement_failures(
+    conn: psycopg.Connection[Any], stmt: Statement, *, savepoints: bool = True
+) -> list[str]:
     """Check ``stmt``; every allowed identifier value must work in some combination.
 
     The loader does not know which values go together (``dangling_references``
     pairs each staging table with its own columns), so a value passes when one
     combination holding it passes. If no positional pair passes, the text itself
-    is broken: the other combinations are not tried.
+    is broken: the other combinations are not tried. Each try runs in a savepoint
+    unless ``savepoints`` is false (in autocommit, for VACUUM and its kind).
     """
     pending = {(n, v) for n, allowed in stmt.identifiers.items() for v in allowed}
     pending = pending or {("", "")}
@@ -493,7 +501,7 @@ def statement_failures(conn: psycopg.Connection[Any], stmt: Statement) -> list[s
             continue
         tried.add(items)
         try:
-            with conn.transaction():
+            with conn.transaction() if savepoints else contextlib.nullcontext():
                 check(conn, stmt, idents)
         except pg_errors.ActiveSqlTransaction:
             raise
@@ -514,6 +522,8 @@ def check_tree(conn: psycopg.Connection[Any], root: Path) -> list[str]:
     All in one rolled-back transaction: first the create_temp… statements of every
     folder, in tree order (they make the temp staging tables that statements of
     other folders read in the same sync), then each other statement in savepoints.
+    What a utility statement does (CREATE ROLE) stays for the statements after it,
+    as in a DBA's script.
     Statements PostgreSQL refuses inside a transaction (VACUUM, CREATE INDEX
     CONCURRENTLY) are checked afterwards in autocommit: the database is the test's own.
     """
@@ -532,11 +542,7 @@ def check_tree(conn: psycopg.Connection[Any], root: Path) -> list[str]:
                     later.append(stmt)
     conn.autocommit = True
     for stmt in later:
-        for idents in itertools.islice(identifier_choices(stmt), 1):
-            try:
-                check(conn, stmt, idents)
-            except psycopg.Error as exc:
-                failures.append(f"{stmt.where}: {stmt.name}: {idents or ''} {exc}")
+        failures += statement_failures(conn, stmt, savepoints=False)
     conn.autocommit = False
     return failures
 
@@ -566,8 +572,9 @@ def test_the_tree_check_runs_staging_first_and_reports_only_broken_statements(tm
         -- name: comment_on
         COMMENT ON SCHEMA canvas IS 'Canvas objects as the API gives them: 100%';
 
-        -- name: vacuum_am
-        VACUUM (ANALYZE) pg_catalog.pg_am;
+        -- name: vacuum_table
+        -- allow table_name: pg_catalog.pg_am, pg_catalog.pg_nope
+        VACUUM (ANALYZE) :"table_name";
 
         -- name: misspelt
         SELECT lable FROM stage WHERE id = :'id'::bigint;
@@ -586,11 +593,12 @@ def test_the_tree_check_runs_staging_first_and_reports_only_broken_statements(tm
     failures = check_tree(conn, tmp_path)
     x, b_use = tmp_path / "reports" / "x.sql", tmp_path / "canvas" / "b_use.sql"
     assert [f.split(" ", 1)[0] for f in failures] == [
-        f"{b_use}:19:", f"{x}:9:", f"{x}:9:"
+        f"{b_use}:20:", f"{x}:9:", f"{x}:9:", f"{b_use}:17:"  # VACUUM: checked last
     ]
     assert 'column "lable" does not exist' in failures[0]
     assert "'column_name': 'amnane'" in failures[1] and 'column "amnane"' in failures[1]
     assert "'table_name': 'pg_catalog.pg_class'" in failures[2]
+    assert 'relation "pg_catalog.pg_nope" does not exist' in failures[3]
 
 
 def test_the_prepare_check_catches_a_misspelt_column(tmp_path, conn):

@@ -215,6 +215,8 @@ def field_errors(kind: str, path: Path, *, limit: int = 50) -> list[str]:
     """Check every record of one bundle file field by field; at most ``limit`` messages."""
     problems: list[str] = []
     for number, doc in enumerate(_documents(path), start=1):
+        if doc is _UNPARSEABLE:
+            continue  # not JSON at all: bundle.json_errors says so
         for message in _record_problems(kind, doc):
             problems.append(f"{record_label(path, number, _id_of(doc))}: {message}")
             if len(problems) >= limit:
@@ -222,12 +224,15 @@ def field_errors(kind: str, path: Path, *, limit: int = 50) -> list[str]:
     return problems
 
 
+_UNPARSEABLE = object()
+
+
 def _documents(path: Path) -> Iterator[Any]:
     for raw in iter_documents(path):
         try:
             yield orjson.loads(raw)
         except orjson.JSONDecodeError:
-            yield None  # reported by bundle.json_errors
+            yield _UNPARSEABLE  # reported by bundle.json_errors
 
 
 def _id_of(doc: Any) -> Any:

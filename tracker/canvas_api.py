@@ -603,7 +603,11 @@ def _fetch_into(
                 seen_users.add(user.get("id"))
                 bundle.write("users", user)
         bundle.report("users")
-        bundle.write_all("assignment_groups", client.paginate(f"courses/{cid}/assignment_groups"))
+        # Canvas leaves the course out of a group (it is the endpoint's): add it, so that a
+        # group with no assignments can still be placed.
+        bundle.write_all("assignment_groups", (
+            {**group, "course_id": group.get("course_id", cid)}
+            for group in client.paginate(f"courses/{cid}/assignment_groups")))
         bundle.write_all(
             "assignments",
             client.paginate(f"courses/{cid}/assignments", {"override_assignment_dates": "false"}),

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tracker.errors import ConfigurationError
 
@@ -58,7 +59,12 @@ def normalize_url(url: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (in the user part and in the query)."""
+    """The URL with any password replaced by ``***`` (in the user part and in the query).
+
+    A libpq ``key=value`` string (``host=db password=…``) is masked too.
+    """
+    if "://" not in url:
+        return _mask_conninfo(url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -77,8 +83,18 @@ def mask_url(url: str) -> str:
             (k, "***" if k.lower() == "password" else v)
             for k, v in parse_qsl(query, keep_blank_values=True)
         ]
-        query = urlencode(pairs, safe="/")
+        query = urlencode(pairs, safe="/*")
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _mask_conninfo(conninfo: str) -> str:
+    try:
+        params = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "<unparseable database URL>"
+    if "password" in params:
+        params["password"] = "***"
+    return make_conninfo("", **params)
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -112,10 +128,15 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Conn
     try:
         return psycopg.connect(url, autocommit=autocommit, **connect_kwargs())
     except psycopg.OperationalError as exc:
-        raise ConfigurationError(
-            f"cannot connect to {mask_url(url)}: {first_line(exc)}. "
-            "Check that the server runs and the URL (DATABASE_URL) is right."
-        ) from None
+        raise connection_error(url, exc) from None
+
+
+def connection_error(url: str, exc: BaseException) -> ConfigurationError:
+    """The error to raise when ``url`` refused a connection: masked URL, reason, what to check."""
+    return ConfigurationError(
+        f"cannot connect to {mask_url(url)}: {first_line(exc)}. "
+        "Check that the server runs and the URL (DATABASE_URL) is right."
+    )
 
 
 def pool(url: str | None = None, *, min_size: int = 1, max_size: int = 10) -> Any:

@@ -2,10 +2,9 @@
 
 A file holds several statements, each introduced by a ``-- name: snake_name`` line.
 The ``--`` lines right after it are the statement's docstring, except directives
-``-- allow <param>: schema.table, other_table`` that declare the values an
-identifier parameter may take. Comments before the first ``-- name:`` are the
-file's header. A named block holds exactly one statement (a trailing ``;`` is
-optional)::
+``-- allow <param>: schema.table, other_table`` listing the values an identifier
+parameter may take. Comments before the first ``-- name:`` are the file's header.
+A named block holds exactly one statement; its trailing ``;`` is optional::
 
     -- name: course_enrollments
     -- The enrollments of one course, newest first.
@@ -14,18 +13,17 @@ optional)::
     WHERE course_id = :'course_id'::bigint
     ORDER BY created_at DESC;
 
-Parameters use psql's syntax, so ``psql -v course_id=42 -f file.sql`` runs the
-same text: ``:'name'`` is a value (sent as a bound parameter, never pasted into
-the text) and ``:"name"`` an identifier, taken only from its ``-- allow`` list.
-Bare ``:name`` (psql pastes it in as raw SQL), ``:{?name}`` and psql backslash
-commands are refused.
+Parameters use psql's syntax, so ``psql -v course_id=42 -f file.sql`` runs the same
+text: ``:'name'`` is a value (sent as a bound parameter, never pasted into the text)
+and ``:"name"`` an identifier, taken only from its ``-- allow`` list. Bare ``:name``
+(psql pastes it in as raw SQL), ``:{?name}`` and backslash commands are refused.
 
-The pipeline, run once per file at load: ``_lex`` cuts the text into tokens
-(strings, ``E''`` strings, quoted identifiers, dollar-quoted bodies, comments,
-``::`` casts and parameters), ``_parse_file`` groups them into named blocks and
-builds a `Statement` from each. Errors are `tracker.errors.SqlFileError`
-starting with ``path:line:col:``; a server error keeps its psycopg class and
-gets a note naming the file's line.
+Each file is parsed once, at load: ``_lex`` cuts the text into tokens (strings,
+``E''`` strings, quoted identifiers, dollar-quoted bodies, comments, ``::`` casts,
+parameters), ``load_file`` splits them into named blocks and ``_statement`` builds a
+`Statement` from each. Errors are `tracker.errors.SqlFileError` starting with
+``path:line:col:``; a server error keeps its psycopg class and gets a note naming
+the file's line.
 
 ``sql`` is the project's own ``sql/`` tree, loaded on first use::
 
@@ -38,13 +36,12 @@ from __future__ import annotations
 import bisect
 import keyword
 import re
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, LiteralString, cast, overload
+from typing import Any, Literal, cast, overload
 
 import psycopg
 from psycopg import sql as pgsql
@@ -55,7 +52,7 @@ from tracker.errors import NotFoundError, SqlFileError
 
 __all__ = ["SqlFolder", "SqlTree", "Statement", "load_dir", "load_file", "sql"]
 
-# ---------------------------------------------------------------------------- lexer
+# ----------------------------------------------------------------------------- lexer
 
 _NAME = r"[^\W\d]\w*"  # a parameter name: a letter or _, then letters, digits, _
 _VALUE_PARAM = re.compile(rf":'({_NAME})'")
@@ -64,19 +61,18 @@ _BARE_PARAM = re.compile(rf":({_NAME})")
 _DOLLAR_TAG = re.compile(r"\$(?:[^\W\d]\w*)?\$")  # $$ or $tag$, never $1
 _WORD = re.compile(r"[^\W\d][\w$]*")
 _OTHER = re.compile(r"""\d+|[^\s\w'"$:;\\/-]+|.""", re.DOTALL)
-_COMMENT_MARK = re.compile(r"/\*|\*/")
 _SPACE = re.compile(r"\s+")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 
-TokenKind = Literal[
-    "space", "comment", "block", "string", "qident", "dollar", "value", "ident", "semi", "code"
-]
+_Kind = Literal["space", "comment", "block", "string", "qident", "dollar", "value", "ident",
+                "semi", "code"]
 _TRIVIA = ("space", "comment", "block")
 
 
 @dataclass(frozen=True)
 class _Token:
-    kind: TokenKind
+    kind: _Kind
     text: str
     offset: int  # in the file's text
 
@@ -93,39 +89,37 @@ class _Source:
         return line, offset - self.line_starts[line - 1] + 1
 
     def starts_line(self, offset: int) -> bool:
-        line, col = self.position(offset)
-        return not self.text[self.line_starts[line - 1] : offset].strip()
+        line_start = self.line_starts[self.position(offset)[0] - 1]
+        return not self.text[line_start:offset].strip()
 
     def error(self, offset: int, message: str) -> SqlFileError:
-        line, col = self.position(offset)
-        return SqlFileError(f"{self.path}:{line}:{col}: {message}")
+        line, column = self.position(offset)
+        return SqlFileError(f"{self.path}:{line}:{column}: {message}")
 
 
 def _lex(src: _Source) -> list[_Token]:
-    """Cut ``src`` into tokens; quoted text and comments are single tokens."""
+    """Cut ``src`` into tokens; a quoted text, a comment or a parameter is one token."""
     text, tokens, i = src.text, [], 0
     while i < len(text):
-        c, kind = text[i], cast(TokenKind, "code")
+        c = text[i]
+        kind: _Kind = "code"
         if m := _SPACE.match(text, i):
             j, kind = m.end(), "space"
         elif m := _LINE_COMMENT.match(text, i):
             j, kind = m.end(), "comment"
         elif text.startswith("/*", i):
             j, kind = _block_comment_end(src, i), "block"
-        elif c == "'":
-            j, kind = _quoted_end(src, i, "'", "string"), "string"
-        elif c == '"':
-            j, kind = _quoted_end(src, i, '"', "quoted identifier"), "qident"
+        elif c in "'\"":
+            j, kind = _quoted_end(src, i), "string" if c == "'" else "qident"
         elif c == "$" and (m := _DOLLAR_TAG.match(text, i)):
-            end = text.find(m.group(), m.end())
-            if end < 0:
+            if (end := text.find(m.group(), m.end())) < 0:
                 raise src.error(i, f"unterminated dollar-quoted string: no closing {m.group()}")
             j, kind = end + len(m.group()), "dollar"
         elif c == ":":
             j, kind = _colon(src, i)
         elif c == "\\":
-            raise src.error(i, "psql backslash commands are refused: the loader runs one "
-                               "SQL statement per name; move the command to a shell script")
+            raise src.error(i, "psql backslash commands are refused: a named block holds "
+                               "one SQL statement; set such options in the caller")
         elif c == ";":
             j, kind = i + 1, "semi"
         elif m := _WORD.match(text, i):
@@ -139,13 +133,14 @@ def _lex(src: _Source) -> list[_Token]:
     return tokens
 
 
-def _quoted_end(src: _Source, start: int, quote: str, what: str) -> int:
+def _quoted_end(src: _Source, start: int) -> int:
     """End of a ``'…'`` string or ``"…"`` identifier, where a doubled quote is escaped."""
-    j = start + 1
+    quote, j = src.text[start], start + 1
     while (k := src.text.find(quote, j)) >= 0:
         if not src.text.startswith(quote, k + 1):
             return k + 1
         j = k + 2
+    what = "string" if quote == "'" else "quoted identifier"
     raise src.error(start, f"unterminated {what}: no closing {quote}")
 
 
@@ -172,7 +167,7 @@ def _block_comment_end(src: _Source, start: int) -> int:
     raise src.error(start, "unterminated /* comment: no closing */")
 
 
-def _colon(src: _Source, i: int) -> tuple[int, TokenKind]:
+def _colon(src: _Source, i: int) -> tuple[int, _Kind]:
     """A ``::`` cast, a ``:'value'`` or ``:"identifier"`` parameter, or a lone colon."""
     if src.text.startswith("::", i):
         return i + 2, "code"
@@ -189,13 +184,12 @@ def _colon(src: _Source, i: int) -> tuple[int, TokenKind]:
     return i + 1, "code"
 
 
-# --------------------------------------------------------------------------- parser
+# ---------------------------------------------------------------------------- parser
 
 _NAME_LINE = re.compile(r"--\s*name:(.*)")
 _ALLOW_LINE = re.compile(r"--\s*allow\s+(\S+?)\s*:(.*)")
 _STATEMENT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _IDENTIFIER_VALUE = re.compile(r"[^\W\d][\w$]*(?:\.[^\W\d][\w$]*)?")
-_RESERVED_PARAMS = frozenset({"row_factory"})
 
 
 @dataclass(frozen=True)
@@ -210,7 +204,7 @@ class _Part:
 def load_file(path: Path) -> dict[str, Statement]:
     """The statements of one SQL file, by name, in file order."""
     path = Path(path)
-    src = _Source(path, path.read_text(encoding="utf-8"))
+    src = _Source(path, path.read_text(encoding="utf-8-sig"))
     tokens = _lex(src)
     starts = [k for k, t in enumerate(tokens)
               if t.kind == "comment" and _NAME_LINE.match(t.text) and src.starts_line(t.offset)]
@@ -219,7 +213,7 @@ def load_file(path: Path) -> dict[str, Statement]:
             raise src.error(t.offset, "SQL outside a named statement: start it with a "
                                       "'-- name: snake_name' line")
     statements: dict[str, Statement] = {}
-    for first, after in zip(starts, [*starts[1:], len(tokens)]):
+    for first, after in zip(starts, [*starts[1:], len(tokens)], strict=True):
         stmt = _statement(src, tokens[first], tokens[first + 1 : after])
         if stmt.name in statements:
             raise _duplicate(statements[stmt.name], stmt)
@@ -228,42 +222,38 @@ def load_file(path: Path) -> dict[str, Statement]:
 
 
 def _statement(src: _Source, name_token: _Token, tokens: list[_Token]) -> Statement:
-    """Build the statement of one named block from its tokens."""
+    """Build the statement of one named block from the tokens after its name line."""
     name = cast(re.Match[str], _NAME_LINE.match(name_token.text)).group(1).strip()
     if not _STATEMENT_NAME.fullmatch(name) or keyword.iskeyword(name):
         raise src.error(name_token.offset, f"statement name {name!r} is not a snake_case "
                                            "Python name (like upsert_users)")
     doc: list[str] = []
-    allow: dict[str, tuple[tuple[str, ...], int]] = {}
+    allow: dict[str, tuple[tuple[str, ...], int]] = {}  # param → (values, offset of the line)
     k = 0
     while k < len(tokens) and tokens[k].kind in _TRIVIA:
-        if tokens[k].kind == "comment":
-            if m := _ALLOW_LINE.match(tokens[k].text):
-                if m.group(1) in allow:
-                    raise src.error(tokens[k].offset, f"a second '-- allow {m.group(1)}' line")
-                values = _allow_list(src, tokens[k].offset, m.group(1), m.group(2))
-                allow[m.group(1)] = (values, tokens[k].offset)
-            else:
-                doc.append(tokens[k].text[2:].removeprefix(" ").rstrip())
-        k += 1
+        t, k = tokens[k], k + 1
+        if t.kind == "comment" and (m := _ALLOW_LINE.match(t.text)):
+            if m.group(1) in allow:
+                raise src.error(t.offset, f"a second '-- allow {m.group(1)}' line")
+            allow[m.group(1)] = (_allow_list(src, t.offset, m.group(1), m.group(2)), t.offset)
+        elif t.kind == "comment":
+            doc.append(t.text[2:].removeprefix(" ").rstrip())
     body = tokens[k:]
-    semi = next((i for i, t in enumerate(body) if t.kind == "semi"), None)
-    if semi is not None:
+    if (semi := next((i for i, t in enumerate(body) if t.kind == "semi"), None)) is not None:
         if extra := next((t for t in body[semi + 1 :] if t.kind not in _TRIVIA), None):
             raise src.error(extra.offset, f"a second statement in {name!r}: one '-- name:' "
                                           "holds one statement; give this one a name of its own")
         body = body[:semi]
     while body and body[-1].kind in _TRIVIA:
         body.pop()
-    if not body or body[0].kind == "semi":
+    if not body:
         raise src.error(name_token.offset, f"statement {name!r} has no SQL")
 
     start = body[0].offset
     parts: list[_Part] = []
     for t in body:
-        if t.kind in ("value", "ident"):
-            parts.append(_Part(cast(Literal["value", "ident"], t.kind), t.text[2:-1],
-                               t.offset - start))
+        if t.kind == "value" or t.kind == "ident":
+            parts.append(_Part(t.kind, t.text[2:-1], t.offset - start))
         elif parts and parts[-1].kind == "text":
             parts[-1] = _Part("text", parts[-1].text + t.text, parts[-1].offset)
         else:
@@ -271,26 +261,24 @@ def _statement(src: _Source, name_token: _Token, tokens: list[_Token]) -> Statem
     values = tuple(dict.fromkeys(p.text for p in parts if p.kind == "value"))
     idents = tuple(dict.fromkeys(p.text for p in parts if p.kind == "ident"))
     for p in parts:
-        problem = None
-        if p.text in _RESERVED_PARAMS:
-            problem = f"parameter name {p.text!r} is reserved by the loader; choose another"
-        elif p.kind == "ident" and p.text in values:
-            problem = f":'{p.text}' and :\"{p.text}\" in one statement: use two names"
-        elif p.kind == "ident" and p.text not in allow:
-            problem = (f":\"{p.text}\" has no allow-list: add '-- allow {p.text}: "
-                       f"schema.table, …' under '-- name: {name}'")
-        if problem:
-            raise src.error(start + p.offset, problem)
+        if p.text == "row_factory":
+            raise src.error(start + p.offset, "parameter name 'row_factory' is reserved by "
+                                              "the loader; choose another")
+        if p.kind == "ident" and p.text in values:
+            raise src.error(start + p.offset, f":'{p.text}' and :\"{p.text}\" in one "
+                                              "statement: use two names")
+        if p.kind == "ident" and p.text not in allow:
+            raise src.error(start + p.offset, f":\"{p.text}\" has no allow-list: add '-- allow "
+                                              f"{p.text}: schema.table, …' under its name line")
     for param, (_, offset) in allow.items():
         if param not in idents:
             raise src.error(offset, f"'-- allow {param}' but {name!r} has no :\"{param}\"")
-
     line, column = src.position(start)
     return Statement(
         name=name, path=src.path, line=line, column=column, doc="\n".join(doc).strip(),
         sql=src.text[start : body[-1].offset + len(body[-1].text)],
         query=_render(parts, values, {}, numbered=False)[0], params=values,
-        identifiers=MappingProxyType({p: allow[p][0] for p in idents}), parts=tuple(parts),
+        identifiers=MappingProxyType({p: allow[p][0] for p in idents}), _parts=tuple(parts),
     )
 
 
@@ -329,24 +317,23 @@ def _render(parts: Sequence[_Part], params: Sequence[str], identifiers: Mapping[
 
 
 def _duplicate(first: Statement, second: Statement) -> SqlFileError:
-    return SqlFileError(f"{second.path}:{second.line}: duplicate statement name "
-                        f"{second.name!r}, first defined at {first.path}:{first.line}")
+    return SqlFileError(f"{second.where}: duplicate statement name {second.name!r}, "
+                        f"first defined at {first.where}")
 
 
-# ------------------------------------------------------------------------ statement
+# ------------------------------------------------------------------------- statement
 
 
 @dataclass(frozen=True, eq=False)
 class Statement:
     """One named SQL statement; call it with a connection and its parameters.
 
-    ``sql`` is the text as written; ``query`` the text psycopg receives, values
-    as ``%(name)s`` (identifier parameters stay ``:"name"`` until a call fills
-    them in). ``params`` lists the value parameters in order of first use;
+    ``sql`` is the text as written; ``query`` the text psycopg takes, values as
+    ``%(name)s`` (identifier parameters stay ``:"name"`` until a call fills them
+    in). ``params`` lists the value parameters in order of first use;
     ``identifiers`` maps each identifier parameter to its allowed values, in the
-    order of their ``-- allow`` line (lists of equal length pair up by position:
-    the i-th table goes with the i-th staging table).
-    ``line`` and ``column`` locate the first character of ``sql`` in ``path``.
+    order of their ``-- allow`` line. ``line`` and ``column`` locate the first
+    character of ``sql`` in ``path``.
     """
 
     name: str
@@ -358,7 +345,7 @@ class Statement:
     params: tuple[str, ...]
     identifiers: Mapping[str, tuple[str, ...]]
     column: int = 1
-    parts: tuple[_Part, ...] = field(default=(), repr=False)
+    _parts: tuple[_Part, ...] = field(default=(), repr=False)
 
     @property
     def where(self) -> str:
@@ -377,9 +364,9 @@ class Statement:
                  row_factory: RowFactory[Any] | None = None, **params: Any) -> psycopg.Cursor[Any]:
         """Execute the statement on ``conn`` and return the cursor holding its result."""
         values, idents = self._bind(params)
-        cur = conn.cursor(row_factory=row_factory) if row_factory else conn.cursor()
+        cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
         try:
-            cur.execute(cast(LiteralString, self._render(idents, numbered=False)[0]), values)
+            cur.execute(self._render(idents, numbered=False)[0], values)
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))
             raise
@@ -387,15 +374,15 @@ class Statement:
 
     @contextmanager
     def copy(self, conn: psycopg.Connection[Any], /, **params: Any) -> Iterator[psycopg.Copy]:
-        """Run a ``COPY … FROM STDIN`` / ``TO STDOUT`` statement: ``with stmt.copy(conn) as cp``.
+        """Run a ``COPY … FROM STDIN`` or ``TO STDOUT``: ``with stmt.copy(conn) as copy: …``.
 
-        COPY takes no bound parameters, so psycopg quotes values into the text.
+        COPY takes no bound parameters: psycopg quotes values into the text.
         """
         values, idents = self._bind(params)
-        text = self._render(idents, numbered=not values)[0]
+        text = self._render(idents, numbered=not values)[0]  # no values: send the text as is
         try:
-            with conn.cursor() as cur, cur.copy(cast(LiteralString, text), values or None) as cp:
-                yield cp
+            with conn.cursor() as cur, cur.copy(text, values or None) as copy:
+                yield copy
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))
             raise
@@ -403,7 +390,7 @@ class Statement:
     def numbered(self, **identifiers: str) -> str:
         """The text with ``$1``…``$n`` for the values (in ``params`` order), as for PREPARE.
 
-        Identifier parameters, if any, must be given.
+        Identifier parameters, if the statement has any, must be given.
         """
         return self._render(self._bind(identifiers, values_too=False)[1], numbered=True)[0]
 
@@ -422,25 +409,23 @@ class Statement:
         for p, allowed in self.identifiers.items():
             if not (isinstance(given[p], str) and given[p] in allowed):
                 raise SqlFileError(f"{self.where}: statement {self.name!r}: {given[p]!r} is not "
-                                   f"an allowed value of :\"{p}\" (allowed: "
-                                   f"{', '.join(allowed)})")
-        return ({p: given[p] for p in self.params if values_too},
-                {p: given[p] for p in self.identifiers})
+                                   f"an allowed value of :\"{p}\" (allowed: {', '.join(allowed)})")
+        values = {p: given[p] for p in self.params} if values_too else {}
+        return values, {p: given[p] for p in self.identifiers}
 
-    def _render(self, identifiers: Mapping[str, str], *, numbered: bool
-                ) -> tuple[str, list[int]]:
-        return _render(self.parts, self.params, identifiers, numbered=numbered)
+    def _render(self, identifiers: Mapping[str, str], *, numbered: bool) -> tuple[str, list[int]]:
+        return _render(self._parts, self.params, identifiers, numbered=numbered)
 
     def _locate(self, exc: psycopg.Error, identifiers: Mapping[str, str]) -> str:
-        """``path:line:col`` in the file of the server's error position, for a note."""
+        """``path:line:col`` of the server's error position in the file, for a note."""
         position = exc.diag.statement_position
-        if not (position and position.isdigit() and self.parts):
+        if not (position and position.isdigit()):
             return f"{self.where}: in SQL statement {self.name!r}"
-        # The server counts characters in the text psycopg sent: the numbered form.
+        # The server counts characters of the text it received: the numbered form.
         sent = int(position) - 1
         starts = self._render(identifiers, numbered=True)[1]
         k = max(bisect.bisect_right(starts, sent) - 1, 0)
-        part = self.parts[k]
+        part = self._parts[k]
         offset = part.offset + (sent - starts[k] if part.kind == "text" else 0)
         before = self.sql[:offset]
         line = self.line + before.count("\n")
@@ -448,7 +433,7 @@ class Statement:
         return f"{self.path}:{line}:{column}: in SQL statement {self.name!r}"
 
 
-# ----------------------------------------------------------------------------- tree
+# ------------------------------------------------------------------------------ tree
 
 
 @dataclass(frozen=True)
@@ -524,8 +509,8 @@ def load_dir(root: Path) -> SqlTree:
     for folder in sorted(p for p in root.iterdir()
                          if p.is_dir() and not p.name.startswith((".", "_"))):
         if not folder.name.isidentifier() or folder.name in _RESERVED_FOLDER_NAMES:
-            raise SqlFileError(f"{folder}: folder name {folder.name!r} is not usable as "
-                               "an attribute; rename it (like reports)")
+            raise SqlFileError(f"{folder}: folder name {folder.name!r} cannot be an attribute "
+                               "of SqlTree; rename the folder")
         statements: dict[str, Statement] = {}
         for path in (p for p in visible if p.parent == folder):
             loaded = load_file(path)
@@ -542,17 +527,17 @@ def load_dir(root: Path) -> SqlTree:
 
 
 class _ProjectTree:
-    """The project's ``sql/`` folder (``tracker.SQL_DIR``), loaded on first attribute use."""
+    """``tracker.SQL_DIR`` as a `SqlTree`, loaded (and so checked) on first attribute use.
 
-    def __init__(self) -> None:
-        self._tree: SqlTree | None = None
-        self._lock = threading.Lock()
+    Two threads racing to the first use each load it once; both trees are equal.
+    """
+
+    _tree: SqlTree | None = None
 
     def _load(self) -> SqlTree:
-        with self._lock:
-            if self._tree is None:
-                self._tree = load_dir(tracker.SQL_DIR)
-            return self._tree
+        if self._tree is None:
+            self._tree = load_dir(tracker.SQL_DIR)
+        return self._tree
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -563,7 +548,7 @@ class _ProjectTree:
         return iter(self._load())
 
     def __repr__(self) -> str:
-        return f"<SQL tree of {tracker.SQL_DIR}, {'loaded' if self._tree else 'not loaded yet'}>"
+        return f"<SQL tree of {tracker.SQL_DIR}{'' if self._tree else ', not loaded yet'}>"
 
 
 #: The project's own statements: ``sql.canvas.upsert_users(conn, …)``.

@@ -209,6 +209,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         _copy(conn, name, file)
     step("checking", total_files, total_files)
     problems = _missing_keys(conn, files, limit)
+    if not problems and _lenient_values(conn, files):
+        problems = _explain(files, limit)
     if problems:
         raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
 
@@ -270,10 +272,21 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
             batch.append(doc)
             size += len(doc)
             if size >= 1 << 20:
-                cp.write(b"\n".join(batch) + b"\n")
+                cp.write(_copy_text(batch))
                 batch, size = [], 0
         if batch:
-            cp.write(b"\n".join(batch) + b"\n")
+            cp.write(_copy_text(batch))
+
+
+def _copy_text(docs: list[bytes]) -> bytes:
+    """Documents as COPY's text format wants them, one a line.
+
+    In that format a backslash starts an escape and a tab ends a column, so JSON's own
+    escapes (``\\"``, ``\\n``, ``\\u003c``) would arrive mangled: escape them to arrive
+    byte for byte. The lines hold no newline (ndjson lines and compact dumps).
+    """
+    data = b"\n".join(docs) + b"\n"
+    return data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\r", b"\\r")
 
 
 def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
@@ -290,6 +303,18 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
                                 f"{'it' if len(missing) == 1 else 'them'} and tracker cannot store "
                                 f"the record without")
     return problems[:limit]
+
+
+def _lenient_values(conn: psycopg.Connection[Any], files: dict[str, Path]) -> bool:
+    """Whether a record holds a value PostgreSQL would type silently but Canvas never sends."""
+    for name in files:
+        fields = canvas.FIELDS[name]
+        if sql.canvas.records_with_lenient_values(
+                conn, raw=f"pg_temp.raw_{name}", limit=1,
+                time_fields=[f for f, kind in fields.items() if kind == "time"],
+                bool_fields=[f for f, kind in fields.items() if kind == "bool"]).fetchone():
+            return True
+    return False
 
 
 def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:

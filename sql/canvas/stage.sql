@@ -48,6 +48,22 @@ WHERE jsonb_typeof(r.doc) <> 'object'
 ORDER BY r.record_no
 LIMIT :'limit'::integer;
 
+-- name: records_with_lenient_values
+-- Records holding a timestamp or a boolean that PostgreSQL would take but Canvas never
+-- sends ('yesterday', '2026-09-15 10:00' with no zone, 'yes'), which typing would store
+-- silently (the others fail loudly when typed): their record numbers.
+-- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions
+SELECT r.record_no
+FROM :"raw" AS r
+WHERE jsonb_typeof(r.doc) = 'object'
+  AND (EXISTS (SELECT 1 FROM unnest(:'time_fields'::text[]) AS f
+               WHERE jsonb_typeof(r.doc -> f) NOT IN ('string', 'null')
+                  OR (r.doc ->> f) !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$')
+       OR EXISTS (SELECT 1 FROM unnest(:'bool_fields'::text[]) AS f
+                  WHERE jsonb_typeof(r.doc -> f) NOT IN ('boolean', 'null')))
+ORDER BY r.record_no
+LIMIT :'limit'::integer;
+
 -- name: scope_course_ids
 -- The courses a bundle speaks of: its courses, and the courses of its course-scoped objects.
 SELECT DISTINCT course_id

@@ -41,5 +41,9 @@ def _register() -> None:
     main.add_command(db.group)
     main.add_command(sync.group)
 
+    from tracker.cli import sample
+
+    main.add_command(sample.command)
+
 
 _register()

@@ -11,7 +11,6 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -68,9 +67,8 @@ def _warn_about(statuses: list[migrate.MigrationStatus], directory: Path) -> Non
     unrecorded = [s.id for s in statuses if s.applied and s.changed is None]
     if unrecorded:
         click.echo(
-            f"note: {', '.join(unrecorded)} applied without tracker (plain yoyo apply): "
-            "whether their files changed since is unknown until `tracker db migrate` "
-            "records them.",
+            "note: applied without tracker (plain yoyo apply), so not known whether their "
+            f"files changed since: {', '.join(unrecorded)}. `tracker db migrate` records them.",
             err=True,
         )
 
