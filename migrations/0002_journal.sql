@@ -55,3 +55,27 @@ END;
 
 COMMENT ON FUNCTION tracker.canvas_id(jsonb) IS
     'A Canvas id (number, numeric string or "shard~local") as a global 64-bit id.';
+
+-- Canvas timestamps: ISO 8601 with a zone (2026-09-01T08:00:00Z, …-06:00). PostgreSQL
+-- alone would also take 'yesterday' or a time with no zone: refuse those here. STABLE
+-- (as the cast is) and written with LIKE so that PostgreSQL inlines it: a regular
+-- expression or an IMMUTABLE label would cost a function call per value.
+CREATE FUNCTION tracker.canvas_time(value text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE
+    WHEN value IS NULL THEN NULL
+    WHEN value LIKE '____-__-__T__:__%'
+     AND (value LIKE '%Z' OR value LIKE '%+__:__' OR value LIKE '%-__:__'
+          OR value LIKE '%+____' OR value LIKE '%-____')
+        THEN value::timestamptz
+    ELSE ('not a Canvas timestamp: ' || value)::timestamptz
+END;
+
+-- Canvas booleans are JSON true or false; PostgreSQL alone would also take 'yes' or 1.
+CREATE FUNCTION tracker.canvas_bool(value jsonb) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN value IS NULL OR jsonb_typeof(value) = 'null' THEN NULL
+    WHEN jsonb_typeof(value) = 'boolean' THEN (value #>> '{}')::boolean
+    ELSE ('not a Canvas boolean: ' || (value #>> '{}'))::boolean
+END;

@@ -16,14 +16,15 @@ from click.testing import CliRunner, Result
 from tracker import MIGRATIONS_DIR, migrate
 from tracker.cli import main
 
-ALL = [
-    "0001_schemas",
-    "0002_journal",
-    "0003_canvas",
-    "0004_history",
-    "0005_userdata",
-    "0006_lifecycle",
-]
+#: The repository's migrations in order (their numbers order them), read from the folder
+#: so that a new migration needs no change here.
+ALL = sorted(
+    p.name.removesuffix(".sql")
+    for p in MIGRATIONS_DIR.glob("*.sql")
+    if not p.name.endswith(".rollback.sql")
+)
+LATEST, BEFORE_LATEST = ALL[-1], ALL[-2]
+NEXT = f"{len(ALL) + 1:04d}"  # the number the next new migration gets
 
 
 def tracker(*args: str) -> Result:
@@ -62,7 +63,7 @@ def test_migrate_names_the_server_and_what_it_applied(empty_db, pg):
     result = tracker("db", "migrate")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"{server_line(empty_db, pg)}\napplied 6 migration(s): {', '.join(ALL)}\n"
+        f"{server_line(empty_db, pg)}\napplied {len(ALL)} migration(s): {', '.join(ALL)}\n"
     )
     assert result.stderr == ""
 
@@ -113,7 +114,7 @@ def test_with_no_database_url_migrate_uses_the_embedded_server(tmp_path):
     first, second = done.stdout.splitlines()
     assert first.startswith("PostgreSQL ")
     assert first.endswith(f"(embedded server in {tmp_path / 'pgdata'})")
-    assert second == f"applied 6 migration(s): {', '.join(ALL)}"
+    assert second == f"applied {len(ALL)} migration(s): {', '.join(ALL)}"
 
 
 # -- status --------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def test_status_json_lists_every_migration(migrated_db):
 def test_status_table_counts_applied_and_pending(empty_db):
     result = tracker("db", "status")
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "0 applied, 6 pending"
+    assert result.stdout.splitlines()[-1] == f"0 applied, {len(ALL)} pending"
     assert all(i in result.stdout for i in ALL)
 
 
@@ -210,9 +211,9 @@ def test_rollback_with_yes_rolls_back_the_latest_migration(migrated_db, pg):
     result = tracker("db", "rollback", "--count", "1", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"{server_line(migrated_db, pg)}\nrolled back 1 migration(s): 0006_lifecycle\n"
+        f"{server_line(migrated_db, pg)}\nrolled back 1 migration(s): {LATEST}\n"
     )
-    assert [s.id for s in migrate.status(migrated_db) if not s.applied] == ["0006_lifecycle"]
+    assert [s.id for s in migrate.status(migrated_db) if not s.applied] == [LATEST]
 
 
 def test_rollback_without_yes_off_a_terminal_is_a_usage_error(migrated_db):
@@ -225,15 +226,15 @@ def test_rollback_without_yes_off_a_terminal_is_a_usage_error(migrated_db):
 def test_rollback_on_a_terminal_asks_first(migrated_db):
     declined = _on_terminal(["db", "rollback", "--count", "2"], answer="n")
     assert declined.returncode == 1
-    assert "Roll back 0006_lifecycle, 0005_userdata?" in declined.stdout
+    assert f"Roll back {LATEST}, {BEFORE_LATEST}?" in declined.stdout
     assert all(s.applied for s in migrate.status(migrated_db))
 
     accepted = _on_terminal(["db", "rollback", "--count", "2"], answer="y")
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stdout.splitlines()[-1] == (
-        "rolled back 2 migration(s): 0006_lifecycle, 0005_userdata"
+        f"rolled back 2 migration(s): {LATEST}, {BEFORE_LATEST}"
     )
-    assert [s.id for s in migrate.status(migrated_db) if not s.applied] == ALL[4:]
+    assert [s.id for s in migrate.status(migrated_db) if not s.applied] == ALL[-2:]
 
 
 @pytest.mark.parametrize("count", ["0", "-1", "two"])
@@ -250,17 +251,17 @@ def test_new_creates_the_next_migration_and_its_rollback(migrations_copy):
     result = tracker("db", "new", "add_widgets", "--directory", str(migrations_copy))
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"created {migrations_copy / '0007_add_widgets.sql'}\n"
-        f"created {migrations_copy / '0007_add_widgets.rollback.sql'}\n"
+        f"created {migrations_copy / f'{NEXT}_add_widgets.sql'}\n"
+        f"created {migrations_copy / f'{NEXT}_add_widgets.rollback.sql'}\n"
     )
-    assert "-- depends: 0006_lifecycle\n" in (migrations_copy / "0007_add_widgets.sql").read_text()
+    assert f"-- depends: {LATEST}\n" in (migrations_copy / f"{NEXT}_add_widgets.sql").read_text()
 
 
 def test_new_with_a_bad_name_is_a_usage_error(migrations_copy):
     result = tracker("db", "new", "Add-Widgets", "--directory", str(migrations_copy))
     assert result.exit_code == 2
     assert "migration name 'Add-Widgets' is not lowercase snake_case" in result.stderr
-    assert not list(migrations_copy.glob("0007_*"))
+    assert not list(migrations_copy.glob(f"{NEXT}_*"))
 
 
 def test_an_unknown_option_is_a_usage_error():

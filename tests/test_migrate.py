@@ -21,15 +21,19 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from tracker import MIGRATIONS_DIR, ROOT, migrate
 from tracker.errors import ConfigurationError, MigrationError
 
-ALL = [
-    "0001_schemas",
-    "0002_journal",
-    "0003_canvas",
-    "0004_history",
-    "0005_userdata",
-    "0006_lifecycle",
-]
+#: The repository's migrations in order (their numbers order them), read from the folder
+#: so that a new migration needs no change here.
+ALL = sorted(
+    p.name.removesuffix(".sql")
+    for p in MIGRATIONS_DIR.glob("*.sql")
+    if not p.name.endswith(".rollback.sql")
+)
+LATEST, BEFORE_LATEST = ALL[-1], ALL[-2]
+NEXT = f"{len(ALL) + 1:04d}"  # the number the next new migration gets
 LAYER_SCHEMAS = ["canvas", "history", "userdata", "lifecycle", "tracker"]
+#: The schemas the catalog snapshot covers: every schema but the system's and ``public``
+#: (which holds only yoyo's and tracker's bookkeeping; see BOOKKEEPING).
+MIGRATED_SCHEMAS = "n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'public')"
 #: What a database holds outside the layer schemas once every migration is rolled back.
 BOOKKEEPING = [
     "_tracker_migration_hash",
@@ -39,13 +43,13 @@ BOOKKEEPING = [
     "yoyo_lock",
 ]
 
-# Each query lists one kind of object in the layer schemas, by name (never by oid).
+# Each query lists one kind of object in the migrated schemas, by name (never by oid).
 CATALOG_QUERIES = {
     "schemas": """
         SELECT n.nspname, pg_get_userbyid(n.nspowner), n.nspacl::text,
                obj_description(n.oid, 'pg_namespace')
         FROM pg_namespace AS n
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "relations": """
         SELECT n.nspname, c.relname, c.relkind, c.relpersistence, c.relrowsecurity,
@@ -53,7 +57,7 @@ CATALOG_QUERIES = {
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END
         FROM pg_class AS c
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "columns": """
         SELECT n.nspname, c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
@@ -63,7 +67,7 @@ CATALOG_QUERIES = {
         JOIN pg_class AS c ON c.oid = a.attrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
         LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
           AND a.attnum > 0
           AND NOT a.attisdropped
     """,
@@ -74,14 +78,14 @@ CATALOG_QUERIES = {
         JOIN pg_namespace AS n ON n.oid = con.connamespace
         LEFT JOIN pg_class AS c ON c.oid = con.conrelid
         LEFT JOIN pg_type AS t ON t.oid = con.contypid
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "indexes": """
         SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid)
         FROM pg_index AS i
         JOIN pg_class AS c ON c.oid = i.indexrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "sequences": """
         SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement,
@@ -89,14 +93,14 @@ CATALOG_QUERIES = {
         FROM pg_sequence AS s
         JOIN pg_class AS c ON c.oid = s.seqrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "triggers": """
         SELECT n.nspname, c.relname, t.tgname, t.tgenabled, pg_get_triggerdef(t.oid)
         FROM pg_trigger AS t
         JOIN pg_class AS c ON c.oid = t.tgrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
           AND NOT t.tgisinternal
     """,
     "functions": """
@@ -105,13 +109,13 @@ CATALOG_QUERIES = {
                pg_get_userbyid(p.proowner), p.proacl::text, obj_description(p.oid, 'pg_proc')
         FROM pg_proc AS p
         JOIN pg_namespace AS n ON n.oid = p.pronamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "types": """
         SELECT n.nspname, t.typname, t.typtype, pg_get_userbyid(t.typowner), t.typacl::text
         FROM pg_type AS t
         JOIN pg_namespace AS n ON n.oid = t.typnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "policies": """
         SELECT n.nspname, c.relname, p.polname, p.polcmd, p.polpermissive,
@@ -120,23 +124,23 @@ CATALOG_QUERIES = {
         FROM pg_policy AS p
         JOIN pg_class AS c ON c.oid = p.polrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
     "default_privileges": """
         SELECT n.nspname, pg_get_userbyid(d.defaclrole), d.defaclobjtype, d.defaclacl::text
         FROM pg_default_acl AS d
         JOIN pg_namespace AS n ON n.oid = d.defaclnamespace
-        WHERE n.nspname = ANY(%(schemas)s)
+        WHERE {schemas}
     """,
 }
 
 
 def catalog(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every object in the layer schemas, with its definition, owner and privileges."""
+    """Every object in the migrated schemas, with its definition, owner and privileges."""
     with psycopg.connect(url) as conn:
         return {
             kind: sorted(
-                conn.execute(query, {"schemas": LAYER_SCHEMAS}).fetchall(),
+                conn.execute(query.format(schemas=MIGRATED_SCHEMAS)).fetchall(),
                 key=lambda row: tuple("" if v is None else str(v) for v in row),
             )
             for kind, query in CATALOG_QUERIES.items()
@@ -177,7 +181,7 @@ def migrations_copy(tmp_path: Path) -> Path:
 def test_rolling_everything_back_and_applying_again_gives_the_same_catalog(empty_db_url):
     assert migrate.apply(empty_db_url) == ALL
     first = catalog(empty_db_url)
-    assert {row[0] for row in first["schemas"]} == set(LAYER_SCHEMAS)
+    assert {row[0] for row in first["schemas"]} >= set(LAYER_SCHEMAS)
     for kind in ("relations", "columns", "constraints", "indexes", "triggers", "functions"):
         assert first[kind], f"the snapshot found no {kind}"
 
@@ -213,15 +217,9 @@ def test_apply_with_nothing_pending_applies_nothing(db_url):
 
 
 def test_rollback_rolls_back_the_most_recent_migrations_first(db_url):
-    assert migrate.rollback(db_url) == ["0006_lifecycle"]
-    assert migrate.rollback(db_url, count=2) == ["0005_userdata", "0004_history"]
-    assert applied_ids(db_url) == ALL[:3]
-    with psycopg.connect(db_url) as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM pg_class"
-            " WHERE relnamespace IN ('lifecycle'::regnamespace, 'history'::regnamespace)"
-        ).fetchone()
-    assert left == (0,)
+    assert migrate.rollback(db_url) == [LATEST]
+    assert migrate.rollback(db_url, count=2) == [ALL[-2], ALL[-3]]
+    assert applied_ids(db_url) == ALL[:-3]
 
 
 def test_rollback_of_more_than_is_applied_rolls_back_everything(db_url):
@@ -230,7 +228,7 @@ def test_rollback_of_more_than_is_applied_rolls_back_everything(db_url):
 
 
 def test_rollback_dry_run_changes_nothing(db_url):
-    assert migrate.rollback(db_url, count=2, dry_run=True) == ["0006_lifecycle", "0005_userdata"]
+    assert migrate.rollback(db_url, count=2, dry_run=True) == [LATEST, BEFORE_LATEST]
     assert applied_ids(db_url) == ALL
 
 
@@ -242,28 +240,28 @@ def test_rollback_refuses_a_count_below_one(db_url):
 def test_rollback_refuses_when_the_database_has_migrations_the_directory_lacks(
     db_url, migrations_copy
 ):
-    for name in ("0006_lifecycle.sql", "0006_lifecycle.rollback.sql"):
+    for name in (f"{LATEST}.sql", f"{LATEST}.rollback.sql"):
         (migrations_copy / name).unlink()
     with pytest.raises(MigrationError) as caught:
         migrate.rollback(db_url, directory=migrations_copy)
     assert str(caught.value) == (
         f"the database has migrations applied that {migrations_copy} does not hold: "
-        "0006_lifecycle. Roll them back with the version of tracker that has them, then try again."
+        f"{LATEST}. Roll them back with the version of tracker that has them, then try again."
     )
     assert applied_ids(db_url) == ALL
 
 
 def test_a_failing_migration_is_rolled_back_and_stops_the_run(empty_db_url, migrations_copy):
-    broken = migrations_copy / "0007_broken.sql"
+    broken = migrations_copy / f"{NEXT}_broken.sql"
     broken.write_text(
-        "-- depends: 0006_lifecycle\n"
+        f"-- depends: {LATEST}\n"
         "CREATE TABLE canvas.widgets (id bigint PRIMARY KEY);\n"
         "CREATE TABLE canvas.terms (id bigint);\n"
     )
     with pytest.raises(MigrationError) as caught:
         migrate.apply(empty_db_url, directory=migrations_copy)
     assert str(caught.value) == (
-        'migration 0007_broken failed and was rolled back: relation "terms" already exists. '
+        f'migration {NEXT}_broken failed and was rolled back: relation "terms" already exists. '
         f"Fix {broken} and run `tracker db migrate` again (applied before it: {', '.join(ALL)})."
     )
     assert applied_ids(empty_db_url, migrations_copy) == ALL
@@ -272,18 +270,18 @@ def test_a_failing_migration_is_rolled_back_and_stops_the_run(empty_db_url, migr
 
 
 def test_a_failing_rollback_is_undone_and_leaves_the_migration_applied(db_url, migrations_copy):
-    rollback_file = migrations_copy / "0006_lifecycle.rollback.sql"
-    rollback_file.write_text("DROP TABLE lifecycle.objects;\nDROP TABLE lifecycle.nothing;\n")
+    rollback_file = migrations_copy / f"{LATEST}.rollback.sql"
+    rollback_file.write_text("CREATE TABLE public.probe (id int);\nDROP TABLE canvas.nothing;\n")
     with pytest.raises(MigrationError) as caught:
         migrate.rollback(db_url, directory=migrations_copy)
     assert str(caught.value) == (
-        'rolling back 0006_lifecycle failed and was undone: table "nothing" does not exist. '
+        f'rolling back {LATEST} failed and was undone: table "nothing" does not exist. '
         f"Fix {rollback_file} and try again."
     )
     assert applied_ids(db_url) == ALL
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("SELECT to_regclass('lifecycle.objects')::text").fetchone()
-    assert row == ("lifecycle.objects",)
+        row = conn.execute("SELECT to_regclass('public.probe')").fetchone()
+    assert row == (None,)  # the rollback's first statement was undone too
 
 
 def test_apply_waits_for_yoyos_lock_and_says_who_holds_it(db_url):
@@ -340,12 +338,11 @@ def test_status_notices_an_applied_migration_whose_file_changed(empty_db_url, mi
 
 def test_status_notices_a_changed_rollback_file(db_url, migrations_copy):
     # db_url's migrations were applied from the repository's files, which the copy equals
-    (migrations_copy / "0006_lifecycle.rollback.sql").write_text(
-        "DROP TABLE lifecycle.objects;\n\n"
-    )
+    rollback_file = migrations_copy / f"{LATEST}.rollback.sql"
+    rollback_file.write_text(rollback_file.read_text() + "\n-- edited\n")
     statuses = migrate.status(db_url, directory=migrations_copy)
     assert [(s.id, s.changed_files) for s in statuses if s.changed] == [
-        ("0006_lifecycle", ("0006_lifecycle.rollback.sql",))
+        (LATEST, (f"{LATEST}.rollback.sql",))
     ]
 
 
@@ -359,20 +356,20 @@ def test_applying_again_does_not_hide_a_changed_file(db_url, migrations_copy):
 
 
 def test_a_rolled_back_and_reapplied_migration_is_recorded_afresh(db_url, migrations_copy):
-    (migrations_copy / "0006_lifecycle.sql").write_text(
-        (migrations_copy / "0006_lifecycle.sql").read_text() + "\n-- edited\n"
-    )
-    assert migrate.rollback(db_url, directory=migrations_copy) == ["0006_lifecycle"]
-    assert migrate.apply(db_url, directory=migrations_copy) == ["0006_lifecycle"]
-    assert [s.changed for s in migrate.status(db_url, directory=migrations_copy)] == [False] * 6
+    latest = migrations_copy / f"{LATEST}.sql"
+    latest.write_text(latest.read_text() + "\n-- edited\n")
+    assert migrate.rollback(db_url, directory=migrations_copy) == [LATEST]
+    assert migrate.apply(db_url, directory=migrations_copy) == [LATEST]
+    statuses = migrate.status(db_url, directory=migrations_copy)
+    assert [s.changed for s in statuses] == [False] * len(ALL)
 
 
 def test_status_reports_an_applied_migration_whose_file_is_gone(db_url, migrations_copy):
-    for name in ("0006_lifecycle.sql", "0006_lifecycle.rollback.sql"):
+    for name in (f"{LATEST}.sql", f"{LATEST}.rollback.sql"):
         (migrations_copy / name).unlink()
     last = migrate.status(db_url, directory=migrations_copy)[-1]
     assert (last.id, last.applied, last.changed, last.file_missing) == (
-        "0006_lifecycle",
+        LATEST,
         True,
         True,
         True,
@@ -381,19 +378,23 @@ def test_status_reports_an_applied_migration_whose_file_is_gone(db_url, migratio
 
 def test_migrations_applied_by_plain_yoyo_are_unknown_until_tracker_records_them(empty_db_url):
     yoyo("apply", "--batch", "--database", migrate.yoyo_url(empty_db_url))
-    assert [(s.applied, s.changed) for s in migrate.status(empty_db_url)] == [(True, None)] * 6
+    assert [(s.applied, s.changed) for s in migrate.status(empty_db_url)] == [(True, None)] * len(
+        ALL
+    )
     assert migrate.check(empty_db_url).unrecorded == tuple(ALL)
 
     assert migrate.apply(empty_db_url) == []
 
-    assert [(s.applied, s.changed) for s in migrate.status(empty_db_url)] == [(True, False)] * 6
+    assert [(s.applied, s.changed) for s in migrate.status(empty_db_url)] == [(True, False)] * len(
+        ALL
+    )
 
 
 def test_a_migration_rolled_back_and_reapplied_by_plain_yoyo_is_unknown_again(db_url):
     yoyo("rollback", "--batch", "--database", migrate.yoyo_url(db_url))
     yoyo("apply", "--batch", "--database", migrate.yoyo_url(db_url))
     changed = {s.id: s.changed for s in migrate.status(db_url)}
-    assert changed == {**{i: False for i in ALL[:5]}, "0006_lifecycle": None}
+    assert changed == {**{i: False for i in ALL[:-1]}, LATEST: None}
 
 
 # -- plain yoyo agrees with tracker ----------------------------------------------------
@@ -403,6 +404,7 @@ def test_plain_yoyo_apply_gives_the_same_catalog_as_tracker(empty_db_url, db_url
     # db_url is a copy of the template, which tracker's apply migrated
     yoyo("apply", "--batch", "--database", migrate.yoyo_url(empty_db_url))
     assert catalog(empty_db_url) == catalog(db_url)
+    assert public_tables(empty_db_url) == [t for t in BOOKKEEPING if t != "_tracker_migration_hash"]
     assert applied_ids(empty_db_url) == ALL
 
 
@@ -411,7 +413,7 @@ def test_yoyo_list_shows_what_status_shows(db_url):
     listed = yoyo("list", "--batch", "--database", migrate.yoyo_url(db_url)).stdout
     rows = [line.split()[:2] for line in listed.splitlines()[2:] if line.strip()]
     assert rows == [["A" if s.applied else "U", s.id] for s in migrate.status(db_url)]
-    assert [r[0] for r in rows] == ["A", "A", "A", "A", "U", "U"]
+    assert [r[0] for r in rows] == ["A"] * (len(ALL) - 2) + ["U", "U"]
 
 
 # -- new -----------------------------------------------------------------------------
@@ -419,14 +421,14 @@ def test_yoyo_list_shows_what_status_shows(db_url):
 
 def test_new_writes_the_next_migration_depending_on_the_latest(migrations_copy):
     sql_path, rollback_path = migrate.new("add_widgets", directory=migrations_copy)
-    assert sql_path == migrations_copy / "0007_add_widgets.sql"
-    assert rollback_path == migrations_copy / "0007_add_widgets.rollback.sql"
+    assert sql_path == migrations_copy / f"{NEXT}_add_widgets.sql"
+    assert rollback_path == migrations_copy / f"{NEXT}_add_widgets.rollback.sql"
     assert sql_path.read_text() == (
-        "-- 0007_add_widgets: say what this migration changes, and why.\n"
-        "-- depends: 0006_lifecycle\n\n"
+        f"-- {NEXT}_add_widgets: say what this migration changes, and why.\n"
+        f"-- depends: {LATEST}\n\n"
     )
     assert rollback_path.read_text() == (
-        "-- Undoes 0007_add_widgets: drop what it creates, in reverse order.\n\n"
+        f"-- Undoes {NEXT}_add_widgets: drop what it creates, in reverse order.\n\n"
     )
 
 
@@ -441,8 +443,8 @@ def test_a_new_migration_applies_and_rolls_back(db_url, migrations_copy):
     sql_path.write_text(sql_path.read_text() + "CREATE TABLE canvas.widgets (id bigint);\n")
     rollback_path.write_text(rollback_path.read_text() + "DROP TABLE canvas.widgets;\n")
 
-    assert migrate.apply(db_url, directory=migrations_copy) == ["0007_add_widgets"]
-    assert migrate.rollback(db_url, directory=migrations_copy) == ["0007_add_widgets"]
+    assert migrate.apply(db_url, directory=migrations_copy) == [f"{NEXT}_add_widgets"]
+    assert migrate.rollback(db_url, directory=migrations_copy) == [f"{NEXT}_add_widgets"]
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT to_regclass('canvas.widgets')").fetchone() == (None,)
 

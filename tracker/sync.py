@@ -14,9 +14,10 @@ course-id order); syncs of different courses run side by side.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +41,11 @@ Progress = Callable[[str, int, int], None]
 #: Staging order: assignments before groups and submissions, which take their course from them.
 _STAGE_ORDER = ("terms", "courses", "sections", "users", "assignments", "assignment_groups",
                 "enrollments", "submissions")
-_HISTORY = {"enrollments": "history.enrollment_grades", "submissions": "history.submission_scores"}
+#: Memory for the staging tables of one sync, per session (PostgreSQL's default is 8MB).
+TEMP_BUFFERS = "1GB"
+#: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
+WORK_MEM = "256MB"
+
 _HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores", "history.course_snapshots")
 
 
@@ -202,6 +207,12 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
           named: list[int] | None, dry_run: bool, wait: bool, progress: Progress | None,
           limit: int) -> SyncReport:
     step = progress or (lambda what, done, total: None)
+    sql.canvas.widen_work_mem(conn, size=WORK_MEM)
+    try:
+        with conn.transaction():
+            sql.canvas.widen_temp_buffers(conn, size=TEMP_BUFFERS)
+    except psycopg.errors.InvalidParameterValue:
+        log.debug("temp_buffers unchanged: this session already used temporary tables")
     sql.canvas.create_temp_stages(conn)
     total_files = len(files)
     for n, (name, file) in enumerate(files.items(), start=1):
@@ -209,8 +220,6 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         _copy(conn, name, file)
     step("checking", total_files, total_files)
     problems = _missing_keys(conn, files, limit)
-    if not problems and _lenient_values(conn, files):
-        problems = _explain(files, limit)
     if problems:
         raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
 
@@ -222,6 +231,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     for name in _STAGE_ORDER:
         step(f"typing {name}", 0, 0)
         getattr(sql.canvas, f"stage_{name}")(conn, sync_id=sync_id)
+        sql.canvas.analyze_stage(conn, stage=f"pg_temp.stage_{name}")
     problems = _invalid_rows(conn, files, limit)
     if problems:
         raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
@@ -230,7 +240,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     for name in bundle.KINDS:
         step(f"writing {name}", 0, 0)
         table, stage = canvas.TABLES[name], f"pg_temp.stage_{name}"
-        row = sql.canvas.stage_counts(conn, stage=stage, row_factory=dict_row).fetchone()
+        row = sql.canvas.stage_counts(conn, stage=stage, known=f"pg_temp.known_{name}",
+                                      row_factory=dict_row).fetchone()
         counts[name] = dict(row or {})
         sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
         getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
@@ -243,6 +254,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("tracking lifecycle", 0, 0)
     for name, lifecycle_kind in canvas.LIFECYCLE_KINDS.items():
         sql.lifecycle.collect_seen(conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{name}")
+        sql.lifecycle.collect_seen_known(conn, kind=lifecycle_kind, known=f"pg_temp.known_{name}")
     sql.lifecycle.record_first_seen(conn, sync_id=sync_id)
     sql.lifecycle.find_returned(conn)
     if kind == "full":
@@ -264,29 +276,82 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
 
 
 def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
-    """Stream one file's documents into pg_temp.raw_<name>, a batch of lines at a time."""
-    batch: list[bytes] = []
-    size = 0
-    with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
-        for doc in bundle.iter_documents(file):
-            batch.append(doc)
-            size += len(doc)
-            if size >= 1 << 20:
-                cp.write(_copy_text(batch))
-                batch, size = [], 0
-        if batch:
-            cp.write(_copy_text(batch))
+    """Send one file to the server: only the documents of new or changed records.
 
-
-def _copy_text(docs: list[bytes]) -> bytes:
-    """Documents as COPY's text format wants them, one a line.
-
-    In that format a backslash starts an escape and a tab ends a column, so JSON's own
-    escapes (``\\"``, ``\\n``, ``\\u003c``) would arrive mangled: escape them to arrive
-    byte for byte. The lines hold no newline (ndjson lines and compact dumps).
+    Unless the table is empty, a digest of every record goes first; records whose digest
+    a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
     """
-    data = b"\n".join(docs) + b"\n"
-    return data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\r", b"\\r")
+    ranges: list[tuple[int, int]] | None = None  # None: send every record
+    if not sql.canvas.table_is_empty(conn, table=canvas.TABLES[name]).fetchone()[0]:
+        hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
+        with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
+            for chunk in _batches(b"%d\t%s\n" % (n, _digest(doc))
+                                  for n, doc in enumerate(bundle.iter_documents(file), start=1)):
+                cp.write(chunk)
+        sql.canvas.analyze_stage(conn, stage=hashes)
+        table = canvas.TABLES[name]
+        if name in ("terms", "users"):
+            sql.canvas.find_known_global(conn, hashes=hashes, known=known, table=table)
+        elif name == "courses":
+            sql.canvas.find_known_courses(conn)
+        else:
+            sql.canvas.find_known_in_courses(conn, hashes=hashes, known=known, table=table)
+        ranges = sql.canvas.records_to_send(conn, hashes=hashes, known=known).fetchall()
+    wanted = _in_ranges(ranges)
+    with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
+        for chunk in _batches(b"%d\t%s\t%s\n" % (n, _digest(doc), _copy_escape(doc))
+                              for n, doc in enumerate(bundle.iter_documents(file), start=1)
+                              if wanted(n)):
+            cp.write(chunk)
+    sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
+
+
+def _digest(doc: bytes) -> bytes:
+    """The 128-bit digest of a document as received, as the hex text a uuid column takes."""
+    return hashlib.blake2b(doc, digest_size=16).hexdigest().encode()
+
+
+def _copy_escape(doc: bytes) -> bytes:
+    """A document as a field of COPY's text format.
+
+    There a backslash starts an escape and a tab ends a column, so JSON's own escapes
+    (``\\"``, ``\\n``, ``\\u003c``) would arrive mangled: escape them to arrive byte for
+    byte. Documents hold no newline (ndjson lines and compact dumps).
+    """
+    doc = doc.replace(b"\\", b"\\\\")
+    if b"\t" in doc or b"\r" in doc:
+        doc = doc.replace(b"\t", b"\\t").replace(b"\r", b"\\r")
+    return doc
+
+
+def _batches(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """Lines joined into chunks of about ``size`` bytes, for COPY."""
+    batch: list[bytes] = []
+    total = 0
+    for line in lines:
+        batch.append(line)
+        total += len(line)
+        if total >= size:
+            yield b"".join(batch)
+            batch, total = [], 0
+    if batch:
+        yield b"".join(batch)
+
+
+def _in_ranges(ranges: list[tuple[int, int]] | None) -> Callable[[int], bool]:
+    """A test of record numbers against sorted ``(first, last)`` ranges, asked in rising order."""
+    if ranges is None:
+        return lambda n: True
+    pending = iter(ranges)
+    current = next(pending, None)
+
+    def wanted(n: int) -> bool:
+        nonlocal current
+        while current is not None and n > current[1]:
+            current = next(pending, None)
+        return current is not None and current[0] <= n
+
+    return wanted
 
 
 def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
@@ -305,24 +370,12 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
     return problems[:limit]
 
 
-def _lenient_values(conn: psycopg.Connection[Any], files: dict[str, Path]) -> bool:
-    """Whether a record holds a value PostgreSQL would type silently but Canvas never sends."""
-    for name in files:
-        fields = canvas.FIELDS[name]
-        if sql.canvas.records_with_lenient_values(
-                conn, raw=f"pg_temp.raw_{name}", limit=1,
-                time_fields=[f for f, kind in fields.items() if kind == "time"],
-                bool_fields=[f for f, kind in fields.items() if kind == "bool"]).fetchone():
-            return True
-    return False
-
-
 def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
     """Duplicate ids and references that are neither in the bundle nor in the database."""
     problems: list[str] = []
     for name, file in files.items():
-        for canvas_id, record_nos in sql.canvas.duplicate_ids(conn, stage=f"pg_temp.stage_{name}",
-                                                             limit=limit):
+        for canvas_id, record_nos in sql.canvas.duplicate_ids(
+                conn, stage=f"pg_temp.stage_{name}", known=f"pg_temp.known_{name}", limit=limit):
             numbers = ", ".join(f"{n:,}" for n in record_nos)
             problems.append(f"{file.name} records {numbers}: id {canvas_id} occurs "
                             f"{len(record_nos)} times; each object may appear once")

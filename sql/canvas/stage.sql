@@ -1,9 +1,22 @@
--- Staging for a sync: the bundle's documents are copied into pg_temp.raw_<kind>
--- (one jsonb document per record, numbered in file order), then typed into
--- pg_temp.stage_<kind>: each document merged over the stored one (keys Canvas left
+-- Staging for a sync. First a digest of every record of a file goes to
+-- pg_temp.hash_<kind> (record number in file order, digest); records whose digest a
+-- stored row already carries are unchanged and listed in pg_temp.known_<kind>
+-- without being sent. The other documents go to pg_temp.raw_<kind> as jsonb and are
+-- typed into pg_temp.stage_<kind>: each merged over the stored one (keys Canvas left
 -- out keep their known values: absent means unknown, not null), ids normalized to
--- global ids, and compared with the stored row. Everything here is temporary and
+-- global ids, and compared with the stored row. A row whose merged content is the
+-- same is not rewritten, even if its bytes differ (its digest then stays the old one,
+-- and the next sync compares its content again). Everything here is temporary and
 -- disappears with the transaction.
+
+-- name: widen_work_mem
+-- Let this transaction's joins and sorts over the staged rows run in memory.
+SELECT set_config('work_mem', :'size'::text, true);
+
+-- name: widen_temp_buffers
+-- Let this transaction's staging tables live in memory (possible only before the
+-- session's first temporary table; the caller ignores a refusal).
+SELECT set_config('temp_buffers', :'size'::text, true);
 
 -- name: create_temp_stages
 -- The temporary tables of one sync (and of an undo), dropped at commit or rollback.
@@ -16,11 +29,14 @@ BEGIN
     FOREACH kind IN ARRAY ARRAY['terms', 'courses', 'sections', 'users', 'assignment_groups',
                                 'assignments', 'enrollments', 'submissions']
     LOOP
-        EXECUTE format('DROP TABLE IF EXISTS pg_temp.raw_%s, pg_temp.stage_%s, pg_temp.undo_%s',
-                       kind, kind, kind);
-        EXECUTE format(
-            'CREATE TEMP TABLE raw_%s (record_no bigint GENERATED ALWAYS AS IDENTITY, doc jsonb NOT NULL)'
-            ' ON COMMIT DROP', kind);
+        EXECUTE format('DROP TABLE IF EXISTS pg_temp.hash_%s, pg_temp.known_%s, pg_temp.raw_%s,'
+                       ' pg_temp.stage_%s, pg_temp.undo_%s', kind, kind, kind, kind, kind);
+        EXECUTE format('CREATE TEMP TABLE hash_%s (record_no bigint NOT NULL, hash uuid NOT NULL)'
+                       ' ON COMMIT DROP', kind);
+        EXECUTE format('CREATE TEMP TABLE known_%s (record_no bigint NOT NULL, id bigint NOT NULL,'
+                       ' course_id bigint) ON COMMIT DROP', kind);
+        EXECUTE format('CREATE TEMP TABLE raw_%s (record_no bigint NOT NULL, hash uuid NOT NULL,'
+                       ' doc jsonb NOT NULL) ON COMMIT DROP', kind);
         EXECUTE format(
             'CREATE TEMP TABLE stage_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
             ' rec canvas.%s) ON COMMIT DROP', kind, kind);
@@ -31,6 +47,61 @@ BEGIN
         ON COMMIT DROP;
 END
 $$;
+
+-- name: copy_hashes
+-- Receive the digest of every record of one file, with its record number.
+-- allow hashes: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions
+COPY :"hashes" (record_no, hash) FROM STDIN;
+
+-- name: table_is_empty
+-- Whether a layer 1 table has no row at all (then every record is new: no digests needed).
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
+SELECT NOT EXISTS (SELECT 1 FROM :"table");
+
+-- name: analyze_stage
+-- Give the planner the size of a freshly filled temporary table (autovacuum never sees them).
+-- allow stage: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions, pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions, pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions
+ANALYZE :"stage";
+
+-- name: find_known_global
+-- Records of terms or users whose bytes a stored row already has: unchanged.
+-- allow hashes: pg_temp.hash_terms, pg_temp.hash_users
+-- allow known: pg_temp.known_terms, pg_temp.known_users
+-- allow table: canvas.terms, canvas.users
+INSERT INTO :"known" (record_no, id, course_id)
+SELECT h.record_no, t.id, NULL
+FROM :"hashes" AS h
+JOIN :"table" AS t ON t.raw_hash = h.hash;
+
+-- name: find_known_courses
+-- Records of courses whose bytes a stored row already has: unchanged.
+INSERT INTO pg_temp.known_courses (record_no, id, course_id)
+SELECT h.record_no, t.id, t.id
+FROM pg_temp.hash_courses AS h
+JOIN canvas.courses AS t ON t.raw_hash = h.hash;
+
+-- name: find_known_in_courses
+-- Records of course-scoped objects whose bytes a stored row already has: unchanged.
+-- allow hashes: pg_temp.hash_sections, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions
+-- allow known: pg_temp.known_sections, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
+-- allow table: canvas.sections, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
+INSERT INTO :"known" (record_no, id, course_id)
+SELECT h.record_no, t.id, t.course_id
+FROM :"hashes" AS h
+JOIN :"table" AS t ON t.raw_hash = h.hash;
+
+-- name: records_to_send
+-- The records whose documents the server needs (new or changed), as ranges of record numbers.
+-- allow hashes: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
+SELECT min(record_no) AS first, max(record_no) AS last
+FROM (
+    SELECT h.record_no, h.record_no - row_number() OVER (ORDER BY h.record_no) AS run
+    FROM :"hashes" AS h
+    WHERE NOT EXISTS (SELECT 1 FROM :"known" AS k WHERE k.record_no = h.record_no)
+) AS needed
+GROUP BY run
+ORDER BY first;
 
 -- name: records_without_required_keys
 -- Records that are not JSON objects, or lack a key Canvas always sends (or send it as null).
@@ -48,22 +119,6 @@ WHERE jsonb_typeof(r.doc) <> 'object'
 ORDER BY r.record_no
 LIMIT :'limit'::integer;
 
--- name: records_with_lenient_values
--- Records holding a timestamp or a boolean that PostgreSQL would take but Canvas never
--- sends ('yesterday', '2026-09-15 10:00' with no zone, 'yes'), which typing would store
--- silently (the others fail loudly when typed): their record numbers.
--- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions
-SELECT r.record_no
-FROM :"raw" AS r
-WHERE jsonb_typeof(r.doc) = 'object'
-  AND (EXISTS (SELECT 1 FROM unnest(:'time_fields'::text[]) AS f
-               WHERE jsonb_typeof(r.doc -> f) NOT IN ('string', 'null')
-                  OR (r.doc ->> f) !~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$')
-       OR EXISTS (SELECT 1 FROM unnest(:'bool_fields'::text[]) AS f
-                  WHERE jsonb_typeof(r.doc -> f) NOT IN ('boolean', 'null')))
-ORDER BY r.record_no
-LIMIT :'limit'::integer;
-
 -- name: scope_course_ids
 -- The courses a bundle speaks of: its courses, and the courses of its course-scoped objects.
 SELECT DISTINCT course_id
@@ -77,6 +132,16 @@ FROM (
     SELECT tracker.canvas_id(doc -> 'course_id') FROM pg_temp.raw_assignments
     UNION
     SELECT tracker.canvas_id(doc -> 'course_id') FROM pg_temp.raw_enrollments
+    UNION
+    SELECT course_id FROM pg_temp.known_courses
+    UNION
+    SELECT course_id FROM pg_temp.known_sections
+    UNION
+    SELECT course_id FROM pg_temp.known_assignment_groups
+    UNION
+    SELECT course_id FROM pg_temp.known_assignments
+    UNION
+    SELECT course_id FROM pg_temp.known_enrollments
 ) AS found (course_id)
 WHERE course_id IS NOT NULL
 ORDER BY course_id;
@@ -94,6 +159,10 @@ CROSS JOIN LATERAL (
            m.doc || jsonb_build_object(
                'id', tracker.canvas_id(m.doc -> 'id'),
                'grading_period_group_id', tracker.canvas_id(m.doc -> 'grading_period_group_id'),
+               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
+               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
+               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -114,6 +183,12 @@ CROSS JOIN LATERAL (
                'root_account_id', tracker.canvas_id(m.doc -> 'root_account_id'),
                'enrollment_term_id', tracker.canvas_id(m.doc -> 'enrollment_term_id'),
                'grading_standard_id', tracker.canvas_id(m.doc -> 'grading_standard_id'),
+               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
+               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
+               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
+               'hide_final_grades', tracker.canvas_bool(m.doc -> 'hide_final_grades'),
+               'apply_assignment_group_weights', tracker.canvas_bool(m.doc -> 'apply_assignment_group_weights'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -131,6 +206,9 @@ CROSS JOIN LATERAL (
            m.doc || jsonb_build_object(
                'id', tracker.canvas_id(m.doc -> 'id'),
                'course_id', tracker.canvas_id(m.doc -> 'course_id'),
+               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
+               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -147,6 +225,8 @@ CROSS JOIN LATERAL (
     SELECT tracker.canvas_id(m.doc -> 'id') AS id,
            m.doc || jsonb_build_object(
                'id', tracker.canvas_id(m.doc -> 'id'),
+               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -166,6 +246,14 @@ CROSS JOIN LATERAL (
                'course_id', tracker.canvas_id(m.doc -> 'course_id'),
                'assignment_group_id', tracker.canvas_id(m.doc -> 'assignment_group_id'),
                'grading_standard_id', tracker.canvas_id(m.doc -> 'grading_standard_id'),
+               'due_at', tracker.canvas_time(m.doc ->> 'due_at'),
+               'lock_at', tracker.canvas_time(m.doc ->> 'lock_at'),
+               'unlock_at', tracker.canvas_time(m.doc ->> 'unlock_at'),
+               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
+               'updated_at', tracker.canvas_time(m.doc ->> 'updated_at'),
+               'published', tracker.canvas_bool(m.doc -> 'published'),
+               'omit_from_final_grade', tracker.canvas_bool(m.doc -> 'omit_from_final_grade'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -192,6 +280,7 @@ CROSS JOIN LATERAL (
            m.doc || jsonb_build_object(
                'id', tracker.canvas_id(m.doc -> 'id'),
                'course_id', coalesce(tracker.canvas_id(m.doc -> 'course_id'), ga.course_id, t.course_id),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -216,6 +305,13 @@ CROSS JOIN LATERAL (
                'role_id', tracker.canvas_id(m.doc -> 'role_id'),
                'associated_user_id', tracker.canvas_id(m.doc -> 'associated_user_id'),
                'is_test_student', m.doc ->> 'type' = 'StudentViewEnrollment',
+               'last_activity_at', tracker.canvas_time(m.doc ->> 'last_activity_at'),
+               'last_attended_at', tracker.canvas_time(m.doc ->> 'last_attended_at'),
+               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
+               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
+               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
+               'updated_at', tracker.canvas_time(m.doc ->> 'updated_at'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -239,6 +335,14 @@ CROSS JOIN LATERAL (
                'assignment_id', tracker.canvas_id(m.doc -> 'assignment_id'),
                'user_id', tracker.canvas_id(m.doc -> 'user_id'),
                'grader_id', tracker.canvas_id(m.doc -> 'grader_id'),
+               'submitted_at', tracker.canvas_time(m.doc ->> 'submitted_at'),
+               'graded_at', tracker.canvas_time(m.doc ->> 'graded_at'),
+               'posted_at', tracker.canvas_time(m.doc ->> 'posted_at'),
+               'cached_due_date', tracker.canvas_time(m.doc ->> 'cached_due_date'),
+               'excused', tracker.canvas_bool(m.doc -> 'excused'),
+               'late', tracker.canvas_bool(m.doc -> 'late'),
+               'missing', tracker.canvas_bool(m.doc -> 'missing'),
+               'raw_hash', r.hash,
                'raw', m.doc,
                'sync_id', :'sync_id'::bigint) AS doc
 ) AS n;
@@ -246,8 +350,13 @@ CROSS JOIN LATERAL (
 -- name: duplicate_ids
 -- Canvas ids that occur more than once in one file, with the records holding them.
 -- allow stage: pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
 SELECT s.id, array_agg(s.record_no ORDER BY s.record_no) AS record_nos
-FROM :"stage" AS s
+FROM (
+    SELECT id, record_no FROM :"stage"
+    UNION ALL
+    SELECT id, record_no FROM :"known"
+) AS s
 GROUP BY s.id
 HAVING count(*) > 1
 ORDER BY min(s.record_no)
@@ -284,15 +393,17 @@ ORDER BY s.record_no
 LIMIT :'limit'::integer;
 
 -- name: stage_counts
--- How many staged rows are new, changed and unchanged.
+-- How many records are new, changed and unchanged (known by their digest, or by content).
 -- allow stage: pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
 SELECT
-    count(*) FILTER (WHERE NOT s.existed)              AS inserted,
+    count(*) FILTER (WHERE NOT s.existed)               AS inserted,
     count(*) FILTER (WHERE s.existed AND s.changed)     AS updated,
-    count(*) FILTER (WHERE s.existed AND NOT s.changed) AS unchanged
+    count(*) FILTER (WHERE s.existed AND NOT s.changed)
+        + (SELECT count(*) FROM :"known")               AS unchanged
 FROM :"stage" AS s;
 
 -- name: copy_documents
--- Receive one file's documents, one JSON object a line, in file order.
+-- Receive the documents of one file's new or changed records, with number and digest.
 -- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions
-COPY :"raw" (doc) FROM STDIN;
+COPY :"raw" (record_no, hash, doc) FROM STDIN;

@@ -30,7 +30,7 @@ ON CONFLICT (id) DO NOTHING;
 UPDATE canvas.terms AS t
 SET (
     id, name, start_at, end_at, created_at, workflow_state, grading_period_group_id,
-    sis_term_id, raw, sync_id
+    sis_term_id, raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -43,8 +43,8 @@ UPDATE canvas.courses AS t
 SET (
     id, name, original_name, course_code, uuid, account_id, root_account_id,
     enrollment_term_id, grading_standard_id, start_at, end_at, created_at, time_zone,
-    workflow_state, hide_final_grades, apply_assignment_group_weights, sis_course_id, raw,
-    sync_id
+    workflow_state, hide_final_grades, apply_assignment_group_weights, sis_course_id,
+    raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -55,7 +55,7 @@ WHERE t.id = s.id
 -- allow stage: pg_temp.stage_sections, pg_temp.undo_sections
 UPDATE canvas.sections AS t
 SET (
-    id, course_id, name, sis_section_id, start_at, end_at, raw, sync_id
+    id, course_id, name, sis_section_id, start_at, end_at, raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -66,8 +66,8 @@ WHERE t.id = s.id
 -- allow stage: pg_temp.stage_users, pg_temp.undo_users
 UPDATE canvas.users AS t
 SET (
-    id, name, sortable_name, short_name, sis_user_id, login_id, email, created_at, raw,
-    sync_id
+    id, name, sortable_name, short_name, sis_user_id, login_id, email, created_at,
+    raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -78,7 +78,7 @@ WHERE t.id = s.id
 -- allow stage: pg_temp.stage_assignment_groups, pg_temp.undo_assignment_groups
 UPDATE canvas.assignment_groups AS t
 SET (
-    id, course_id, name, position, group_weight, rules, raw, sync_id
+    id, course_id, name, position, group_weight, rules, raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -91,7 +91,7 @@ UPDATE canvas.assignments AS t
 SET (
     id, course_id, assignment_group_id, name, position, points_possible, grading_type,
     submission_types, due_at, lock_at, unlock_at, created_at, updated_at, published,
-    workflow_state, omit_from_final_grade, sis_assignment_id, raw, sync_id
+    workflow_state, omit_from_final_grade, sis_assignment_id, raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -106,8 +106,8 @@ SET (
     associated_user_id, is_test_student, current_score, final_score, current_grade,
     final_grade, unposted_current_score, unposted_final_score, unposted_current_grade,
     unposted_final_grade, override_score, override_grade, current_points, last_activity_at,
-    last_attended_at, total_activity_time, start_at, end_at, created_at, updated_at, raw,
-    sync_id
+    last_attended_at, total_activity_time, start_at, end_at, created_at, updated_at,
+    raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
@@ -121,9 +121,8 @@ SET (
     id, course_id, assignment_id, user_id, anonymous_id, submission_type, score, grade,
     entered_score, entered_grade, excused, attempt, workflow_state, late, missing,
     late_policy_status, seconds_late, points_deducted, submitted_at, graded_at, posted_at,
-    cached_due_date, grader_id, raw, sync_id
+    cached_due_date, grader_id, raw_hash, raw, sync_id
 ) = ROW((s.rec).*)
 FROM :"stage" AS s
 WHERE t.id = s.id
   AND s.changed;
-

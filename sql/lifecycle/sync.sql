@@ -13,6 +13,13 @@ SELECT :'kind'::text,
        END
 FROM :"stage" AS s;
 
+-- name: collect_seen_known
+-- Remember which objects of one kind this sync saw unchanged (known by their digest).
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments
+INSERT INTO pg_temp.seen (kind, id, course_id)
+SELECT :'kind'::text, k.id, k.course_id
+FROM :"known" AS k;
+
 -- name: record_first_seen
 -- A lifecycle row for every object seen for the first time.
 INSERT INTO lifecycle.objects (kind, id, course_id, first_seen_sync_id, first_seen_at)

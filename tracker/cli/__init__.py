@@ -36,14 +36,28 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from tracker.cli import db, sync
+    from tracker.cli import db, demo, sync
 
     main.add_command(db.group)
     main.add_command(sync.group)
+    main.add_command(demo.command)
 
     from tracker.cli import sample
 
     main.add_command(sample.command)
+
+    from tracker.cli import report
+
+    main.add_command(report.command)
+
+    from tracker.cli import bench
+
+    main.add_command(bench.command)
+
+    from tracker.cli import lifecycle, maintenance, userdata
+
+    for command in (*userdata.commands, lifecycle.group, *maintenance.commands):
+        main.add_command(command)
 
 
 _register()

@@ -86,4 +86,6 @@ def render(items: Sequence[Any], fmt: str, *, title: str | None = None) -> None:
         table.add_column(col)
     for row in rows:
         table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(table if rows else f"{title + ': ' if title else ''}(none)")
+    # A person's terminal sets the width; piped output gets room enough not to truncate.
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(table if rows else f"{title + ': ' if title else ''}(none)")

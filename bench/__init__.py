@@ -1,0 +1,29 @@
+"""The benchmark: tracker beside the physical floor and its peers, in one run on the same data.
+
+``python -m bench --scale small`` (or ``tracker bench``) generates the sample school,
+starts a fresh embedded PostgreSQL (or uses ``--database-url``), and measures, each
+step in a child process of its own against a fresh database copied from a template:
+
+- the floor: ``psql \\copy`` of the submissions (CSV) into the same indexed table;
+- tracker: first full sync, re-sync unchanged, re-sync with 1% changed, undo;
+- the peers: SQLAlchemy 2 ORM (per-object ``merge``, bulk insert) and the upsert style
+  of Canvas Data 2's client (``executemany`` of ``INSERT … ON CONFLICT DO UPDATE``);
+- the report statements and query builders that exist, after ANALYZE.
+
+It prints a table and writes the same figures as JSON (``--json``). Modules:
+``scales`` (the sizes), ``data`` (bundles and the floor's CSV files), ``server``
+(PostgreSQL, template databases, row-change counters), ``child`` (one measured step
+in a child process), ``peers``, ``queries``, ``run`` (the whole run), ``report``
+(table and JSON) and ``cli`` (the command).
+"""
+
+from __future__ import annotations
+
+__all__ = ["main"]
+
+
+def main() -> None:
+    """The ``python -m bench`` command (see :mod:`bench.cli`)."""
+    from bench.cli import main as command
+
+    command()

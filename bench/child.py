@@ -1,0 +1,166 @@
+"""One measured step in a child process of its own: its time and its peak memory.
+
+The parent calls :func:`run_step`; the child (``python -m bench.child STEP FOLDER``)
+reads its arguments from ``FOLDER/args.json`` (not the command line, which anyone on the
+machine may read: it holds the database URL), imports what the step needs, runs it, and
+writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``. ``seconds`` covers the work only (connecting included, the interpreter's
+start and imports not); ``peak_kb`` is the child's maximum resident set size, or that of
+the program it ran (psql, for the floor).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tracker.errors import TrackerError
+
+#: The folder that holds the ``bench`` package: children import it from there.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class StepError(TrackerError):
+    """A measured step failed; the message holds the end of its error output."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    seconds: float
+    rows: int
+    peak_kb: int
+    info: dict[str, Any]
+
+
+def run_step(step: str, **args: Any) -> StepResult:
+    """Run ``step`` of :data:`STEPS` in a child process and return what it measured."""
+    with tempfile.TemporaryDirectory(prefix="bench-step-") as tmp:
+        out, err = Path(tmp) / "result.json", Path(tmp) / "stderr.txt"
+        (Path(tmp) / "args.json").write_text(json.dumps(args))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+        with open(err, "wb") as stderr:
+            done = subprocess.run([sys.executable, "-m", "bench.child", step, tmp],
+                                  stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                                  env=env, check=False)
+        if done.returncode != 0 or not out.is_file():
+            tail = err.read_text(errors="replace").strip().splitlines()[-15:]
+            raise StepError(f"benchmark step {step} failed (exit code {done.returncode}):\n"
+                            + "\n".join(f"  {line}" for line in tail))
+        return StepResult(**json.loads(out.read_text()))
+
+
+# -- in the child --------------------------------------------------------------------------------
+
+
+def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any]:
+    """A sync, and where its time went: the wall time of each step it reports through
+    its progress callback, and the CPU time this (the client's) process spent."""
+    import psycopg
+
+    from tracker import sync
+
+    phases: dict[str, float] = {}
+    current = ["connecting", time.perf_counter()]
+
+    def progress(step: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if step != current[0]:
+            phases[str(current[0])] = phases.get(str(current[0]), 0.0) + now - float(current[1])
+            current[:] = [step, now]
+
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    with psycopg.connect(url, application_name=application_name) as conn:
+        report = sync.sync_bundle(conn, Path(bundle), progress=progress)
+        progress("committing", 0, 0)
+    progress("", 0, 0)
+    seconds = time.perf_counter() - started
+    counts = {kind: vars(c) for kind, c in report.counts.items()}
+    rows = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in counts.values())
+    return {"seconds": seconds, "rows": rows,
+            "info": {"sync_id": report.sync_id, "changed": report.changed, "counts": counts,
+                     "client_cpu_seconds": round(_cpu_seconds() - cpu, 3),
+                     "phases": {k: round(v, 3) for k, v in phases.items()}}}
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tracker_undo(url: str, application_name: str) -> dict[str, Any]:
+    import psycopg
+
+    from tracker import sync
+
+    started = time.perf_counter()
+    with psycopg.connect(url, application_name=application_name) as conn:
+        run = sync.undo(conn)
+    seconds = time.perf_counter() - started
+    rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) + int(c.get("history", 0))
+               for c in run.counts.values())
+    return {"seconds": seconds, "rows": rows, "info": {"sync_id": run.sync_id}}
+
+
+def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: int,
+           application_name: str) -> dict[str, Any]:
+    """``psql \\copy`` of the CSV file into ``table``: the time and memory of psql itself.
+
+    A password in ``url`` goes to psql through its environment, not its command line."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    env = {**os.environ, "PGAPPNAME": application_name}
+    if password := params.pop("password", None):
+        env["PGPASSWORD"] = str(password)
+    path = csv.replace("'", "''")
+    command = f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)"
+    started = time.perf_counter()
+    done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", make_conninfo(**params),
+                           "-c", command], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "rows": rows, "peak_kb": peak, "info": {}}
+
+
+def _peer(name: str) -> Callable[..., dict[str, Any]]:
+    def call(**args: Any) -> dict[str, Any]:
+        from bench import peers
+
+        result: dict[str, Any] = getattr(peers, name)(**args)
+        return result
+
+    return call
+
+
+STEPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "tracker_sync": _tracker_sync,
+    "tracker_undo": _tracker_undo,
+    "floor": _floor,
+    "orm_merge": _peer("orm_merge"),
+    "orm_bulk_insert": _peer("orm_bulk_insert"),
+    "cd2_upsert": _peer("cd2_upsert"),
+}
+
+
+def _main(argv: list[str]) -> None:
+    step, folder = argv[0], Path(argv[1])
+    result = STEPS[step](**json.loads((folder / "args.json").read_text()))
+    result.setdefault("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    result.setdefault("info", {})
+    (folder / "result.json").write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

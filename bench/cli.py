@@ -1,0 +1,96 @@
+"""The benchmark's command: ``python -m bench`` (and ``tracker bench``, which calls it).
+
+It parses the options, calls :func:`bench.run.run`, prints the tables and writes the
+JSON. Exit codes: 0 ran (targets met or not, unless ``--check``), 1 a step failed or,
+with ``--check``, a target was missed, 2 bad options or no server.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from bench import report
+from bench.child import ROOT
+from bench.run import Options, python_command, run
+from bench.scales import SCALES
+from tracker.cli.output import run_guarded
+
+DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
+
+
+def default_cache_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_cache_path("tracker-bench")
+
+
+@click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--scale", type=click.Choice(list(SCALES)), default="small", show_default=True,
+              help="smoke (seconds), small (~50,000 submissions), medium (~250,000), "
+                   "full (1,000,000), double (2,000,000).")
+@click.option("--repeat", type=click.IntRange(min=1),
+              help="Runs of each measurement (median reported). Default: 3; 1 at full and "
+                   "double, and 1 at smoke.")
+@click.option("--database-url",
+              help="An existing server to measure on (a URL whose user may create databases; "
+                   "the run creates and drops its own). Default: a fresh embedded PostgreSQL.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where generated bundles are kept between runs. "
+                   "[default: the user cache folder's tracker-bench]")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_JSON, show_default=True, help="Write the results here as JSON.")
+@click.option("--peer-rows", type=click.IntRange(min=0),
+              help="Run each peer on the first N submissions and extrapolate (0: all of them). "
+                   "Default: per scale.")
+@click.option("--query-runs", type=click.IntRange(min=1),
+              help="Runs of each query (p50, p95). Default: per scale.")
+@click.option("--memory-check/--no-memory-check", default=None,
+              help="Also sync a bundle twice the size once, to see that peak memory stays flat. "
+                   "Default: on up to medium.")
+@click.option("--no-peers", is_flag=True, help="Leave out the SQLAlchemy and CD2-style peers.")
+@click.option("--no-queries", is_flag=True, help="Leave out the queries.")
+@click.option("--psql", help="The psql the floor runs. Default: the embedded PostgreSQL's, "
+                             "else the one on PATH.")
+@click.option("--markdown", is_flag=True, help="Also print the table as Markdown.")
+@click.option("--check", is_flag=True,
+              help="Exit with 1 when a target of the sync issue is missed.")
+def main(scale: str, repeat: int | None, database_url: str | None, cache_dir: Path | None,
+         json_path: Path, peer_rows: int | None, query_runs: int | None,
+         memory_check: bool | None, no_peers: bool, no_queries: bool, psql: str | None,
+         markdown: bool, check: bool) -> None:
+    """Measure tracker beside the physical floor and its peers, on the same data, in one run.
+
+    \b
+    python -m bench --scale smoke          a few seconds: is the harness sound?
+    python -m bench --scale small          ~50,000 submissions, 3 runs each
+    python -m bench --scale full           1,000,000 submissions (the targets' size)
+    """
+    chosen = SCALES[scale]
+    options = Options(
+        scale=chosen, repeat=repeat or chosen.repeat,
+        cache_dir=cache_dir or default_cache_dir(), database_url=database_url, psql=psql,
+        peers=not no_peers, queries=not no_queries,
+        memory_check=chosen.memory_check if memory_check is None else memory_check,
+        peer_rows=peer_rows, query_runs=query_runs, command=python_command())
+    err = Console(stderr=True)
+    started = time.perf_counter()
+
+    def progress(text: str) -> None:
+        if err.is_terminal:
+            err.print(f"[dim]{time.perf_counter() - started:7.1f} s[/dim]  {text}",
+                      highlight=False)
+
+    results = run_guarded(lambda: run(options, progress))
+    out = Console()
+    report.print_results(results, out)
+    if markdown:
+        click.echo(report.markdown_table(results))
+    report.write_json(results, json_path)
+    click.echo(f"results written to {json_path}", err=True)
+    if check and any(t.met is False for t in results.targets):
+        sys.exit(1)

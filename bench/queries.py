@@ -1,0 +1,210 @@
+"""Timing the questions tracker answers: every statement in ``sql/reports`` and every public
+query function of ``tracker.queries``, whichever exist, p50 and p95 over many runs.
+
+Parameters are filled from the data by name (``course_id``: the course with the most
+students, ``user_id``: a student of it, ``since``: four weeks before the snapshot, …).
+A statement or function that needs a parameter not known here, or that fails, is
+skipped with a note: the harness times what it can call, it does not guess further.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from tracker import sample
+
+
+@dataclass(frozen=True)
+class QueryTiming:
+    """One query's timings, in milliseconds."""
+
+    name: str
+    source: str
+    runs: int
+    p50_ms: float
+    p95_ms: float
+    rows: int
+
+
+@dataclass(frozen=True)
+class QueryResults:
+    timings: list[QueryTiming]
+    notes: list[str]
+
+
+def time_queries(conn: psycopg.Connection[Any], *, runs: int) -> QueryResults:
+    """Time every report statement and query builder found, on ``conn`` (autocommit)."""
+    values = parameter_values(conn)
+    cases, notes = _cases(values)
+    timings: list[QueryTiming] = []
+    for name, source, call in cases:
+        try:
+            rows = call(conn)  # warm-up (and the row count)
+            samples = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                call(conn)
+                samples.append((time.perf_counter() - started) * 1000)
+        except Exception as exc:  # a report that fails is a note here, not the end of the run
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            notes.append(f"{source} {name}: failed ({type(exc).__name__}: {reason}); skipped")
+            continue
+        timings.append(QueryTiming(name=name, source=source, runs=runs,
+                                   p50_ms=statistics.median(samples),
+                                   p95_ms=_percentile(samples, 95), rows=rows))
+    if not cases and not notes:
+        notes.append("no report statements (sql/reports/*.sql) and no tracker.queries module "
+                     "yet: nothing to time")
+    return QueryResults(timings, notes)
+
+
+def _percentile(samples: list[float], p: int) -> float:
+    ordered = sorted(samples)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+Case = tuple[str, str, Callable[[psycopg.Connection[Any]], int]]
+
+
+def _cases(values: dict[str, Any]) -> tuple[list[Case], list[str]]:
+    cases: list[Case] = []
+    notes: list[str] = []
+    _report_cases(values, cases, notes)
+    _builder_cases(values, cases, notes)
+    return cases, notes
+
+
+def _report_cases(values: dict[str, Any], cases: list[Case], notes: list[str]) -> None:
+    from tracker.sqlfiles import sql
+
+    folder = sql.by_folder.get("reports")
+    for stmt in folder or ():
+        missing = [p for p in stmt.params if p not in values]
+        idents = {p: allowed[0] for p, allowed in stmt.identifiers.items() if allowed}
+        if missing:
+            notes.append(f"sql/reports {stmt.name}: no value known for "
+                         f"{', '.join(missing)}; skipped")
+            continue
+        params = {p: values[p] for p in stmt.params}
+
+        def call(conn: psycopg.Connection[Any], stmt: Any = stmt,
+                 params: dict[str, Any] = params, idents: dict[str, str] = idents) -> int:
+            cur = stmt(conn, **params, **idents)
+            return len(cur.fetchall()) if cur.description else 0
+
+        cases.append((stmt.name, "sql/reports", call))
+
+
+def _builder_cases(values: dict[str, Any], cases: list[Case], notes: list[str]) -> None:
+    """The public functions of ``tracker.queries`` that take a connection first.
+
+    A builder (``grades_query``) is timed through the function that runs it (``grades``),
+    so building is counted with running. A runner that passes ``**options`` on gets its
+    builder's required arguments and the first filter of its table of filters
+    (``GRADE_FILTERS`` for ``grades``) that has a value here: a question a user would ask.
+    """
+    if importlib.util.find_spec("tracker.queries") is None:
+        return
+    module = importlib.import_module("tracker.queries")
+    functions = {name: fn for name, fn in inspect.getmembers(module, inspect.isfunction)
+                 if not name.startswith("_") and fn.__module__ == module.__name__}
+    for name, fn in functions.items():
+        parameters = list(inspect.signature(fn).parameters.values())
+        if not parameters or parameters[0].name not in ("conn", "connection"):
+            continue
+        if any("BuiltQuery" in str(p.annotation) for p in parameters[1:]):
+            continue  # runs a query built elsewhere (fetch_all, fetch_page)
+        required = [p.name for p in parameters[1:] if p.default is inspect.Parameter.empty
+                    and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        builder = functions.get(f"{name}_query")
+        if builder is not None and any(p.kind is p.VAR_KEYWORD for p in parameters):
+            required += [p.name for p in inspect.signature(builder).parameters.values()
+                         if p.default is inspect.Parameter.empty
+                         and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+            filters = getattr(module, f"{name.rstrip('s').upper()}_FILTERS", {})
+            required += [f for f in filters if f in values][:1]
+        missing = [p for p in required if p not in values]
+        if missing:
+            notes.append(f"tracker.queries.{name}: no value known for {', '.join(missing)}; "
+                         "skipped")
+            continue
+        kwargs = {p: values[p] for p in required}
+
+        def call(conn: psycopg.Connection[Any], fn: Any = fn,
+                 kwargs: dict[str, Any] = kwargs) -> int:
+            return _consume(fn(conn, **kwargs))
+
+        cases.append((f"{name}({', '.join(kwargs)})", "tracker.queries", call))
+
+
+def _consume(result: Any) -> int:
+    """How many rows a query function returned (a cursor, a page, a list)."""
+    if isinstance(result, psycopg.Cursor):
+        return len(result.fetchall()) if result.description else 0
+    rows = getattr(result, "rows", result)  # a page of rows
+    if isinstance(rows, (list, tuple)):
+        return len(rows)
+    return 1
+
+
+def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
+    """Values for parameters by name, taken from the data: a busy course and its people."""
+    row = conn.execute(
+        "SELECT e.course_id, min(e.user_id), c.enrollment_term_id, c.account_id"
+        " FROM canvas.enrollments AS e JOIN canvas.courses AS c ON c.id = e.course_id"
+        " WHERE e.type = 'StudentEnrollment'"
+        " GROUP BY e.course_id, c.enrollment_term_id, c.account_id"
+        " ORDER BY count(*) DESC, e.course_id LIMIT 1").fetchone()
+    if row is None:
+        return {}
+    course_id, user_id, term_id, account_id = row
+
+    def one(query: str, *args: Any) -> Any:
+        found = conn.execute(query, args).fetchone()
+        return found[0] if found else None
+
+    snapshot = datetime.fromisoformat(sample.SNAPSHOT)
+    values: dict[str, Any] = {
+        "course_id": course_id,
+        "user_id": user_id,
+        "student_id": user_id,
+        "term_id": term_id,
+        "enrollment_term_id": term_id,
+        "account_id": account_id,
+        "assignment_id": one("SELECT min(id) FROM canvas.assignments WHERE course_id = %s",
+                             course_id),
+        "section_id": one("SELECT min(id) FROM canvas.sections WHERE course_id = %s", course_id),
+        "enrollment_id": one("SELECT min(id) FROM canvas.enrollments WHERE course_id = %s"
+                             " AND user_id = %s", course_id, user_id),
+        "submission_id": one("SELECT min(id) FROM canvas.submissions WHERE course_id = %s"
+                             " AND user_id = %s", course_id, user_id),
+        "sync_id": one("SELECT max(sync_id) FROM tracker.sync_runs WHERE status = 'succeeded'"),
+        "limit": 100,
+        "offset": 0,
+        "as_of": snapshot,
+        "now": snapshot,
+        "at": snapshot,
+        "until": snapshot,
+        "since": snapshot - timedelta(days=28),
+        "start": snapshot - timedelta(days=28),
+        "end": snapshot,
+        "days": 28,
+        "weeks": 4,
+    }
+    values["course_ids"] = [course_id]
+    values["user_ids"] = [user_id]
+    values["today"] = snapshot.astimezone(UTC).date()
+    return {k: v for k, v in values.items() if v is not None}

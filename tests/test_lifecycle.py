@@ -1,0 +1,340 @@
+"""tracker.lifecycle: missing objects, their impact, approval, cleanup and restore.
+
+The scene of most tests: the tiny institution is synced, people write notes, fields,
+tags and curricula about Biology (course 102) and its work, history gains a snapshot
+and a risk assessment, then a full sync of both courses no longer sees Biology: the
+course and everything in it are missing. From there each test walks one path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from bundles import ALGEBRA, ANA, BIOLOGY, course_part, find, tiny_institution, write_bundle
+from psycopg import sql as pgsql
+
+from tracker import lifecycle, sync, tags, userdata
+from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
+from tracker.lifecycle import ObjectRef
+
+#: Biology and what is in it: a section, a group, two assignments, two enrollments.
+BIOLOGY_OBJECTS = [ObjectRef("assignment", 304), ObjectRef("assignment", 305),
+                   ObjectRef("assignment_group", 203), ObjectRef("course", BIOLOGY),
+                   ObjectRef("enrollment", 407), ObjectRef("enrollment", 408),
+                   ObjectRef("section", 1021)]
+SCHEMAS = ("canvas", "history", "userdata", "lifecycle")
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+def dump(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Every row of layers 0-3 (the audit log aside: it only grows), ordered by key."""
+    tables = conn.execute(
+        """
+        SELECT n.nspname, c.relname
+        FROM pg_class AS c
+        JOIN pg_namespace AS n ON n.oid = c.relnamespace
+        WHERE n.nspname = ANY(%s) AND c.relkind = 'r' AND c.relname <> 'audit_log'
+        ORDER BY 1, 2
+        """, (list(SCHEMAS),)).fetchall()
+    out = {}
+    for schema, table in tables:
+        rows = conn.execute(pgsql.SQL("SELECT to_jsonb(t) FROM {} AS t").format(
+            pgsql.Identifier(schema, table))).fetchall()
+        out[f"{schema}.{table}"] = sorted((r[0] for r in rows), key=repr)
+    return out
+
+
+def without_biology(data: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The institution as Canvas lists it once Biology is gone (Algebra's part of it)."""
+    return course_part(data, ALGEBRA)
+
+
+def statuses(conn: psycopg.Connection[Any]) -> dict[ObjectRef, str]:
+    return {ObjectRef(k, i): s for k, i, s in conn.execute(
+        "SELECT kind, id, status FROM lifecycle.objects WHERE status <> 'active'")}
+
+
+@pytest.fixture
+def scene(db: psycopg.Connection[Any], tmp_path: Path) -> dict[str, Path]:
+    """Biology with user data and history, then a full sync that no longer sees it."""
+    full = write_bundle(tmp_path / "full", tiny_institution())
+    gone = write_bundle(tmp_path / "gone", without_biology(tiny_institution()))
+    sync.sync_bundle(db, full)
+    userdata.add_note(db, f"course:{BIOLOGY}", "Lab safety briefing done", author="ms.k")
+    userdata.add_note(db, "assignment:304", "Rubric shared", author="ms.k")
+    userdata.add_note(db, f"user:{ANA}", "Wants to study medicine", author="ms.k")
+    userdata.set_field(db, f"course:{BIOLOGY}", "room", "Lab 2", author="ms.k")
+    tags.attach(db, f"course:{BIOLOGY}", ["Science", "lab"], actor="ms.k")
+    tags.attach(db, f"course:{ALGEBRA}", "science", actor="ms.k")
+    userdata.create_curriculum(db, "life_sciences", actor="ms.k")
+    userdata.add_courses(db, "life_sciences", [BIOLOGY, ALGEBRA], actor="ms.k")
+    db.execute("INSERT INTO history.course_snapshots (course_id, sync_id, recorded_at, enrolled_students) "
+               "VALUES (%s, 1, now(), 1)", (BIOLOGY,))
+    db.execute("INSERT INTO history.risk_assessments (user_id, course_id, score, category, model_version) "
+               "VALUES (%s, %s, 0.4, 'medium', 'v1'), (%s, NULL, 0.2, 'low', 'v1')",
+               (ANA, BIOLOGY, ANA))
+    sync.sync_bundle(db, gone, courses=[ALGEBRA, BIOLOGY])
+    return {"full": full, "gone": gone}
+
+
+# -- pending and impact --------------------------------------------------------------------------
+
+
+def test_objects_missing_for_enough_syncs_or_days_are_pending_with_what_depends_on_them(db, scene):
+    assert lifecycle.pending(db, min_syncs=2, min_days=None) == []
+    pending = lifecycle.pending(db, min_syncs=1, min_days=None)
+    assert [p.ref for p in pending] == BIOLOGY_OBJECTS
+    course = next(p for p in pending if p.ref == ObjectRef("course", BIOLOGY))
+    assert (course.name, course.status, course.syncs_missed, course.missing_since_sync_id) == (
+        "Biology", "missing", 1, 2)
+    assert course.dependents == lifecycle.Dependents(
+        child_objects=6, submissions=1, history_rows=4, notes=2, custom_fields=1, tag_links=2,
+        curricula=1)
+    enrollment = next(p for p in pending if p.ref == ObjectRef("enrollment", 407))
+    assert enrollment.name == "Ana Alves in Biology"
+    assert enrollment.dependents.history_rows == 1
+
+    sync.sync_bundle(db, scene["gone"], courses=[ALGEBRA, BIOLOGY])
+    assert [p.syncs_missed for p in lifecycle.pending(db, min_syncs=2, min_days=None)] == [2] * 7
+    assert lifecycle.pending(db, min_syncs=None, min_days=10) == []
+    db.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '11 days' "
+               "WHERE kind = 'course'")
+    by_age = lifecycle.pending(db, min_syncs=5, min_days=10)
+    assert [p.ref for p in by_age] == [ObjectRef("course", BIOLOGY)]
+    assert by_age[0].days_missing >= 11
+    assert [p.ref for p in lifecycle.pending(db, min_syncs=1, kinds=["enrollment"])] == [
+        ObjectRef("enrollment", 407), ObjectRef("enrollment", 408)]
+
+
+def test_the_impact_of_an_object_is_a_summary_and_a_dependency_graph(db, scene):
+    impact = lifecycle.impact(db, f"course:{BIOLOGY}")
+
+    assert (impact.root, impact.name, impact.status) == (ObjectRef("course", BIOLOGY), "Biology", "missing")
+    assert impact.summary == {
+        "lifecycle.objects": 7, "canvas.courses": 1, "canvas.sections": 1,
+        "canvas.assignment_groups": 1, "canvas.assignments": 2, "canvas.enrollments": 2,
+        "canvas.submissions": 1, "history.enrollment_grades": 1, "history.submission_scores": 1,
+        "history.course_snapshots": 1, "history.risk_assessments": 1, "userdata.notes": 2,
+        "userdata.custom_fields": 1, "userdata.tag_links": 2, "userdata.curriculum_courses": 1}
+    assert impact.nodes[0].ref == ObjectRef("course", BIOLOGY)
+    assert {n.ref for n in impact.nodes} == set(BIOLOGY_OBJECTS)
+    c, s, g = ObjectRef("course", BIOLOGY), ObjectRef("section", 1021), ObjectRef("assignment_group", 203)
+    assert set(impact.edges) == {
+        (c, s), (c, g), (c, ObjectRef("assignment", 304)), (c, ObjectRef("assignment", 305)),
+        (g, ObjectRef("assignment", 304)), (g, ObjectRef("assignment", 305)),
+        (c, ObjectRef("enrollment", 407)), (c, ObjectRef("enrollment", 408)),
+        (s, ObjectRef("enrollment", 407)), (s, ObjectRef("enrollment", 408))}
+    rows = {n.ref: dict(n.rows) for n in impact.nodes}
+    assert rows[ObjectRef("assignment", 304)] == {
+        "canvas.submissions": 1, "history.submission_scores": 1, "userdata.notes": 1}
+    assert rows[c]["userdata.tag_links"] == 2
+    assert impact.blockers == ()
+    assert lifecycle.impact(db, "1021").root == s  # an id alone, when one kind has it
+    with pytest.raises(NotFoundError):
+        lifecycle.impact(db, "course:999")
+    with pytest.raises(InvalidDataError, match="does not name an object"):
+        lifecycle.impact(db, "planet:3")
+
+
+# -- approval ------------------------------------------------------------------------------------
+
+
+def test_approving_an_object_approves_what_depends_on_it_and_records_who(db, scene):
+    report = lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    assert [ObjectRef(a.kind, a.id) for a in report.approved] == BIOLOGY_OBJECTS
+    assert {a.approved_by for a in report.approved} == {"principal"}
+    assert set(statuses(db).values()) == {"pending_deletion"}
+    assert [p.approved_by for p in lifecycle.pending(db)] == ["principal"] * 7
+    assert lifecycle.revoke(db, ["enrollment:408"]) == [ObjectRef("enrollment", 408)]
+    assert statuses(db)[ObjectRef("enrollment", 408)] == "missing"
+
+
+def test_approval_is_refused_for_active_objects_and_those_with_active_dependents(db, scene):
+    with pytest.raises(InvalidDataError) as caught:
+        lifecycle.approve(db, [f"course:{ALGEBRA}", "course:999"], approved_by="principal")
+    assert caught.value.problems == [
+        ("course:101 is active: the latest sync of its scope saw it; only missing objects can be "
+         "approved"),
+        "course:999 is not in layer 0 (no sync has seen it)"]
+    # an enrollment of Biology comes back (an incremental sync sees it): the course cannot go
+    data = tiny_institution()
+    sync.sync_bundle(db, write_bundle(scene["full"].parent / "back", {
+        "enrollments": [find(data, "enrollments", 407)]}), incremental=True)
+    with pytest.raises(InvalidDataError) as caught:
+        lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    assert caught.value.problems == [
+        "course:102: enrollment:407, which depends on it, is active (a sync saw it again)"]
+    assert set(statuses(db).values()) == {"missing"}
+    # by kind, what can go goes, and what cannot is reported
+    report = lifecycle.approve(db, kinds=["course", "assignment"], approved_by="principal")
+    assert {(a.kind, a.id) for a in report.approved} == {("assignment", 304), ("assignment", 305)}
+    assert [str(b.root) for b in report.skipped] == ["course:102"]
+
+
+def test_approval_by_age(db, scene):
+    db.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '30 days' "
+               "WHERE kind = 'assignment'")
+    report = lifecycle.approve(db, older_than=timedelta(days=20), approved_by="principal")
+    assert sorted(ObjectRef(a.kind, a.id) for a in report.approved) == BIOLOGY_OBJECTS[:2]
+    with pytest.raises(InvalidDataError, match="say what to approve"):
+        lifecycle.approve(db, approved_by="principal")
+
+
+# -- cleanup and restore -------------------------------------------------------------------------
+
+
+def test_a_deletion_round_trip_missing_approved_cleaned_restored_loses_nothing(db, scene):
+    missing = dump(db)
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    approved = dump(db)
+
+    report = lifecycle.cleanup(db, performed_by="dba", reason="Biology was cancelled")
+
+    assert report.objects == tuple(BIOLOGY_OBJECTS) and report.skipped == ()
+    cleaned = dump(db)
+    assert db.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (0,)
+    assert set(statuses(db).values()) == {"deleted"}
+    # every row that left layers 1-3 is in the archive, whole; nothing else is
+    removed = {(table, repr(row)) for table, rows in approved.items() if table != "lifecycle.objects"
+               for row in rows if row not in cleaned[table]}
+    archived = {(rel, repr(doc)) for rel, doc in db.execute(
+        "SELECT relation, row_data FROM archive.rows WHERE run_id = %s AND relation <> "
+        "'lifecycle.objects'", (report.run_id,))}
+    assert removed == archived
+    assert sum(report.counts.values()) - report.counts["lifecycle.objects"] == len(removed) == 18
+    assert cleaned["userdata.notes"] == [n for n in approved["userdata.notes"]
+                                         if n["subject_type"] == "user"]  # Ana's note stays
+    run = lifecycle.list_cleanups(db)[0]
+    assert (run.run_id, run.performed_by, run.reason, run.restored_at) == (
+        report.run_id, "dba", "Biology was cancelled", None)
+
+    restored = lifecycle.restore(db, report.run_id, restored_by="dba")
+
+    assert restored.kept_current == {}
+    assert dump(db) == missing  # as before approval: everything back, approval not restored
+    assert set(statuses(db).values()) == {"missing"}
+    with pytest.raises(SyncConflictError, match=f"cleanup {report.run_id} was restored already"):
+        lifecycle.restore(db, report.run_id, restored_by="dba")
+    actions = db.execute("SELECT action, changed_by, count(*) FROM userdata.audit_log "
+                         "WHERE changed_by = 'dba' GROUP BY 1, 2 ORDER BY 1").fetchall()
+    assert actions == [("DELETE", "dba", 6), ("INSERT", "dba", 6)]
+
+
+def test_a_sync_between_approval_and_cleanup_that_brings_the_object_back_cancels_it(db, scene):
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    before = dump(db)
+
+    result = sync.sync_bundle(db, scene["full"])
+
+    assert result.counts["courses"].reactivated == 1
+    assert statuses(db) == {}
+    assert db.execute("SELECT count(*) FROM lifecycle.objects WHERE approved_by IS NOT NULL "
+                      "OR approved_at IS NOT NULL OR missing_since IS NOT NULL").fetchone() == (0,)
+    report = lifecycle.cleanup(db, performed_by="dba")
+    assert (report.run_id, report.objects, report.counts) == (None, (), {})
+    after = dump(db)
+    assert {t: rows for t, rows in after.items() if t != "lifecycle.objects"} == \
+           {t: rows for t, rows in before.items() if t != "lifecycle.objects"}
+
+
+def test_cleanup_leaves_an_approved_object_whose_dependent_came_back(db, scene):
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    data = tiny_institution()
+    sync.sync_bundle(db, write_bundle(scene["full"].parent / "back", {
+        "enrollments": [find(data, "enrollments", 407)]}), incremental=True)
+
+    report = lifecycle.cleanup(db, performed_by="dba")
+
+    assert {str(b.root) for b in report.skipped} == {"course:102", "section:1021"}
+    assert set(report.objects) == {ObjectRef("assignment", 304), ObjectRef("assignment", 305),
+                                   ObjectRef("assignment_group", 203), ObjectRef("enrollment", 408)}
+    assert db.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (1,)
+    assert statuses(db)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
+    assert ObjectRef("enrollment", 407) not in statuses(db)
+
+
+def test_a_dry_run_cleanup_reports_and_writes_nothing(db, scene):
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    before = dump(db)
+    report = lifecycle.cleanup(db, performed_by="dba", dry_run=True)
+    assert report.dry_run and report.run_id is None and report.counts["canvas.courses"] == 1
+    assert dump(db) == before
+    assert lifecycle.list_cleanups(db) == []
+
+
+def test_restore_keeps_what_came_back_since_and_finds_merged_tags_by_name(db, scene):
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    run = lifecycle.cleanup(db, performed_by="dba").run_id
+    assert run is not None
+    tags.merge(db, ["lab"], "laboratory", actor="ms.k")  # the archived link's tag is gone
+    sync.sync_bundle(db, scene["full"])  # Biology is back in Canvas after all
+    assert statuses(db) == {}
+
+    restored = lifecycle.restore(db, run, restored_by="dba")
+
+    assert restored.kept_current == {"lifecycle.objects": 7, "canvas.courses": 1,
+                                     "canvas.sections": 1, "canvas.assignment_groups": 1,
+                                     "canvas.assignments": 2, "canvas.enrollments": 2,
+                                     "canvas.submissions": 1}
+    assert restored.restored["userdata.notes"] == 2
+    assert [t.tag for t in tags.tags_of(db, f"course:{BIOLOGY}")] == ["laboratory", "science"]
+    assert [c.course_id for c in userdata.curriculum_courses(db, "life_sciences")] == [ALGEBRA, BIOLOGY]
+    # the archived score history is back beside the row the new sync recorded
+    assert db.execute("SELECT count(*) FROM history.submission_scores WHERE submission_id = 506"
+                      ).fetchone()[0] == 2
+    assert statuses(db) == {}  # what a sync brought back stays active
+    with pytest.raises(NotFoundError):
+        lifecycle.restore(db, 999, restored_by="dba")
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def test_the_lifecycle_commands_walk_the_whole_path(db, db_url, scene, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracker.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("TRACKER_ACTOR", "principal")
+    run = CliRunner().invoke
+    missing = dump(db)
+
+    pending = run(main, ["lifecycle", "pending", "--min-syncs", "1", "--format", "json"])
+    assert pending.exit_code == 0, pending.output
+    assert [(p["kind"], p["id"]) for p in json.loads(pending.output)] == [
+        (r.kind, r.id) for r in BIOLOGY_OBJECTS]
+    dot = run(main, ["lifecycle", "impact", f"course:{BIOLOGY}", "--format", "dot"])
+    assert dot.exit_code == 0 and '"course:102" -> "section:1021";' in dot.output
+    tree = run(main, ["lifecycle", "impact", str(BIOLOGY)])
+    assert tree.exit_code == 0 and "enrollment:407 Ana Alves in Biology [missing]" in tree.output
+
+    assert run(main, ["lifecycle", "approve", f"course:{ALGEBRA}"]).exit_code == 2
+    approved = run(main, ["lifecycle", "approve", f"course:{BIOLOGY}", "--format", "json"])
+    assert approved.exit_code == 0, approved.output
+    assert {a["approved_by"] for a in json.loads(approved.output)} == {"principal"}
+
+    refused = run(main, ["lifecycle", "cleanup"])  # not a terminal, no --yes
+    assert refused.exit_code == 2 and "pass --yes" in refused.output
+    cleaned = run(main, ["lifecycle", "cleanup", "--yes", "--by", "dba", "--format", "json"])
+    assert cleaned.exit_code == 0, cleaned.output
+    run_id = json.loads(cleaned.output)["run_id"]
+    runs = run(main, ["lifecycle", "cleanups", "--format", "json"])
+    assert [r["run_id"] for r in json.loads(runs.output)] == [run_id]
+
+    restored = run(main, ["lifecycle", "restore", str(run_id), "--yes"])
+    assert restored.exit_code == 0, restored.output
+    assert dump(db) == missing
+    again = run(main, ["lifecycle", "restore", str(run_id), "--yes"])
+    assert again.exit_code == 1 and "restored already" in again.output

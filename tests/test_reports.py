@@ -1,0 +1,218 @@
+"""sql/reports/*.sql: the DBA's reports, run by psql and by Python from the same file.
+
+Every report runs through the real ``psql`` binary (``psql -X -v ON_ERROR_STOP=1 -v
+name=value -f file``) and through the loader with the same parameters; the rows must be
+the same, value for value, as the server's text. Then known answers on the small school
+of tests/test_analytics.py, and the ``tracker report`` command.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from test_analytics import ANA, BEN, C1, C2, CY, DEE, FAY, School, build_school
+
+import tracker
+from tracker import analytics, sample, sync
+from tracker.cli import main
+from tracker.sqlfiles import sql
+
+REPORTS_DIR = tracker.SQL_DIR / "reports"
+REPORTS = sorted(p.stem for p in REPORTS_DIR.glob("*.sql"))
+
+pytestmark = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not on PATH")
+
+
+def psql(url: str, report: str, **variables: Any) -> list[list[str]]:
+    """The rows psql prints (CSV, header dropped) for ``sql/reports/<report>.sql``."""
+    args = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--csv", "-d", url]
+    for name, value in variables.items():
+        args += ["-v", f"{name}={'' if value is None else value}"]
+    args += ["-f", str(REPORTS_DIR / f"{report}.sql")]
+    done = subprocess.run(args, capture_output=True, text=True, check=False,
+                          env={**os.environ, "PGCLIENTENCODING": "UTF8"})
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(io.StringIO(done.stdout)))
+    return rows[1:]
+
+
+def python_text(conn: psycopg.Connection[Any], report: str, **params: Any) -> list[list[str]]:
+    """The rows of the same statement through the loader, each value as the server's text."""
+    cur = getattr(sql.reports, report)(conn, **params)
+    result = cur.pgresult
+    assert result is not None
+    return [["" if (v := result.get_value(r, c)) is None else v.decode()
+             for c in range(result.nfields)] for r in range(result.ntuples)]
+
+
+@pytest.fixture
+def sample_school(conn, tmp_path) -> dict[str, int]:
+    """A synced sample school (edge cases included) with two syncs of history and stored
+    risk assessments; returns a course, one of its active students and a second course."""
+    size = dict(students=40, courses=4, assignments_per_course=8, courses_per_student=2)
+    first = sample.generate(tmp_path / "r0", **size)
+    sync.sync_bundle(conn, first.directory)
+    later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
+    sync.sync_bundle(conn, later.directory)
+    analytics.record_risk_assessments(conn)
+    course_id, user_id = conn.execute(
+        "SELECT e.course_id, e.user_id FROM canvas.enrollments AS e "
+        "JOIN history.enrollment_grades AS h ON h.enrollment_id = e.id "
+        "WHERE e.type = 'StudentEnrollment' AND e.enrollment_state = 'active' "
+        "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 1").fetchone()
+    other = conn.execute("SELECT max(id) FROM canvas.courses").fetchone()[0]  # the edge course
+    conn.commit()
+    return {"course_id": course_id, "user_id": user_id, "other_course_id": other}
+
+
+def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_school):
+    s = sample_school
+    seen_rows = set()
+    for report in REPORTS:
+        takes = getattr(sql.reports, report).params
+        choices = [
+            {"course_id": None, "user_id": None},
+            {"course_id": s["course_id"], "user_id": None},
+            {"course_id": s["other_course_id"], "user_id": None},
+            {"course_id": None, "user_id": s["user_id"]},
+            {"course_id": s["course_id"], "user_id": s["user_id"]},
+        ]
+        for choice in choices:
+            params = {name: choice[name] for name in takes}
+            by_psql = psql(db_url, report, **params)
+            by_python = python_text(conn, report, **params)
+            assert by_psql == by_python, (report, params)
+            if by_python:
+                seen_rows.add(report)
+    assert seen_rows == set(REPORTS)  # every report found something to compare
+
+
+def test_the_at_risk_report_runs_as_the_dba_types_it(db_url, conn, sample_school):
+    # The command of DESIGN.md, verbatim but for the course id and the database.
+    done = subprocess.run(
+        ["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", db_url, "-v",
+         f"course_id={sample_school['course_id']}", "-f",
+         str(REPORTS_DIR / "at_risk_students.sql")],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "risk_score" in done.stdout and "category" in done.stdout
+
+
+def test_an_unset_psql_variable_fails_loudly(db_url):
+    done = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", db_url, "-f",
+                           str(REPORTS_DIR / "missing_work.sql")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "syntax error" in done.stderr
+
+
+def test_every_report_header_names_its_psql_variables():
+    for report in REPORTS:
+        header = (REPORTS_DIR / f"{report}.sql").read_text().split("-- name:")[0]
+        for param in getattr(sql.reports, report).params:
+            assert f"-v {param}=" in header, (report, param)
+        assert f"-f sql/reports/{report}.sql" in header, report
+
+
+# -- known answers on the small school -----------------------------------------------------------
+
+
+@pytest.fixture
+def school(conn, tmp_path) -> School:
+    s = build_school()
+    s.sync(conn, tmp_path)
+    return s
+
+
+def rows(conn: psycopg.Connection[Any], report: str, **params: Any) -> list[dict[str, Any]]:
+    return list(analytics.run_report(conn, report, **params).rows)
+
+
+def test_missing_work_lists_missing_submissions_of_active_students_only(conn, school):
+    found = rows(conn, "missing_work")
+    # Eve (inactive) and the test student also have missing work: left out.
+    assert [(r["user_id"], r["course_id"], r["assignment"]) for r in found] == [
+        (ANA, C1, "Assignment 105")]
+    assert rows(conn, "missing_work", user_id=BEN) == []
+
+
+def test_student_progress_history_shows_each_recorded_change(conn, school, tmp_path):
+    school.find("enrollments", 1001)["grades"]["current_score"] = 58.5
+    school.sync(conn, tmp_path)
+    history = rows(conn, "student_progress_history", user_id=ANA)
+    assert [(r["course_id"], r["current_score"], r["change"]) for r in history] == [
+        (C1, 62, None), (C1, 58.5, -3.5)]
+    assert len(rows(conn, "student_progress_history", course_id=C2)) == 1  # Fay
+    assert rows(conn, "student_progress_history", user_id=ANA, course_id=C2) == []
+
+
+def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_path):
+    assert rows(conn, "latest_risk") == []
+    analytics.record_risk_assessments(conn)
+    school.find("enrollments", 1002)["grades"]["current_score"] = 40.0  # Ben slips
+    school.sync(conn, tmp_path)
+    analytics.record_risk_assessments(conn)
+    latest = rows(conn, "latest_risk", course_id=C1)
+    assert [(r["user_id"], r["category"]) for r in latest] == [
+        (ANA, "high"), (BEN, "medium"), (CY, "low"), (DEE, "low")]
+    ben = latest[1]
+    # 0.35 × min(1, (90 - 40) / 40) = 0.35
+    assert (float(ben["risk_score"]), ben["model_version"]) == (0.35, "risk-v1")
+    assert ben["reasons"] == ["current score 40.0%"]
+    assert [r["user_id"] for r in rows(conn, "latest_risk", user_id=FAY)] == [FAY]
+
+
+def test_grade_momentum_report_carries_the_recent_points(conn, school):
+    (ana,) = rows(conn, "grade_momentum", course_id=C1, user_id=ANA)
+    assert (ana["points"], float(ana["slope_per_week"]), ana["trend"]) == (4, -10.0, "declining")
+    assert [p["percent"] for p in ana["recent"]] == [90.0, 80.0, 70.0, 60.0]
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+def tracker_cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), prog_name="tracker")
+
+
+def test_tracker_report_prints_rows_and_exits_1_on_findings(school, conn, db_url, monkeypatch):
+    conn.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    at_risk = tracker_cli("report", "at_risk_students", "--course", str(C1), "--format", "json")
+    assert at_risk.exit_code == 1, at_risk.output  # Ana is at high risk
+    found = json.loads(at_risk.output)
+    assert [r["user_id"] for r in found] == [ANA, BEN, CY, DEE]
+    assert found[0]["reasons"][0] == "current score 62.0%"
+
+    stats = tracker_cli("report", "course_statistics", "--format", "csv")
+    assert stats.exit_code == 0, stats.output
+    table = list(csv.DictReader(io.StringIO(stats.output)))
+    assert [(r["course_id"], r["enrolled"]) for r in table] == [(str(C1), "4"), (str(C2), "1")]
+    assert json.loads(table[0]["score_distribution"])["none"] == 1
+
+    none = tracker_cli("report", "missing_work", "--student", str(BEN))
+    assert none.exit_code == 0 and "(none)" in none.output
+
+
+def test_tracker_report_refuses_bad_input_with_exit_2(school, conn, db_url, monkeypatch):
+    conn.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert tracker_cli("report", "no_such_report").exit_code == 2
+    assert tracker_cli("report", "course_statistics", "--student", "3").exit_code == 2
+    assert tracker_cli("report", "missing_work", "--course", "x").exit_code == 2
+    assert tracker_cli("report", "missing_work", "--format", "xml").exit_code == 2
+
+
+def test_report_files_hold_one_named_statement_each():
+    for report in REPORTS:
+        assert list(sql.file(Path("reports") / f"{report}.sql")) == [report]

@@ -1,0 +1,706 @@
+"""Questions about students: grade momentum, final-grade prediction, risk, insights.
+
+Plain functions, connection first, returning small frozen dataclasses:
+
+- :func:`momentum` — the slope of a student's graded work in a course (percentage
+  points a week), its r², a trend label and the points it was fitted to;
+- :func:`predict_final_grade` — the final score a student is heading for, with a 95%
+  interval and the method's name (:data:`PREDICTION_METHOD`, see :func:`project_final_grade`);
+- :func:`at_risk` / :func:`assess_risk` — a risk score in [0, 1] per student and course,
+  its category and the factors behind it (model :data:`RISK_MODEL`);
+  :func:`record_risk_assessments` appends them to layer 2;
+- :func:`performance_insights` — all of the above for one student in one call;
+- :func:`course_statistics` and :func:`record_course_snapshots` (the hook a sync calls
+  to append each course's statistics to layer 2);
+- :func:`run_report` — any report of ``sql/reports/`` by name, as the CLI runs it.
+
+The arithmetic over many rows is SQL (``regr_slope``, ``regr_r2``, aggregates with
+``FILTER``) in ``sql/reports/*.sql``, the same files a DBA runs with psql; what is
+clearer in Python — the prediction, the shaping of factors — is here. Every function
+leaves out the test student, enrollments that are not active, and enrollments and
+assignments marked missing in layer 0.
+
+"The clock" below is a course's own notion of now: the latest activity of any of its
+active students (else the server's now, and never later than it). A course whose data
+is weeks old is judged as of its last day rather than as if everyone had vanished.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tracker.errors import NotFoundError
+from tracker.queries import InvalidQueryError
+from tracker.sqlfiles import sql
+
+__all__ = [
+    "CATEGORIES",
+    "PREDICTION_METHOD",
+    "REPORTS",
+    "RISK_MODEL",
+    "RISK_WEIGHTS",
+    "CourseSnapshot",
+    "CourseStatistics",
+    "Insights",
+    "Momentum",
+    "Point",
+    "Prediction",
+    "Report",
+    "RiskAssessment",
+    "RiskFactor",
+    "Velocity",
+    "WorkItem",
+    "assess_risk",
+    "at_risk",
+    "course_momentum",
+    "course_snapshots",
+    "course_statistics",
+    "momentum",
+    "performance_insights",
+    "predict_final_grade",
+    "project_final_grade",
+    "record_course_snapshots",
+    "record_risk_assessments",
+    "run_report",
+]
+
+#: The risk model's name, stored with every assessment. Change it with the rules in
+#: ``sql/reports/at_risk_students.sql``.
+RISK_MODEL = "risk-v1"
+
+#: Weight of each risk factor (they add up to 1); see ``sql/reports/at_risk_students.sql``.
+RISK_WEIGHTS: Mapping[str, float] = {
+    "score": 0.35,
+    "momentum": 0.20,
+    "missing": 0.25,
+    "late": 0.10,
+    "inactivity": 0.10,
+}
+
+#: Risk categories, least urgent first: low < 0.25 <= medium < 0.5 <= high < 0.75 <= critical.
+CATEGORIES = ("low", "medium", "high", "critical")
+
+#: The name of the final-grade prediction method (see :func:`project_final_grade`).
+PREDICTION_METHOD = "weighted-projection-v1"
+
+#: Prediction: the spread (standard deviation, percentage points) assumed for a student's
+#: scores when fewer than two are graded.
+DEFAULT_SPREAD = 15.0
+#: Prediction: the largest shift momentum may give the expected score on remaining work.
+MAX_MOMENTUM_SHIFT = 25.0
+#: Velocity: how far back from the clock work is counted.
+VELOCITY_WINDOW = timedelta(days=28)
+
+#: The reports of ``sql/reports/``, each with the filters it takes (as its psql variables).
+REPORTS: Mapping[str, tuple[str, ...]] = {
+    "at_risk_students": ("course_id",),
+    "grade_momentum": ("course_id", "user_id"),
+    "course_statistics": ("course_id",),
+    "missing_work": ("course_id", "user_id"),
+    "student_progress_history": ("course_id", "user_id"),
+    "latest_risk": ("course_id", "user_id"),
+}
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# -- momentum ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Point:
+    """One graded submission: when it was due (else handed in or graded) and its percentage."""
+
+    at: datetime
+    percent: float
+
+
+@dataclass(frozen=True)
+class Momentum:
+    """Where a student's graded work in a course is heading.
+
+    ``slope_per_week`` is the least-squares slope of the points (percentage points a
+    week) and ``r2`` its coefficient of determination, both None with fewer than three
+    points. ``trend`` is ``improving`` or ``declining`` when the slope is at least 2
+    points a week either way and its t statistic at least 2, else ``steady``. The points
+    are the graded work dated within the eight weeks before the course's ``clock``.
+    """
+
+    user_id: int
+    course_id: int
+    slope_per_week: float | None
+    r2: float | None
+    trend: str
+    points: tuple[Point, ...]
+    clock: datetime
+
+    @property
+    def recent_points(self) -> tuple[Point, ...]:
+        """The last five points, oldest first."""
+        return self.points[-5:]
+
+
+def _momentum(row: Mapping[str, Any]) -> Momentum:
+    points = tuple(
+        Point(at=datetime.fromisoformat(p["at"]), percent=float(p["percent"]))
+        for p in row["recent"]
+    )
+    return Momentum(
+        user_id=row["user_id"],
+        course_id=row["course_id"],
+        slope_per_week=_float(row["slope_per_week"]),
+        r2=_float(row["r2"]),
+        trend=row["trend"],
+        points=points,
+        clock=row["clock"],
+    )
+
+
+def momentum(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Momentum:
+    """The grade momentum of one student in one course (``sql/reports/grade_momentum.sql``).
+
+    Raises NotFoundError when the student is not actively enrolled in the course.
+    """
+    row = sql.reports.grade_momentum(conn, course_id=course_id, user_id=user_id,
+                                     row_factory=dict_row).fetchone()
+    if row is None:
+        raise NotFoundError(f"user {user_id} is not an active student of course {course_id} "
+                            "(or either is unknown): tracker report missing_work --course "
+                            f"{course_id} lists its active students' work")
+    return _momentum(row)
+
+
+def course_momentum(conn: psycopg.Connection[Any], course_id: int | None = None) -> list[Momentum]:
+    """The momentum of every active student of a course (or of every course), most declining first."""
+    rows = sql.reports.grade_momentum(conn, course_id=course_id, user_id=None,
+                                      row_factory=dict_row).fetchall()
+    return [_momentum(row) for row in rows]
+
+
+# -- final-grade prediction ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One submission that counts toward the grade, as the prediction sees it."""
+
+    group_id: int | None
+    group_weight: float | None
+    points_possible: float
+    score: float | None
+    graded: bool
+    missing: bool
+    due_at: datetime | None = None
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The final score a student is heading for in a course, with a 95% interval.
+
+    ``predicted_score`` (percent) lies in ``[low, high]``; all three are None when there
+    is nothing to predict from (``note`` says why). ``expected_on_remaining`` is the
+    score assumed on the work still to be graded, ``momentum_shift`` what momentum added
+    to it, and ``remaining_share`` the part of the final grade (0..1) that work weighs.
+    """
+
+    user_id: int
+    course_id: int
+    predicted_score: float | None
+    low: float | None
+    high: float | None
+    method: str
+    current_score: float | None
+    expected_on_remaining: float | None
+    momentum_shift: float
+    remaining_share: float
+    graded_items: int
+    remaining_items: int
+    note: str = ""
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return lo if x < lo else hi if x > hi else x
+
+
+def project_final_grade(
+    work: Sequence[WorkItem],
+    *,
+    weighted: bool,
+    current_score: float | None,
+    slope_per_week: float | None = None,
+    r2: float | None = None,
+    clock: datetime | None = None,
+    user_id: int = 0,
+    course_id: int = 0,
+) -> Prediction:
+    """Project the final score from the work graded so far and the work still to come.
+
+    The method (``weighted-projection-v1``):
+
+    1. Graded work keeps its points; ungraded work Canvas marks missing counts as zero.
+       Work neither graded nor missing is *remaining*.
+    2. The student is expected to score ``e`` on remaining work: the current score
+       (Canvas's, else computed from the graded work) shifted by momentum,
+       ``slope × r² × h``, where ``h`` is the weeks from the clock to the median due date
+       of the remaining work (0 if that is past or unknown); the shift is capped at ±25
+       points and ``e`` kept within [0, 100].
+    3. Each assignment group's final percentage is ``(earned + e·remaining) / (graded +
+       remaining)`` points. With group weights (``weighted``), the final score is the
+       weighted mean over groups holding any work (weights rescaled to their sum, as
+       Canvas does); without, total points decide.
+    4. The 95% interval is ``± 1.96 · f · σ · sqrt(1/n + 1/m)``: ``f`` the share of the
+       final grade still to come, ``σ`` the spread (sample standard deviation) of the
+       student's graded percentages (15 with fewer than two), ``n`` and ``m`` the graded
+       and remaining item counts: the uncertainty of the student's true level plus that
+       of the average over the remaining items. It is clipped to [0, max(100, predicted)].
+    """
+    base = dict(user_id=user_id, course_id=course_id, method=PREDICTION_METHOD)
+    groups: dict[int | None, list[float]] = {}  # id -> [weight, earned, graded, remaining]
+    percents: list[float] = []
+    remaining_dues: list[datetime] = []
+    remaining_items = 0
+    for item in work:
+        points = float(item.points_possible)
+        if points <= 0:
+            continue
+        g = groups.setdefault(item.group_id, [float(item.group_weight or 0.0), 0.0, 0.0, 0.0])
+        if item.graded and item.score is not None:
+            g[1] += float(item.score)
+            g[2] += points
+            percents.append(100.0 * float(item.score) / points)
+        elif item.missing:
+            g[2] += points
+            percents.append(0.0)
+        else:
+            g[3] += points
+            remaining_items += 1
+            if item.due_at is not None:
+                remaining_dues.append(item.due_at)
+
+    def combine(share: Any) -> float | None:
+        """The weighted (or, without weights, points) mean over groups of ``share(earned,
+        graded, remaining)``, over the groups holding any work."""
+        live = [g for g in groups.values() if g[2] + g[3] > 0]
+        if not live:
+            return None
+        total_weight = sum(g[0] for g in live)
+        if weighted and total_weight > 0:
+            return float(sum(g[0] * share(g[1], g[2], g[3]) for g in live) / total_weight)
+        return float(share(sum(g[1] for g in live), sum(g[2] for g in live),
+                           sum(g[3] for g in live)))
+
+    current = current_score
+    if current is None:
+        graded_only = {k: g for k, g in groups.items() if g[2] > 0}
+        if graded_only:
+            weight = sum(g[0] for g in graded_only.values())
+            if weighted and weight > 0:
+                current = 100 * sum(g[0] * g[1] / g[2] for g in graded_only.values()) / weight
+            else:
+                current = (100 * sum(g[1] for g in graded_only.values())
+                           / sum(g[2] for g in graded_only.values()))
+    graded_items = len(percents)
+    empty = Prediction(**base, predicted_score=None, low=None, high=None, current_score=current,
+                       expected_on_remaining=None, momentum_shift=0.0, remaining_share=0.0,
+                       graded_items=graded_items, remaining_items=remaining_items)
+    if not any(g[2] + g[3] > 0 for g in groups.values()):
+        return replace(empty, note="no work that counts toward the grade")
+    if current is None:
+        return replace(empty, note="nothing graded yet and no current score")
+
+    shift = 0.0
+    if slope_per_week is not None and remaining_dues and clock is not None:
+        dues = sorted(remaining_dues)
+        median_due = dues[(len(dues) - 1) // 2]  # the lower median: an actual due date
+        weeks = max((median_due - clock).total_seconds() / 604800.0, 0.0)
+        shift = _clamp(slope_per_week * (r2 or 0.0) * weeks, -MAX_MOMENTUM_SHIFT, MAX_MOMENTUM_SHIFT)
+    expected = _clamp(float(current) + shift, 0.0, 100.0)
+
+    def final_share(earned: float, graded: float, remaining: float) -> float:
+        return (earned + expected / 100.0 * remaining) / (graded + remaining)
+
+    def remaining_part(earned: float, graded: float, remaining: float) -> float:
+        return remaining / (graded + remaining)
+
+    predicted = 100.0 * (combine(final_share) or 0.0)
+    share = combine(remaining_part) or 0.0
+    spread = statistics.stdev(percents) if len(percents) >= 2 else DEFAULT_SPREAD
+    half = 0.0
+    if remaining_items:
+        half = 1.96 * share * spread * math.sqrt(1.0 / max(graded_items, 1) + 1.0 / remaining_items)
+    low = max(0.0, predicted - half)
+    high = min(max(100.0, predicted), predicted + half)
+    return Prediction(**base, predicted_score=round(predicted, 2), low=round(low, 2),
+                      high=round(high, 2), current_score=_round(current),
+                      expected_on_remaining=round(expected, 2), momentum_shift=round(shift, 2),
+                      remaining_share=round(share, 4), graded_items=graded_items,
+                      remaining_items=remaining_items)
+
+
+def _round(x: float | Decimal | None) -> float | None:
+    return None if x is None else round(float(x), 2)
+
+
+def _work(conn: psycopg.Connection[Any], user_id: int, course_id: int
+          ) -> tuple[list[dict[str, Any]], list[WorkItem]]:
+    rows = sql.history.student_course_work(conn, user_id=user_id, course_id=course_id,
+                                           row_factory=dict_row).fetchall()
+    if not rows:
+        raise NotFoundError(f"user {user_id} is not an active student of course {course_id} "
+                            "(or either is unknown)")
+    items = [
+        WorkItem(group_id=r["assignment_group_id"], group_weight=_float(r["group_weight"]),
+                 points_possible=float(r["points_possible"]), score=_float(r["score"]),
+                 graded=r["graded"], missing=r["missing"], due_at=r["due_at"],
+                 submitted_at=r["submitted_at"])
+        for r in rows if r["assignment_id"] is not None
+    ]
+    return rows, items
+
+
+def predict_final_grade(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Prediction:
+    """Predict a student's final score in a course (see :func:`project_final_grade`).
+
+    Raises NotFoundError when the student is not actively enrolled in the course.
+    """
+    trend = momentum(conn, user_id, course_id)
+    rows, items = _work(conn, user_id, course_id)
+    return _predict(rows, items, trend)
+
+
+def _predict(rows: list[dict[str, Any]], items: list[WorkItem], trend: Momentum) -> Prediction:
+    first = rows[0]
+    return project_final_grade(
+        items, weighted=first["weighted"], current_score=_float(first["current_score"]),
+        slope_per_week=trend.slope_per_week, r2=trend.r2, clock=first["clock"],
+        user_id=first["user_id"], course_id=first["course_id"],
+    )
+
+
+# -- risk ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    """One factor of a risk score: its measured value, its risk in [0, 1] and its weight.
+
+    ``value`` and ``risk`` are None when the factor is unknown (it then adds nothing).
+    Values: ``score`` the current score (%), ``momentum`` the slope (points a week),
+    ``missing`` and ``late`` ratios in [0, 1], ``inactivity`` days since last activity.
+    """
+
+    name: str
+    value: float | None
+    risk: float | None
+    weight: float
+
+    @property
+    def contribution(self) -> float:
+        """What this factor adds to the risk score."""
+        return 0.0 if self.risk is None else self.risk * self.weight
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    """How much a student is at risk in a course, and why.
+
+    ``score`` in [0, 1] is the sum of the factors' contributions; ``category`` one of
+    :data:`CATEGORIES`; ``confidence`` the total weight of the factors that were known;
+    ``reasons`` a sentence for each factor that weighs (see at_risk_students.sql).
+    """
+
+    user_id: int
+    student: str
+    sis_user_id: str | None
+    course_id: int
+    course: str
+    score: float
+    category: str
+    confidence: float
+    reasons: tuple[str, ...]
+    factors: tuple[RiskFactor, ...]
+    trend: str
+    due: int
+    missing: int
+    submitted: int
+    late: int
+    last_activity_at: datetime | None
+    clock: datetime
+    model_version: str = RISK_MODEL
+
+    def factor(self, name: str) -> RiskFactor:
+        """The factor called ``name`` (one of :data:`RISK_WEIGHTS`)."""
+        for f in self.factors:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def factors_json(self) -> dict[str, Any]:
+        """The factors, reasons and counts as stored in ``history.risk_assessments.factors``."""
+        return {
+            **{f.name: {"value": f.value, "risk": f.risk, "weight": f.weight} for f in self.factors},
+            "trend": self.trend,
+            "counts": {"due": self.due, "missing": self.missing, "submitted": self.submitted,
+                       "late": self.late},
+            "reasons": list(self.reasons),
+        }
+
+
+def _assessment(row: Mapping[str, Any]) -> RiskAssessment:
+    values = {
+        "score": row["current_score"],
+        "momentum": row["slope_per_week"],
+        "missing": row["missing_ratio"],
+        "late": row["late_ratio"],
+        "inactivity": row["days_inactive"],
+    }
+    factors = tuple(
+        RiskFactor(name=name, value=_float(values[name]), risk=_float(row[f"{name}_risk"]),
+                   weight=weight)
+        for name, weight in RISK_WEIGHTS.items()
+    )
+    return RiskAssessment(
+        user_id=row["user_id"], student=row["student"], sis_user_id=row["sis_user_id"],
+        course_id=row["course_id"], course=row["course"], score=float(row["risk_score"]),
+        category=row["category"], confidence=float(row["confidence"]),
+        reasons=tuple(row["reasons"]), factors=factors, trend=row["trend"], due=row["due"],
+        missing=row["missing"], submitted=row["submitted"], late=row["late"],
+        last_activity_at=row["last_activity_at"], clock=row["clock"],
+    )
+
+
+def assess_risk(conn: psycopg.Connection[Any], course_id: int | None = None) -> list[RiskAssessment]:
+    """The risk of every active student of a course (None: of every course), most at risk first.
+
+    One assessment per student and course (``sql/reports/at_risk_students.sql``).
+    """
+    rows = sql.reports.at_risk_students(conn, course_id=course_id, row_factory=dict_row)
+    return [_assessment(row) for row in rows]
+
+
+def at_risk(
+    conn: psycopg.Connection[Any],
+    course_id: int | None = None,
+    *,
+    limit: int | None = None,
+    min_category: str = "medium",
+) -> list[RiskAssessment]:
+    """The students at risk in a course (None: in every course), most at risk first.
+
+    Only assessments of ``min_category`` or worse (``low`` gives everyone), at most
+    ``limit`` of them. Each carries its reasons and factors: a demo can print
+    ``a.student, a.course, a.category, "; ".join(a.reasons)``.
+    """
+    if min_category not in CATEGORIES:
+        raise InvalidQueryError(f"min_category {min_category!r} is not one of "
+                                f"{', '.join(CATEGORIES)}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise InvalidQueryError(f"limit must be a whole number 0 or more, not {limit!r}")
+    floor = CATEGORIES.index(min_category)
+    found = [a for a in assess_risk(conn, course_id) if CATEGORIES.index(a.category) >= floor]
+    return found if limit is None else found[:limit]
+
+
+def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None = None) -> int:
+    """Assess every active student of a course (None: every course) and append to layer 2.
+
+    Each assessment goes to ``history.risk_assessments`` with its factors, reasons and
+    :data:`RISK_MODEL`, unless the student's latest assessment in that course has the
+    same score, category, confidence and model (layer 2 appends only what changed).
+    Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
+    """
+    assessments = assess_risk(conn, course_id)
+    if not assessments:
+        return 0
+    cur = sql.history.record_risk_assessments(
+        conn,
+        model_version=RISK_MODEL,
+        user_ids=[a.user_id for a in assessments],
+        course_ids=[a.course_id for a in assessments],
+        scores=[Decimal(str(a.score)) for a in assessments],
+        categories=[a.category for a in assessments],
+        confidences=[Decimal(str(a.confidence)) for a in assessments],
+        factors=[Jsonb(a.factors_json()) for a in assessments],
+    )
+    return cur.rowcount
+
+
+# -- insights ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Velocity:
+    """The pace of a student's work over the ``window_days`` before the course's clock.
+
+    ``handed_in`` submissions were made in that window, ``due`` assignments fell due in
+    it; ``per_week`` is ``handed_in`` a week. A student keeping up hands in about as
+    much as falls due.
+    """
+
+    window_days: int
+    handed_in: int
+    due: int
+    per_week: float
+
+
+@dataclass(frozen=True)
+class Insights:
+    """One student's performance in one course: trend, velocity, prediction and risk."""
+
+    user_id: int
+    course_id: int
+    momentum: Momentum
+    velocity: Velocity
+    prediction: Prediction
+    risk: RiskAssessment | None
+
+
+def _velocity(items: Iterable[WorkItem], clock: datetime) -> Velocity:
+    start = clock - VELOCITY_WINDOW
+    items = list(items)
+    handed_in = sum(1 for i in items if i.submitted_at is not None and start < i.submitted_at <= clock)
+    due = sum(1 for i in items if i.due_at is not None and start < i.due_at <= clock)
+    weeks = VELOCITY_WINDOW.days / 7
+    return Velocity(window_days=VELOCITY_WINDOW.days, handed_in=handed_in, due=due,
+                    per_week=round(handed_in / weeks, 2))
+
+
+def performance_insights(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Insights:
+    """Trend, velocity, final-grade prediction and risk of one student in one course.
+
+    Raises NotFoundError when the student is not actively enrolled in the course.
+    """
+    trend = momentum(conn, user_id, course_id)
+    rows, items = _work(conn, user_id, course_id)
+    prediction = _predict(rows, items, trend)
+    risk = next((a for a in assess_risk(conn, course_id) if a.user_id == user_id), None)
+    return Insights(user_id=user_id, course_id=course_id, momentum=trend,
+                    velocity=_velocity(items, rows[0]["clock"]), prediction=prediction, risk=risk)
+
+
+# -- course statistics and snapshots -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseStatistics:
+    """A course as a whole (``sql/reports/course_statistics.sql``)."""
+
+    course_id: int
+    course: str
+    course_code: str | None
+    enrolled: int
+    mean_score: Decimal | None
+    median_score: Decimal | None
+    score_distribution: dict[str, int]
+    missing: int
+    due: int
+    missing_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class CourseSnapshot:
+    """A course's statistics as one sync left them (``history.course_snapshots``)."""
+
+    id: int
+    course_id: int
+    sync_id: int | None
+    recorded_at: datetime
+    enrolled_students: int
+    mean_score: Decimal | None
+    median_score: Decimal | None
+    missing_rate: Decimal | None
+    score_distribution: dict[str, int] = field(default_factory=dict)
+
+
+def course_statistics(conn: psycopg.Connection[Any], course_id: int | None = None
+                      ) -> list[CourseStatistics]:
+    """Enrolled students, mean and median score, distribution and missing rate per course."""
+    rows = sql.reports.course_statistics(conn, course_id=course_id, row_factory=dict_row)
+    return [CourseStatistics(**row) for row in rows]
+
+
+def record_course_snapshots(conn: psycopg.Connection[Any], sync_id: int | None,
+                            course_ids: Sequence[int]) -> int:
+    """Append each course's statistics to ``history.course_snapshots``; the hook a sync calls.
+
+    Call it inside the sync's transaction, after layers 1 and 0 are written, with the
+    sync's id and scope: a snapshot is appended for each course whose statistics differ
+    from its latest snapshot (an unchanged re-sync appends nothing), and undoing the
+    sync removes them with the rest of its layer 2 rows. Returns how many were appended.
+    """
+    if not course_ids:
+        return 0
+    cur = sql.history.record_course_snapshots(conn, sync_id=sync_id,
+                                              course_ids=[int(c) for c in course_ids])
+    return cur.rowcount
+
+
+def course_snapshots(conn: psycopg.Connection[Any], course_id: int) -> list[CourseSnapshot]:
+    """The snapshots of one course, oldest first."""
+    rows = sql.history.course_snapshot_history(conn, course_id=course_id, row_factory=dict_row)
+    return [CourseSnapshot(**row) for row in rows]
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """The rows of one report of ``sql/reports/``: its columns in order, a row a dict."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    @property
+    def findings(self) -> bool:
+        """Whether the report found something to act on: a student at high or critical
+        risk (at_risk_students, latest_risk) or missing work (missing_work)."""
+        if self.name in ("at_risk_students", "latest_risk"):
+            return any(r["category"] in ("high", "critical") for r in self.rows)
+        if self.name == "missing_work":
+            return bool(self.rows)
+        return False
+
+
+def run_report(
+    conn: psycopg.Connection[Any],
+    name: str,
+    *,
+    course_id: int | None = None,
+    user_id: int | None = None,
+) -> Report:
+    """Run the report ``name`` of ``sql/reports/`` (one of :data:`REPORTS`), as psql would.
+
+    None means "no filter", as an empty psql variable does. Raises InvalidQueryError for
+    an unknown report, or a filter the report does not take.
+    """
+    if name not in REPORTS:
+        raise InvalidQueryError(f"no report named {name!r}; the reports are: "
+                                f"{', '.join(REPORTS)}")
+    takes = REPORTS[name]
+    given = {"course_id": course_id, "user_id": user_id}
+    for param, value in given.items():
+        if value is not None and param not in takes:
+            raise InvalidQueryError(f"report {name} takes no {param} (it takes: "
+                                    f"{', '.join(takes)})")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise InvalidQueryError(f"{param} must be a whole number, not {value!r}")
+    statement = getattr(sql.reports, name)
+    cur = statement(conn, **{p: given[p] for p in takes})
+    columns = tuple(c.name for c in cur.description or ())
+    rows = tuple(dict(zip(columns, values, strict=True)) for values in cur.fetchall())
+    return Report(name=name, columns=columns, rows=rows)

@@ -1,0 +1,53 @@
+"""``tracker demo``: the whole loop on a small synthetic school, start to finish.
+
+Migrates the database (embedded unless DATABASE_URL is set), writes a small sample
+school, syncs it, changes some grades, syncs again, and shows what changed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+
+from tracker import db, migrate, sample, sync
+from tracker.cli.output import render
+from tracker.cli.sync import print_report, progress_bar
+
+
+@click.command("demo")
+@click.option("--students", default=300, show_default=True, help="Students in the sample school.")
+@click.option("--courses", default=12, show_default=True, help="Courses in the sample school.")
+@click.option("--changed-fraction", default=0.05, show_default=True,
+              help="Share of submission scores the second sync changes.")
+def command(students: int, courses: int, changed_fraction: float) -> None:
+    """Run the main loop on a synthetic school: migrate, sync, change grades, sync, report."""
+    url = db.database_url()
+    applied = migrate.apply(url)
+    with db.connect(url) as conn:
+        click.echo(f"database: {db.server_version(conn)} at {db.mask_url(url)}"
+                   f" ({len(applied)} migration(s) applied now)")
+        with tempfile.TemporaryDirectory(prefix="tracker-demo-") as tmp:
+            size = dict(students=students, courses=courses, assignments_per_course=15,
+                        courses_per_student=4)
+            first = sample.generate(Path(tmp) / "before", **size)
+            click.echo(f"\n1. a sample school: {first.users:,} people, {first.courses:,} courses, "
+                       f"{first.submissions:,} submissions; syncing it")
+            with progress_bar(True) as progress:
+                print_report(sync.sync_bundle(conn, first.directory, progress=progress), as_json=False)
+
+            later = sample.generate(Path(tmp) / "after", revision=1,
+                                    changed_fraction=changed_fraction, **size)
+            click.echo(f"\n2. a week later: {later.changed_submissions} submission score(s) and "
+                       f"{later.changed_enrollments} course grade(s) changed in Canvas; syncing again")
+            with progress_bar(True) as progress:
+                result = sync.sync_bundle(conn, later.directory, progress=progress)
+            print_report(result, as_json=False)
+
+        changes = sync.report(conn, result.sync_id, limit=10).grade_changes
+        click.echo("\n3. whose course grade moved the most (tracker sync report):")
+        render([{"student": c.student, "course": c.course, "before": c.score_before,
+                 "after": c.score_after, "change": c.change} for c in changes], "table",
+               title="grade changes")
+        click.echo("\nNext: tracker sync list | tracker sync report | tracker sync undo --yes")
