@@ -484,6 +484,21 @@ def test_a_key_absent_in_the_resync_keeps_its_known_value_and_counts_as_unchange
         (Decimal("9.0"), 9.0)]
 
 
+def test_a_grade_left_out_of_the_grades_object_keeps_its_known_value(
+    db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
+    before = dump(db)
+    data = tiny_institution()
+    grades = find(data, "enrollments", 401)["grades"]
+    del grades["final_score"]  # a student's token sees posted scores only
+
+    result = sync.sync_bundle(db, bundle_dir(tmp_path, data, "partial"))
+
+    assert result.counts == unchanged(data)
+    assert dump(db) == before
+
+
 def test_a_key_sent_as_null_is_a_change_unlike_an_absent_one(
     db: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
@@ -818,6 +833,18 @@ def test_a_sync_of_a_course_another_sync_holds_fails_fast_with_a_conflict(
     assert sync.list_runs(db) == []
 
 
+def test_an_incremental_bundle_of_submissions_alone_takes_its_courses_lock(
+    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+) -> None:
+    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
+    only_submissions = {"submissions": tiny_institution()["submissions"]}
+    path = bundle_dir(tmp_path, only_submissions, "submissions")
+    with hold_course_lock(db_url, ALGEBRA):
+        with pytest.raises(SyncConflictError, match=f"course {ALGEBRA} is being synced"):
+            sync.sync_bundle(db, path, incremental=True)
+    assert sync.sync_bundle(db, path, incremental=True).scope_course_ids == (ALGEBRA, BIOLOGY)
+
+
 def test_a_waiting_sync_of_a_held_course_runs_once_the_holder_finishes(
     db: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
@@ -972,6 +999,7 @@ def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
 
     [run] = sync.list_runs(db)
     assert (run.status, run.kind, run.source) == ("failed", "full", str(path.resolve()))
+    assert run.scope_course_ids == sorted([ALGEBRA, BIOLOGY])
     assert run.error == "LockNotAvailable: canceling statement due to lock timeout"
     assert run.finished_at is not None and run.counts == {}
     assert row_counts(db) == EMPTY_ROWS

@@ -147,19 +147,18 @@ def sync_bundle(
     source = source or str(path.resolve())
     started = datetime.now().astimezone()
     result: SyncReport | None = None
-    scope: list[int] = sorted(set(courses)) if courses else []
+    named = sorted(set(courses)) if courses else None
+    scope: list[int] = list(named or [])  # filled in by _sync once known, for the journal
     try:
         with conn.transaction() as tx:
-            result = _sync(conn, files, kind=kind, source=source, named=scope or None,
+            result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
                            dry_run=dry_run, wait=wait, progress=progress, limit=error_limit)
-            scope = list(result.scope_course_ids)
             if dry_run:
                 raise psycopg.Rollback(tx)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         problems = _explain(files, error_limit)
         if problems:
-            raise InvalidDataError(f"the bundle in {path} is not valid; nothing was written:",
-                                   problems) from None
+            raise _invalid(files, problems) from None
         raise InvalidDataError(
             f"PostgreSQL refused the bundle in {path}; nothing was written: {first_line(exc)}"
         ) from exc
@@ -204,8 +203,8 @@ def sync_canvas(
 
 
 def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
-          named: list[int] | None, dry_run: bool, wait: bool, progress: Progress | None,
-          limit: int) -> SyncReport:
+          named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
+          progress: Progress | None, limit: int) -> SyncReport:
     step = progress or (lambda what, done, total: None)
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
@@ -221,9 +220,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("checking", total_files, total_files)
     problems = _missing_keys(conn, files, limit)
     if problems:
-        raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
+        raise _invalid(files, problems)
 
-    scope = named or [r[0] for r in sql.canvas.scope_course_ids(conn)]
+    scope[:] = named or [r[0] for r in sql.canvas.scope_course_ids(conn)]
     _lock_courses(conn, scope, wait=wait)
     sync_id = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()[0]
@@ -234,7 +233,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         sql.canvas.analyze_stage(conn, stage=f"pg_temp.stage_{name}")
     problems = _invalid_rows(conn, files, limit)
     if problems:
-        raise InvalidDataError("the bundle is not valid; nothing was written:", problems)
+        raise _invalid(files, problems)
 
     counts: dict[str, dict[str, int]] = {}
     for name in bundle.KINDS:
@@ -273,6 +272,12 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("done", 1, 1)
     return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _invalid(files: dict[str, Path], problems: list[str]) -> InvalidDataError:
+    """The one error of a bundle that failed its checks, naming its folder."""
+    folder = next(iter(files.values())).parent
+    return InvalidDataError(f"the bundle in {folder} is not valid; nothing was written:", problems)
 
 
 def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:

@@ -120,7 +120,8 @@ ORDER BY r.record_no
 LIMIT :'limit'::integer;
 
 -- name: scope_course_ids
--- The courses a bundle speaks of: its courses, and the courses of its course-scoped objects.
+-- The courses a bundle speaks of: its courses, and the courses of its course-scoped
+-- objects (a submission's through its assignment, in the bundle or stored).
 SELECT DISTINCT course_id
 FROM (
     SELECT tracker.canvas_id(doc -> 'id') FROM pg_temp.raw_courses
@@ -132,6 +133,15 @@ FROM (
     SELECT tracker.canvas_id(doc -> 'course_id') FROM pg_temp.raw_assignments
     UNION
     SELECT tracker.canvas_id(doc -> 'course_id') FROM pg_temp.raw_enrollments
+    UNION
+    SELECT coalesce(a.course_id, stored.course_id)
+    FROM pg_temp.raw_submissions AS r
+    LEFT JOIN (SELECT DISTINCT tracker.canvas_id(doc -> 'id') AS id, tracker.canvas_id(doc -> 'course_id') AS course_id
+               FROM pg_temp.raw_assignments) AS a
+           ON a.id = tracker.canvas_id(r.doc -> 'assignment_id')
+    LEFT JOIN canvas.assignments AS stored ON stored.id = tracker.canvas_id(r.doc -> 'assignment_id')
+    UNION
+    SELECT course_id FROM pg_temp.known_submissions
     UNION
     SELECT course_id FROM pg_temp.known_courses
     UNION
@@ -292,7 +302,15 @@ SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
        jsonb_populate_record(NULL::canvas.enrollments, n.doc)
 FROM pg_temp.raw_enrollments AS r
 LEFT JOIN canvas.enrollments AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
+CROSS JOIN LATERAL (
+    -- grades is an object of its own: keys it leaves out keep their known values too
+    SELECT CASE
+               WHEN t.raw IS NULL THEN r.doc
+               WHEN jsonb_typeof(t.raw -> 'grades') = 'object' AND jsonb_typeof(r.doc -> 'grades') = 'object'
+                   THEN t.raw || r.doc || jsonb_build_object('grades', (t.raw -> 'grades') || (r.doc -> 'grades'))
+               ELSE t.raw || r.doc
+           END AS doc
+) AS m
 CROSS JOIN LATERAL (
     SELECT tracker.canvas_id(m.doc -> 'id') AS id,
            m.doc
