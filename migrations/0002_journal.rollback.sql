@@ -1,3 +1,4 @@
+DROP FUNCTION tracker.canvas_text_array(jsonb);
 DROP FUNCTION tracker.canvas_bool(jsonb);
 DROP FUNCTION tracker.canvas_time(text);
 DROP FUNCTION tracker.canvas_id(jsonb);

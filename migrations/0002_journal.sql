@@ -79,3 +79,12 @@ RETURN CASE
     WHEN jsonb_typeof(value) = 'boolean' THEN (value #>> '{}')::boolean
     ELSE ('not a Canvas boolean: ' || (value #>> '{}'))::boolean
 END;
+
+-- Canvas string arrays (submission_types): a JSON array of strings as text[].
+CREATE FUNCTION tracker.canvas_text_array(value jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+    WHEN value IS NULL OR jsonb_typeof(value) = 'null' THEN NULL
+    WHEN jsonb_typeof(value) = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(value))
+    ELSE ('not a JSON array: ' || value::text)::text[]
+END;

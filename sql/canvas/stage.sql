@@ -159,122 +159,165 @@ ORDER BY course_id;
 -- name: stage_terms
 -- Type the bundle's terms.
 INSERT INTO pg_temp.stage_terms (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.terms, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        m.doc ->> 'name',
+        tracker.canvas_time(m.doc ->> 'start_at'),
+        tracker.canvas_time(m.doc ->> 'end_at'),
+        tracker.canvas_time(m.doc ->> 'created_at'),
+        m.doc ->> 'workflow_state',
+        tracker.canvas_id(m.doc -> 'grading_period_group_id'),
+        m.doc ->> 'sis_term_id',
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.terms
 FROM pg_temp.raw_terms AS r
 LEFT JOIN canvas.terms AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'grading_period_group_id', tracker.canvas_id(m.doc -> 'grading_period_group_id'),
-               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
-               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
-               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_courses
 -- Type the bundle's courses.
 INSERT INTO pg_temp.stage_courses (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.courses, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        m.doc ->> 'name',
+        m.doc ->> 'original_name',
+        m.doc ->> 'course_code',
+        m.doc ->> 'uuid',
+        tracker.canvas_id(m.doc -> 'account_id'),
+        tracker.canvas_id(m.doc -> 'root_account_id'),
+        tracker.canvas_id(m.doc -> 'enrollment_term_id'),
+        tracker.canvas_id(m.doc -> 'grading_standard_id'),
+        tracker.canvas_time(m.doc ->> 'start_at'),
+        tracker.canvas_time(m.doc ->> 'end_at'),
+        tracker.canvas_time(m.doc ->> 'created_at'),
+        m.doc ->> 'time_zone',
+        m.doc ->> 'workflow_state',
+        tracker.canvas_bool(m.doc -> 'hide_final_grades'),
+        tracker.canvas_bool(m.doc -> 'apply_assignment_group_weights'),
+        m.doc ->> 'sis_course_id',
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.courses
 FROM pg_temp.raw_courses AS r
 LEFT JOIN canvas.courses AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'account_id', tracker.canvas_id(m.doc -> 'account_id'),
-               'root_account_id', tracker.canvas_id(m.doc -> 'root_account_id'),
-               'enrollment_term_id', tracker.canvas_id(m.doc -> 'enrollment_term_id'),
-               'grading_standard_id', tracker.canvas_id(m.doc -> 'grading_standard_id'),
-               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
-               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
-               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
-               'hide_final_grades', tracker.canvas_bool(m.doc -> 'hide_final_grades'),
-               'apply_assignment_group_weights', tracker.canvas_bool(m.doc -> 'apply_assignment_group_weights'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_sections
 -- Type the bundle's sections.
 INSERT INTO pg_temp.stage_sections (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.sections, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        tracker.canvas_id(m.doc -> 'course_id'),
+        m.doc ->> 'name',
+        m.doc ->> 'sis_section_id',
+        tracker.canvas_time(m.doc ->> 'start_at'),
+        tracker.canvas_time(m.doc ->> 'end_at'),
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.sections
 FROM pg_temp.raw_sections AS r
 LEFT JOIN canvas.sections AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'course_id', tracker.canvas_id(m.doc -> 'course_id'),
-               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
-               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_users
 -- Type the bundle's users.
 INSERT INTO pg_temp.stage_users (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.users, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        m.doc ->> 'name',
+        m.doc ->> 'sortable_name',
+        m.doc ->> 'short_name',
+        m.doc ->> 'sis_user_id',
+        m.doc ->> 'login_id',
+        m.doc ->> 'email',
+        tracker.canvas_time(m.doc ->> 'created_at'),
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.users
 FROM pg_temp.raw_users AS r
 LEFT JOIN canvas.users AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_assignments
 -- Type the bundle's assignments.
 INSERT INTO pg_temp.stage_assignments (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.assignments, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        tracker.canvas_id(m.doc -> 'course_id'),
+        tracker.canvas_id(m.doc -> 'assignment_group_id'),
+        m.doc ->> 'name',
+        (m.doc ->> 'position')::integer,
+        (m.doc ->> 'points_possible')::numeric,
+        m.doc ->> 'grading_type',
+        tracker.canvas_text_array(m.doc -> 'submission_types'),
+        tracker.canvas_time(m.doc ->> 'due_at'),
+        tracker.canvas_time(m.doc ->> 'lock_at'),
+        tracker.canvas_time(m.doc ->> 'unlock_at'),
+        tracker.canvas_time(m.doc ->> 'created_at'),
+        tracker.canvas_time(m.doc ->> 'updated_at'),
+        tracker.canvas_bool(m.doc -> 'published'),
+        m.doc ->> 'workflow_state',
+        tracker.canvas_bool(m.doc -> 'omit_from_final_grade'),
+        m.doc ->> 'sis_assignment_id',
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.assignments
 FROM pg_temp.raw_assignments AS r
 LEFT JOIN canvas.assignments AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'course_id', tracker.canvas_id(m.doc -> 'course_id'),
-               'assignment_group_id', tracker.canvas_id(m.doc -> 'assignment_group_id'),
-               'grading_standard_id', tracker.canvas_id(m.doc -> 'grading_standard_id'),
-               'due_at', tracker.canvas_time(m.doc ->> 'due_at'),
-               'lock_at', tracker.canvas_time(m.doc ->> 'lock_at'),
-               'unlock_at', tracker.canvas_time(m.doc ->> 'unlock_at'),
-               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
-               'updated_at', tracker.canvas_time(m.doc ->> 'updated_at'),
-               'published', tracker.canvas_bool(m.doc -> 'published'),
-               'omit_from_final_grade', tracker.canvas_bool(m.doc -> 'omit_from_final_grade'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_assignment_groups
 -- Type the bundle's assignment groups. Canvas leaves the course out of a group (it is
 -- the endpoint's): take it from the document if present, else from the group's
 -- assignments in the bundle, else from the stored group. Stage assignments first.
 INSERT INTO pg_temp.stage_assignment_groups (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.assignment_groups, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        coalesce(tracker.canvas_id(m.doc -> 'course_id'), ga.course_id, t.course_id),
+        m.doc ->> 'name',
+        (m.doc ->> 'position')::integer,
+        (m.doc ->> 'group_weight')::numeric,
+        m.doc -> 'rules',
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.assignment_groups
 FROM pg_temp.raw_assignment_groups AS r
 LEFT JOIN canvas.assignment_groups AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
 LEFT JOIN (
@@ -284,22 +327,49 @@ LEFT JOIN (
     FROM pg_temp.stage_assignments AS a
     WHERE (a.rec).assignment_group_id IS NOT NULL
 ) AS ga ON ga.group_id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'course_id', coalesce(tracker.canvas_id(m.doc -> 'course_id'), ga.course_id, t.course_id),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
 
 -- name: stage_enrollments
 -- Type the bundle's enrollments; their grades, nested under "grades", become columns.
 INSERT INTO pg_temp.stage_enrollments (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.enrollments, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        tracker.canvas_id(m.doc -> 'user_id'),
+        tracker.canvas_id(m.doc -> 'course_id'),
+        tracker.canvas_id(m.doc -> 'course_section_id'),
+        m.doc ->> 'type',
+        m.doc ->> 'role',
+        tracker.canvas_id(m.doc -> 'role_id'),
+        m.doc ->> 'enrollment_state',
+        tracker.canvas_id(m.doc -> 'associated_user_id'),
+        m.doc ->> 'type' = 'StudentViewEnrollment',
+        (g.grades ->> 'current_score')::numeric,
+        (g.grades ->> 'final_score')::numeric,
+        g.grades ->> 'current_grade',
+        g.grades ->> 'final_grade',
+        (g.grades ->> 'unposted_current_score')::numeric,
+        (g.grades ->> 'unposted_final_score')::numeric,
+        g.grades ->> 'unposted_current_grade',
+        g.grades ->> 'unposted_final_grade',
+        (g.grades ->> 'override_score')::numeric,
+        g.grades ->> 'override_grade',
+        (g.grades ->> 'current_points')::numeric,
+        tracker.canvas_time(m.doc ->> 'last_activity_at'),
+        tracker.canvas_time(m.doc ->> 'last_attended_at'),
+        (m.doc ->> 'total_activity_time')::bigint,
+        tracker.canvas_time(m.doc ->> 'start_at'),
+        tracker.canvas_time(m.doc ->> 'end_at'),
+        tracker.canvas_time(m.doc ->> 'created_at'),
+        tracker.canvas_time(m.doc ->> 'updated_at'),
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.enrollments
 FROM pg_temp.raw_enrollments AS r
 LEFT JOIN canvas.enrollments AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
 CROSS JOIN LATERAL (
@@ -312,58 +382,51 @@ CROSS JOIN LATERAL (
            END AS doc
 ) AS m
 CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc
-           || CASE WHEN jsonb_typeof(m.doc -> 'grades') = 'object' THEN m.doc -> 'grades' ELSE '{}' END
-           || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'user_id', tracker.canvas_id(m.doc -> 'user_id'),
-               'course_id', tracker.canvas_id(m.doc -> 'course_id'),
-               'course_section_id', tracker.canvas_id(m.doc -> 'course_section_id'),
-               'role_id', tracker.canvas_id(m.doc -> 'role_id'),
-               'associated_user_id', tracker.canvas_id(m.doc -> 'associated_user_id'),
-               'is_test_student', m.doc ->> 'type' = 'StudentViewEnrollment',
-               'last_activity_at', tracker.canvas_time(m.doc ->> 'last_activity_at'),
-               'last_attended_at', tracker.canvas_time(m.doc ->> 'last_attended_at'),
-               'start_at', tracker.canvas_time(m.doc ->> 'start_at'),
-               'end_at', tracker.canvas_time(m.doc ->> 'end_at'),
-               'created_at', tracker.canvas_time(m.doc ->> 'created_at'),
-               'updated_at', tracker.canvas_time(m.doc ->> 'updated_at'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+    SELECT CASE WHEN jsonb_typeof(m.doc -> 'grades') = 'object' THEN m.doc -> 'grades' END AS grades
+) AS g;
 
 -- name: stage_submissions
 -- Type the bundle's submissions. Canvas leaves the course out of a submission: take it
 -- from its assignment, in the bundle or stored. Stage assignments first.
 INSERT INTO pg_temp.stage_submissions (record_no, id, existed, changed, rec)
-SELECT r.record_no, n.id, t.id IS NOT NULL, t.raw IS DISTINCT FROM m.doc,
-       jsonb_populate_record(NULL::canvas.submissions, n.doc)
+SELECT
+    r.record_no,
+    tracker.canvas_id(m.doc -> 'id'),
+    t.id IS NOT NULL,
+    t.raw IS DISTINCT FROM m.doc,
+    ROW(
+        tracker.canvas_id(m.doc -> 'id'),
+        coalesce((a.rec).course_id, stored_assignment.course_id),
+        tracker.canvas_id(m.doc -> 'assignment_id'),
+        tracker.canvas_id(m.doc -> 'user_id'),
+        m.doc ->> 'anonymous_id',
+        m.doc ->> 'submission_type',
+        (m.doc ->> 'score')::numeric,
+        m.doc ->> 'grade',
+        (m.doc ->> 'entered_score')::numeric,
+        m.doc ->> 'entered_grade',
+        tracker.canvas_bool(m.doc -> 'excused'),
+        (m.doc ->> 'attempt')::integer,
+        m.doc ->> 'workflow_state',
+        tracker.canvas_bool(m.doc -> 'late'),
+        tracker.canvas_bool(m.doc -> 'missing'),
+        m.doc ->> 'late_policy_status',
+        (m.doc ->> 'seconds_late')::bigint,
+        (m.doc ->> 'points_deducted')::numeric,
+        tracker.canvas_time(m.doc ->> 'submitted_at'),
+        tracker.canvas_time(m.doc ->> 'graded_at'),
+        tracker.canvas_time(m.doc ->> 'posted_at'),
+        tracker.canvas_time(m.doc ->> 'cached_due_date'),
+        tracker.canvas_id(m.doc -> 'grader_id'),
+        r.hash,
+        m.doc,
+        :'sync_id'::bigint
+    )::canvas.submissions
 FROM pg_temp.raw_submissions AS r
 LEFT JOIN canvas.submissions AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
 CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
 LEFT JOIN pg_temp.stage_assignments AS a ON a.id = tracker.canvas_id(m.doc -> 'assignment_id')
-LEFT JOIN canvas.assignments AS ca ON ca.id = tracker.canvas_id(m.doc -> 'assignment_id')
-CROSS JOIN LATERAL (
-    SELECT tracker.canvas_id(m.doc -> 'id') AS id,
-           m.doc || jsonb_build_object(
-               'id', tracker.canvas_id(m.doc -> 'id'),
-               'course_id', coalesce((a.rec).course_id, ca.course_id),
-               'assignment_id', tracker.canvas_id(m.doc -> 'assignment_id'),
-               'user_id', tracker.canvas_id(m.doc -> 'user_id'),
-               'grader_id', tracker.canvas_id(m.doc -> 'grader_id'),
-               'submitted_at', tracker.canvas_time(m.doc ->> 'submitted_at'),
-               'graded_at', tracker.canvas_time(m.doc ->> 'graded_at'),
-               'posted_at', tracker.canvas_time(m.doc ->> 'posted_at'),
-               'cached_due_date', tracker.canvas_time(m.doc ->> 'cached_due_date'),
-               'excused', tracker.canvas_bool(m.doc -> 'excused'),
-               'late', tracker.canvas_bool(m.doc -> 'late'),
-               'missing', tracker.canvas_bool(m.doc -> 'missing'),
-               'raw_hash', r.hash,
-               'raw', m.doc,
-               'sync_id', :'sync_id'::bigint) AS doc
-) AS n;
+LEFT JOIN canvas.assignments AS stored_assignment ON stored_assignment.id = tracker.canvas_id(m.doc -> 'assignment_id');
 
 -- name: duplicate_ids
 -- Canvas ids that occur more than once in one file, with the records holding them.
