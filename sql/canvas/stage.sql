@@ -4,7 +4,9 @@
 -- without being sent. The other documents go to pg_temp.raw_<kind> as jsonb and are
 -- typed into pg_temp.stage_<kind>: each merged over the stored one (keys Canvas left
 -- out keep their known values: absent means unknown, not null), ids normalized to
--- global ids, and compared with the stored row. A row whose merged content is the
+-- global ids, and compared with the stored row (the merged document is computed once
+-- per record: OFFSET 0 keeps PostgreSQL from pasting its expression into every column
+-- that reads it). A row whose merged content is the
 -- same is not rewritten, even if its bytes differ (its digest then stays the old one,
 -- and the next sync compares its content again). Everything here is temporary and
 -- disappears with the transaction.
@@ -179,7 +181,7 @@ SELECT
     )::canvas.terms
 FROM pg_temp.raw_terms AS r
 LEFT JOIN canvas.terms AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_courses
 -- Type the bundle's courses.
@@ -213,7 +215,7 @@ SELECT
     )::canvas.courses
 FROM pg_temp.raw_courses AS r
 LEFT JOIN canvas.courses AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_sections
 -- Type the bundle's sections.
@@ -236,7 +238,7 @@ SELECT
     )::canvas.sections
 FROM pg_temp.raw_sections AS r
 LEFT JOIN canvas.sections AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_users
 -- Type the bundle's users.
@@ -261,7 +263,7 @@ SELECT
     )::canvas.users
 FROM pg_temp.raw_users AS r
 LEFT JOIN canvas.users AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_assignments
 -- Type the bundle's assignments.
@@ -295,7 +297,7 @@ SELECT
     )::canvas.assignments
 FROM pg_temp.raw_assignments AS r
 LEFT JOIN canvas.assignments AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_assignment_groups
 -- Type the bundle's assignment groups. Canvas leaves the course out of a group (it is
@@ -327,7 +329,7 @@ LEFT JOIN (
     FROM pg_temp.stage_assignments AS a
     WHERE (a.rec).assignment_group_id IS NOT NULL
 ) AS ga ON ga.group_id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m;
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m;
 
 -- name: stage_enrollments
 -- Type the bundle's enrollments; their grades, nested under "grades", become columns.
@@ -380,6 +382,7 @@ CROSS JOIN LATERAL (
                    THEN t.raw || r.doc || jsonb_build_object('grades', (t.raw -> 'grades') || (r.doc -> 'grades'))
                ELSE t.raw || r.doc
            END AS doc
+    OFFSET 0
 ) AS m
 CROSS JOIN LATERAL (
     SELECT CASE WHEN jsonb_typeof(m.doc -> 'grades') = 'object' THEN m.doc -> 'grades' END AS grades
@@ -424,7 +427,7 @@ SELECT
     )::canvas.submissions
 FROM pg_temp.raw_submissions AS r
 LEFT JOIN canvas.submissions AS t ON t.id = tracker.canvas_id(r.doc -> 'id')
-CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc) AS m
+CROSS JOIN LATERAL (SELECT coalesce(t.raw || r.doc, r.doc) AS doc OFFSET 0) AS m
 LEFT JOIN pg_temp.stage_assignments AS a ON a.id = tracker.canvas_id(m.doc -> 'assignment_id')
 LEFT JOIN canvas.assignments AS stored_assignment ON stored_assignment.id = tracker.canvas_id(m.doc -> 'assignment_id');
 
