@@ -16,14 +16,3 @@ It prints a table and writes the same figures as JSON (``--json``). Modules:
 in a child process), ``peers``, ``queries``, ``run`` (the whole run), ``report``
 (table and JSON) and ``cli`` (the command).
 """
-
-from __future__ import annotations
-
-__all__ = ["main"]
-
-
-def main() -> None:
-    """The ``python -m bench`` command (see :mod:`bench.cli`)."""
-    from bench.cli import main as command
-
-    command()

@@ -3,9 +3,11 @@
 The parent calls :func:`run_step`; the child (``python -m bench.child STEP FOLDER``)
 reads its arguments from ``FOLDER/args.json`` (not the command line, which anyone on the
 machine may read: it holds the database URL), imports what the step needs, runs it, and
-writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``. ``seconds`` covers the work only (connecting included, the interpreter's
-start and imports not); ``peak_kb`` is the child's maximum resident set size, or that of
-the program it ran (psql, for the floor).
+writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``.
+
+``seconds`` covers the work only (connecting included, the interpreter's start and
+imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
+program it ran (psql, for the floor).
 """
 
 from __future__ import annotations
@@ -69,13 +71,14 @@ def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any
     from tracker import sync
 
     phases: dict[str, float] = {}
-    current = ["connecting", time.perf_counter()]
+    step_now, step_started = "starting (connecting, loading the SQL files)", time.perf_counter()
 
     def progress(step: str, done: int, total: int) -> None:
+        nonlocal step_now, step_started
         now = time.perf_counter()
-        if step != current[0]:
-            phases[str(current[0])] = phases.get(str(current[0]), 0.0) + now - float(current[1])
-            current[:] = [step, now]
+        if step != step_now:
+            phases[step_now] = phases.get(step_now, 0.0) + now - step_started
+            step_now, step_started = step, now
 
     cpu = _cpu_seconds()
     started = time.perf_counter()
@@ -125,7 +128,8 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
     path = csv.replace("'", "''")
     command = f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)"
     started = time.perf_counter()
-    done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", make_conninfo(**params),
+    conninfo = make_conninfo("", **params)
+    done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
                            "-c", command], env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:

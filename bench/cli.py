@@ -86,11 +86,13 @@ def main(scale: str, repeat: int | None, database_url: str | None, cache_dir: Pa
                       highlight=False)
 
     results = run_guarded(lambda: run(options, progress))
+    report.write_json(results, json_path)
     out = Console()
+    if not out.is_terminal:
+        out = Console(width=170)  # a file or a pipe: the table's width, not 80 columns
     report.print_results(results, out)
     if markdown:
         click.echo(report.markdown_table(results))
-    report.write_json(results, json_path)
     click.echo(f"results written to {json_path}", err=True)
     if check and any(t.met is False for t in results.targets):
         sys.exit(1)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import shutil
 import time
@@ -21,8 +20,6 @@ import psycopg
 from psycopg import sql as pgsql
 
 from tracker import bundle, sample
-
-log = logging.getLogger(__name__)
 
 SUMMARY_FILE = "bench-summary.json"
 

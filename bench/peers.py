@@ -195,7 +195,7 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _engine(url: str, application_name: str) -> Any:
     from sqlalchemy import create_engine
 
-    scheme, rest = url.split("://", 1)
+    _, rest = url.split("://", 1)
     return create_engine(f"postgresql+psycopg://{rest}",
                          connect_args={"application_name": application_name})
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
-import logging
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -41,8 +41,6 @@ from bench import child, data, server
 from bench.queries import QueryTiming, time_queries
 from bench.scales import Scale
 from tracker import migrate, sync
-
-log = logging.getLogger(__name__)
 
 #: Layers 0, 1 and 2: what an unchanged re-sync must not write.
 SYNCED_LAYERS = ("lifecycle", "canvas", "history")
@@ -493,5 +491,8 @@ def _commit() -> str | None:
 
 
 def python_command() -> str:
-    """How this process was started, for the record."""
-    return " ".join([Path(sys.executable).name, *sys.argv])
+    """How this process was started (``python -m bench …`` or ``tracker bench …``)."""
+    first = Path(sys.argv[0])
+    by_module = first.name == "__main__.py" and first.parent.name == "bench"
+    head = ["python", "-m", "bench"] if by_module else [first.name]
+    return shlex.join([*head, *sys.argv[1:]])

@@ -30,7 +30,7 @@ from tracker.errors import ConfigurationError
 SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker", "bench")
 
 #: Server settings worth recording beside the figures.
-SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size",
+SETTINGS = ("shared_buffers", "temp_buffers", "work_mem", "maintenance_work_mem", "max_wal_size",
             "synchronous_commit", "fsync", "wal_level", "jit")
 
 

@@ -4,8 +4,9 @@
 -- `tracker lifecycle restore` can put a cleanup back.
 --
 -- Also: the retention policy of layer 2, the synonyms tag names are normalized
--- through (userdata.tag_synonyms), and two indexes that let a person read back the
--- audit trail of one row or one subject.
+-- through (userdata.tag_synonyms), two indexes that let a person read back the audit
+-- trail of one row or one subject, and tracker.statement_stats (pg_stat_statements,
+-- when installed, for tracker monitor top).
 --
 -- The archive is a schema of its own, not part of lifecycle: the sync role writes
 -- lifecycle, and must not be able to delete what was archived. Only the owner (who
@@ -90,3 +91,33 @@ CREATE INDEX audit_log_row_idx ON userdata.audit_log
 CREATE INDEX audit_log_subject_idx ON userdata.audit_log
     ((coalesce(new_row, old_row) ->> 'subject_type'), (coalesce(new_row, old_row) ->> 'subject_id'),
      changed_at);
+
+-- The heaviest statements of this database, from pg_stat_statements when the extension
+-- is there (tracker monitor top). PL/pgSQL resolves the view when called, not here, so
+-- this exists whether or not the extension is installed; calling it without the
+-- extension raises undefined_table (or object_not_in_prerequisite_state when it is
+-- installed but not loaded at server start).
+CREATE FUNCTION tracker.statement_stats(max_rows integer)
+RETURNS TABLE (queryid bigint, query text, calls bigint, total_ms numeric, mean_ms numeric,
+               max_ms numeric, rows_returned bigint, blocks bigint, blocks_read bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
+    SELECT s.queryid,
+           s.query,
+           s.calls,
+           round(s.total_exec_time::numeric, 3),
+           round(s.mean_exec_time::numeric, 3),
+           round(s.max_exec_time::numeric, 3),
+           s.rows,
+           s.shared_blks_hit + s.shared_blks_read,
+           s.shared_blks_read
+    FROM pg_stat_statements AS s
+    WHERE s.dbid = (SELECT d.oid FROM pg_database AS d WHERE d.datname = current_database())
+    ORDER BY s.total_exec_time DESC
+    LIMIT max_rows;
+END;
+$$;
+
+COMMENT ON FUNCTION tracker.statement_stats(integer) IS
+    'The statements of this database with the most total execution time, from pg_stat_statements.';

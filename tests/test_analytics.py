@@ -317,7 +317,8 @@ def test_prediction_by_points_counts_missing_work_as_zero():
 
 
 def test_prediction_with_nothing_left_is_the_grade_itself():
-    items = [WorkItem(None, None, 10, 9.0, True, False), WorkItem(None, None, 20, 13.0, True, False)]
+    items = [WorkItem(None, None, 10, 9.0, True, False),
+             WorkItem(None, None, 20, 13.0, True, False)]
     p = project_final_grade(items, weighted=False, current_score=None)
     # 22 / 30 = 73.33, nothing to come: no interval.
     assert (p.predicted_score, p.low, p.high, p.current_score) == (73.33, 73.33, 73.33, 73.33)
@@ -333,7 +334,8 @@ def test_prediction_with_nothing_to_go_on_says_why():
 
 
 def test_prediction_interval_stays_within_zero_and_a_hundred():
-    items = [WorkItem(None, None, 10, 10.0, True, False), WorkItem(None, None, 10, 0.0, True, False),
+    items = [WorkItem(None, None, 10, 10.0, True, False),
+             WorkItem(None, None, 10, 0.0, True, False),
              WorkItem(None, None, 100, None, False, False)]
     p = project_final_grade(items, weighted=False, current_score=98.0)
     assert p.low is not None and p.high is not None

@@ -231,6 +231,21 @@ def test_a_deletion_round_trip_missing_approved_cleaned_restored_loses_nothing(d
     assert actions == [("DELETE", "dba", 6), ("INSERT", "dba", 6)]
 
 
+def test_undo_of_a_sync_older_than_a_cleanup_is_refused_until_the_cleanup_is_restored(db, scene):
+    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+    report = lifecycle.cleanup(db, performed_by="dba", reason="Biology was cancelled")
+    latest = sync.list_runs(db)[0].sync_id  # the sync that marked Biology missing
+    cleaned = dump(db)
+
+    with pytest.raises(SyncConflictError, match=f"cleanup run\\(s\\) {report.run_id} removed"):
+        sync.undo(db, latest)
+
+    assert dump(db) == cleaned
+    lifecycle.restore(db, report.run_id, restored_by="dba")
+    assert sync.undo(db, latest).status == "undone"
+    assert statuses(db) == {}  # nothing is missing any more: Biology is back as it was
+
+
 def test_a_sync_between_approval_and_cleanup_that_brings_the_object_back_cancels_it(db, scene):
     lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
     before = dump(db)
@@ -265,12 +280,19 @@ def test_cleanup_leaves_an_approved_object_whose_dependent_came_back(db, scene):
 
 
 def test_a_dry_run_cleanup_reports_and_writes_nothing(db, scene):
+    with pytest.raises(InvalidDataError, match="course:102 is not approved for deletion"):
+        lifecycle.cleanup(db, performed_by="dba", objects=[f"course:{BIOLOGY}"])
     lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
     before = dump(db)
     report = lifecycle.cleanup(db, performed_by="dba", dry_run=True)
     assert report.dry_run and report.run_id is None and report.counts["canvas.courses"] == 1
     assert dump(db) == before
     assert lifecycle.list_cleanups(db) == []
+    # cleaning up only some of the approved objects
+    only = lifecycle.cleanup(db, performed_by="dba", objects=["enrollment:408"])
+    assert only.objects == (ObjectRef("enrollment", 408),)
+    assert statuses(db)[ObjectRef("enrollment", 408)] == "deleted"
+    assert statuses(db)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
 
 
 def test_restore_keeps_what_came_back_since_and_finds_merged_tags_by_name(db, scene):
@@ -338,3 +360,49 @@ def test_the_lifecycle_commands_walk_the_whole_path(db, db_url, scene, monkeypat
     assert dump(db) == missing
     again = run(main, ["lifecycle", "restore", str(run_id), "--yes"])
     assert again.exit_code == 1 and "restored already" in again.output
+
+
+def test_the_round_trip_loses_nothing_on_the_sample_school_with_its_edge_cases(db, tmp_path):
+    """Every course of tracker.sample's school (the edge-case course included: shard ids,
+    the test student, excused and hidden grades) cleaned up at once and restored."""
+    import orjson
+
+    from tracker import sample
+
+    school = sample.generate(tmp_path / "school", students=30, courses=3,
+                             assignments_per_course=4, courses_per_student=2)
+    sync.sync_bundle(db, school.directory)
+    courses = [orjson.loads(line)["id"] for line in
+               (school.directory / "courses.ndjson").read_bytes().splitlines()]
+    course_ids = [int(db.execute("SELECT tracker.canvas_id(%s::jsonb)",
+                                 (orjson.dumps(c).decode(),)).fetchone()[0]) for c in courses]
+    students = [r[0] for r in db.execute("SELECT DISTINCT user_id FROM canvas.enrollments "
+                                         "WHERE type = 'StudentEnrollment' ORDER BY 1 LIMIT 5")]
+    for n, user_id in enumerate(students):
+        userdata.add_note(db, f"user:{user_id}", f"note {n}", author="ms.k")
+        tags.attach(db, f"user:{user_id}", ["watch", f"group {n % 2}"], actor="ms.k")
+    for course_id in course_ids:
+        userdata.add_note(db, f"course:{course_id}", "course note", author="ms.k")
+        tags.attach(db, f"course:{course_id}", "core", actor="ms.k")
+    for (assignment_id,) in db.execute("SELECT id FROM canvas.assignments ORDER BY id LIMIT 6"):
+        userdata.set_field(db, f"assignment:{assignment_id}", "rubric", {"v": 2}, author="ms.k")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for kind in ("courses", "sections", "assignment_groups", "assignments", "enrollments",
+                 "submissions"):
+        (empty / f"{kind}.ndjson").write_bytes(b"")
+    sync.sync_bundle(db, empty, courses=course_ids)  # Canvas lists none of them any more
+    missing = dump(db)
+    # every object is missing but the terms and users, which courses share
+    assert len(lifecycle.pending(db, min_syncs=1)) == \
+        len(missing["lifecycle.objects"]) - school.terms - school.users
+
+    lifecycle.approve(db, kinds=["course"], approved_by="principal")
+    report = lifecycle.cleanup(db, performed_by="dba")
+
+    assert db.execute("SELECT count(*) FROM canvas.submissions").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM userdata.notes WHERE subject_type = 'user'").fetchone() == (5,)
+    assert report.counts["canvas.submissions"] == school.submissions
+    assert report.counts["userdata.custom_fields"] == 6
+    lifecycle.restore(db, report.run_id, restored_by="dba")
+    assert dump(db) == missing

@@ -79,6 +79,15 @@ def test_each_call_numbers_its_parameters_afresh():
     assert list(first.params) == list(second.params) == ["p1", "p2", "p3"]
 
 
+def test_the_text_is_built_once_per_shape_and_is_the_same_as_a_fresh_build():
+    first = queries.grades_query(user_id=[1, 2], missing=True, sort="score")
+    queries._RENDERED.clear()
+    fresh = queries.grades_query(user_id=[3], missing=False, sort="score")
+    assert first.sql == fresh.sql
+    assert queries.grades_query(user_id=3, missing=False, sort="score").sql != fresh.sql
+    assert queries.grades_query(missing=False, user_id=[3], sort="score").sql != fresh.sql
+
+
 def test_a_shared_pypika_parameter_object_would_keep_counting():
     # The trap the fresh binder avoids: PyPika's own parameter keeps its count.
     t = Table("t")
@@ -122,7 +131,8 @@ def test_pypika_isin_of_nothing_is_invalid_sql_and_the_builders_never_render_it(
 
 def test_criterion_all_of_nothing_drops_the_where_and_the_builders_never_lean_on_it(conn, school):
     t = Table("t")
-    assert str(PostgreSQLQuery.from_(t).select(t.a).where(Criterion.all([]))) == 'SELECT "a" FROM "t"'
+    unfiltered = PostgreSQLQuery.from_(t).select(t.a).where(Criterion.all([]))
+    assert str(unfiltered) == 'SELECT "a" FROM "t"'
     # With no filter at all a builder still keeps its own conditions (active students only).
     everyone = queries.grades(conn, limit=1000).rows
     assert " WHERE " in queries.grades_query().sql
@@ -302,7 +312,8 @@ def test_students_of_curricula(conn, school):
         SELECT id, course_id, 't'
         FROM userdata.curricula
         CROSS JOIN (VALUES (1), (2)) AS c (course_id)
-        WHERE (name = 'web_dev' AND course_id = 1) OR (name = 'data_science' AND course_id IN (1, 2))""")
+        WHERE (name = 'web_dev' AND course_id = 1)
+           OR (name = 'data_science' AND course_id IN (1, 2))""")
     found = queries.curriculum_students(conn, ["web_dev", "data_science"])
     assert [(s.user_id, s.curricula, s.course_ids) for s in found] == [
         (ANA, ["data_science", "web_dev"], [C1]), (BEN, ["data_science", "web_dev"], [C1]),
@@ -510,13 +521,29 @@ def test_hostile_strings_in_every_text_filter_are_only_data(conn, hostile, data)
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
 
 
-@settings(max_examples=100, deadline=None)
-@given(name=st.sampled_from(["user_id", "course_id", "assignment_group_id", "due_after",
-                             "due_before", "late", "missing", "excused"]),
+TYPED_FILTERS = [
+    *((queries.grades_query, name) for name in ("user_id", "course_id", "assignment_group_id",
+                                                 "due_after", "due_before", "late", "missing",
+                                                 "excused")),
+    *((queries.submissions_query, name) for name in ("assignment_id", "course_id", "user_id",
+                                                      "late", "missing", "excused")),
+    *((queries.enrollments_query, name) for name in ("course_id", "user_id", "section_id")),
+    *((lambda **kw: queries.recent_activity_query(**{"since": date(2024, 1, 1), **kw}), name)
+      for name in ("since", "until", "user_id", "course_id")),
+    *((lambda **kw: queries.grades_as_of_query(**{"user_id": 1, "as_of": date(2024, 1, 1),
+                                                  **kw}), name)
+      for name in ("user_id", "as_of", "course_id")),
+    (lambda **kw: queries.dashboard_query(**kw), "user_id"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(target=st.sampled_from(TYPED_FILTERS),
        value=st.one_of(text, st.lists(text, min_size=1, max_size=3)))
-def test_hostile_strings_in_typed_filters_are_refused_before_anything_runs(name, value):
+def test_hostile_strings_in_typed_filters_are_refused_before_anything_runs(target, value):
+    builder, name = target
     with pytest.raises(InvalidQueryError):
-        queries.grades_query(**{name: value})
+        builder(**{name: value})
 
 
 # -- index use -----------------------------------------------------------------------------------

@@ -97,6 +97,28 @@ def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_s
     assert seen_rows == set(REPORTS)  # every report found something to compare
 
 
+def test_at_risk_and_grade_momentum_agree_on_every_students_trend(conn, sample_school):
+    momentum = {(r["user_id"], r["course_id"]): (r["slope_per_week"], r["r2"], r["trend"],
+                                                 r["points"])
+                for r in analytics.run_report(conn, "grade_momentum").rows}
+    risk = {(r["user_id"], r["course_id"]): (r["slope_per_week"], r["r2"], r["trend"],
+                                             r["momentum_points"])
+            for r in analytics.run_report(conn, "at_risk_students").rows}
+    assert risk == momentum
+    assert {trend for _, _, trend, _ in risk.values()} == {"steady", "declining", "improving"}
+
+
+def test_course_snapshots_hold_the_course_statistics(conn, sample_school):
+    courses = [r["course_id"] for r in analytics.run_report(conn, "course_statistics").rows]
+    assert analytics.record_course_snapshots(conn, None, courses) == len(courses)
+    for stats in analytics.course_statistics(conn):
+        (snapshot,) = analytics.course_snapshots(conn, stats.course_id)
+        assert (snapshot.enrolled_students, snapshot.mean_score, snapshot.median_score,
+                snapshot.missing_rate, snapshot.score_distribution) == (
+            stats.enrolled, stats.mean_score, stats.median_score, stats.missing_rate,
+            stats.score_distribution)
+
+
 def test_the_at_risk_report_runs_as_the_dba_types_it(db_url, conn, sample_school):
     # The command of DESIGN.md, verbatim but for the course id and the database.
     done = subprocess.run(

@@ -61,6 +61,7 @@ TINY_ROWS = {
     "canvas.submissions": 7,
     "history.enrollment_grades": 6,  # the six enrollments of student types
     "history.submission_scores": 7,
+    "history.course_snapshots": 2,  # each course's statistics at that moment
     "lifecycle.objects": 27,  # every object but submissions
 }  # every other table of layers 1, 2 and 0 stays empty
 EMPTY_ROWS: dict[str, int] = {}
@@ -251,7 +252,7 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
     assert result.scope_course_ids == (ALGEBRA, BIOLOGY)
     assert result.counts == {
         kind: TableCounts(inserted=len(data[kind]),
-                          history={"enrollments": 6, "submissions": 7}.get(kind, 0))
+                          history={"enrollments": 6, "submissions": 7, "courses": 2}.get(kind, 0))
         for kind in KINDS
     }
     assert row_counts(db) == TINY_ROWS
@@ -429,6 +430,7 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
 
     assert result.counts == {
         **unchanged(data),
+        "courses": TableCounts(unchanged=2, history=1),  # Algebra's statistics moved
         "enrollments": TableCounts(updated=2, unchanged=6, history=1),
         "submissions": TableCounts(updated=4, unchanged=3, history=3),
     }
@@ -442,7 +444,7 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
         (506, Decimal("91.0"), "A-", False),
     ]
     assert row_counts(db) == {**TINY_ROWS, "history.enrollment_grades": 7,
-                              "history.submission_scores": 10}
+                              "history.submission_scores": 10, "history.course_snapshots": 3}
     # layer 1 holds the new values; the journal, the rows they replaced
     assert rows(db, "SELECT id, score, excused, sync_id FROM canvas.submissions "
                     "WHERE id IN (501, 502, 506) ORDER BY id") == [
@@ -582,6 +584,7 @@ def test_undo_returns_every_layer_to_exactly_what_it_was(
     third = sync.sync_bundle(db, bundle_dir(tmp_path, data, "third"))
     assert third.counts == {
         **unchanged(data),
+        "courses": TableCounts(unchanged=2, history=1),
         "users": TableCounts(inserted=1, updated=1, unchanged=4),
         "assignments": TableCounts(unchanged=4, missing=1),
         "enrollments": TableCounts(inserted=1, updated=2, unchanged=6, reactivated=1, history=2),

@@ -177,13 +177,14 @@ def momentum(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Mom
                                      row_factory=dict_row).fetchone()
     if row is None:
         raise NotFoundError(f"user {user_id} is not an active student of course {course_id} "
-                            "(or either is unknown): tracker report missing_work --course "
-                            f"{course_id} lists its active students' work")
+                            "(or either is unknown); tracker report at_risk_students --course "
+                            f"{course_id} lists its active students")
     return _momentum(row)
 
 
 def course_momentum(conn: psycopg.Connection[Any], course_id: int | None = None) -> list[Momentum]:
-    """The momentum of every active student of a course (or of every course), most declining first."""
+    """The momentum of every active student of a course (None: every course), most
+    declining first."""
     rows = sql.reports.grade_momentum(conn, course_id=course_id, user_id=None,
                                       row_factory=dict_row).fetchall()
     return [_momentum(row) for row in rows]
@@ -267,7 +268,6 @@ def project_final_grade(
        and remaining item counts: the uncertainty of the student's true level plus that
        of the average over the remaining items. It is clipped to [0, max(100, predicted)].
     """
-    base = dict(user_id=user_id, course_id=course_id, method=PREDICTION_METHOD)
     groups: dict[int | None, list[float]] = {}  # id -> [weight, earned, graded, remaining]
     percents: list[float] = []
     remaining_dues: list[datetime] = []
@@ -313,7 +313,8 @@ def project_final_grade(
                 current = (100 * sum(g[1] for g in graded_only.values())
                            / sum(g[2] for g in graded_only.values()))
     graded_items = len(percents)
-    empty = Prediction(**base, predicted_score=None, low=None, high=None, current_score=current,
+    empty = Prediction(user_id=user_id, course_id=course_id, predicted_score=None, low=None,
+                       high=None, method=PREDICTION_METHOD, current_score=_round(current),
                        expected_on_remaining=None, momentum_shift=0.0, remaining_share=0.0,
                        graded_items=graded_items, remaining_items=remaining_items)
     if not any(g[2] + g[3] > 0 for g in groups.values()):
@@ -326,7 +327,8 @@ def project_final_grade(
         dues = sorted(remaining_dues)
         median_due = dues[(len(dues) - 1) // 2]  # the lower median: an actual due date
         weeks = max((median_due - clock).total_seconds() / 604800.0, 0.0)
-        shift = _clamp(slope_per_week * (r2 or 0.0) * weeks, -MAX_MOMENTUM_SHIFT, MAX_MOMENTUM_SHIFT)
+        shift = _clamp(slope_per_week * (r2 or 0.0) * weeks,
+                       -MAX_MOMENTUM_SHIFT, MAX_MOMENTUM_SHIFT)
     expected = _clamp(float(current) + shift, 0.0, 100.0)
 
     def final_share(earned: float, graded: float, remaining: float) -> float:
@@ -340,11 +342,13 @@ def project_final_grade(
     spread = statistics.stdev(percents) if len(percents) >= 2 else DEFAULT_SPREAD
     half = 0.0
     if remaining_items:
-        half = 1.96 * share * spread * math.sqrt(1.0 / max(graded_items, 1) + 1.0 / remaining_items)
+        half = 1.96 * share * spread * math.sqrt(1.0 / max(graded_items, 1)
+                                                 + 1.0 / remaining_items)
     low = max(0.0, predicted - half)
     high = min(max(100.0, predicted), predicted + half)
-    return Prediction(**base, predicted_score=round(predicted, 2), low=round(low, 2),
-                      high=round(high, 2), current_score=_round(current),
+    return Prediction(user_id=user_id, course_id=course_id, predicted_score=round(predicted, 2),
+                      low=round(low, 2), high=round(high, 2), method=PREDICTION_METHOD,
+                      current_score=_round(current),
                       expected_on_remaining=round(expected, 2), momentum_shift=round(shift, 2),
                       remaining_share=round(share, 4), graded_items=graded_items,
                       remaining_items=remaining_items)
@@ -451,7 +455,8 @@ class RiskAssessment:
     def factors_json(self) -> dict[str, Any]:
         """The factors, reasons and counts as stored in ``history.risk_assessments.factors``."""
         return {
-            **{f.name: {"value": f.value, "risk": f.risk, "weight": f.weight} for f in self.factors},
+            **{f.name: {"value": f.value, "risk": f.risk, "weight": f.weight}
+               for f in self.factors},
             "trend": self.trend,
             "counts": {"due": self.due, "missing": self.missing, "submitted": self.submitted,
                        "late": self.late},
@@ -482,7 +487,8 @@ def _assessment(row: Mapping[str, Any]) -> RiskAssessment:
     )
 
 
-def assess_risk(conn: psycopg.Connection[Any], course_id: int | None = None) -> list[RiskAssessment]:
+def assess_risk(conn: psycopg.Connection[Any], course_id: int | None = None
+                ) -> list[RiskAssessment]:
     """The risk of every active student of a course (None: of every course), most at risk first.
 
     One assessment per student and course (``sql/reports/at_risk_students.sql``).
@@ -571,7 +577,8 @@ class Insights:
 def _velocity(items: Iterable[WorkItem], clock: datetime) -> Velocity:
     start = clock - VELOCITY_WINDOW
     items = list(items)
-    handed_in = sum(1 for i in items if i.submitted_at is not None and start < i.submitted_at <= clock)
+    handed_in = sum(1 for i in items
+                    if i.submitted_at is not None and start < i.submitted_at <= clock)
     due = sum(1 for i in items if i.due_at is not None and start < i.due_at <= clock)
     weeks = VELOCITY_WINDOW.days / 7
     return Velocity(window_days=VELOCITY_WINDOW.days, handed_in=handed_in, due=due,

@@ -404,6 +404,14 @@ def cleanup(
     _check_actor(performed_by, "performed_by")
     with conn.transaction() as tx:
         refs = None if objects is None else [resolve(conn, o) for o in objects]
+        if refs:
+            rows = sql.lifecycle.find_objects(conn, kinds=[r.kind for r in refs],
+                                              ids=[r.id for r in refs]).fetchall()
+            approved = {ObjectRef(k, i) for k, i, _c, status in rows if status == "pending_deletion"}
+            if unapproved := [r for r in refs if r not in approved]:
+                raise InvalidDataError("nothing was cleaned up:", [
+                    f"{r} is not approved for deletion (tracker lifecycle approve {r})"
+                    for r in unapproved])
         sql.lifecycle.create_cleanup_tables(conn)
         _add_approved_roots(conn, refs)
         sql.lifecycle.build_closure(conn)

@@ -137,6 +137,11 @@ def timed(name: str) -> Iterator[None]:
         record(name, (time.perf_counter() - start) * 1000.0)
 
 
+def statement_name(statement: Any) -> str:
+    """The name a SQL-file statement is timed under: ``folder.statement`` (``canvas.insert_new``)."""
+    return f"{statement.path.parent.name}.{statement.name}"
+
+
 def timed_call(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)``, timed as the statement ``name``."""
     with timed(name):

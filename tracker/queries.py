@@ -47,13 +47,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import psycopg
 from psycopg.rows import class_row
-from pypika import Order, Table, Tuple
+from pypika import Field, Order, Table, Tuple
 from pypika import PostgreSQLQuery as Query
 from pypika import functions as fn
+from pypika.dialects import PostgreSQLQueryBuilder
 from pypika.queries import QueryBuilder
 from pypika.terms import Criterion, CustomFunction, ExistsCriterion, Term, ValueWrapper
 
@@ -255,7 +256,7 @@ class Page(Generic[R]):
 class _Placeholder(Term):  # type: ignore[misc]
     """``%(name)s``, with ``::cast`` when given: a value psycopg binds."""
 
-    is_aggregate = None
+    is_aggregate = None  # type: ignore[assignment]
 
     def __init__(self, name: str, cast: str | None) -> None:
         super().__init__()
@@ -269,7 +270,7 @@ class _Placeholder(Term):  # type: ignore[misc]
 class _Sql(Criterion):  # type: ignore[misc]
     """A fixed SQL expression written in this module (never a caller's text), in parentheses."""
 
-    is_aggregate = None
+    is_aggregate = None  # type: ignore[assignment]
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -284,7 +285,7 @@ class _Sql(Criterion):  # type: ignore[misc]
 class _EqualsAny(Criterion):  # type: ignore[misc]
     """``term = ANY(array)``: an empty array matches nothing."""
 
-    is_aggregate = None
+    is_aggregate = None  # type: ignore[assignment]
 
     def __init__(self, term: Term, array: _Placeholder) -> None:
         super().__init__()
@@ -309,21 +310,33 @@ class _Params:
         return _Placeholder(name, cast)
 
 
+def _query(table: Any) -> PostgreSQLQueryBuilder:
+    """A SELECT builder that changes in place. PyPika's default copies the whole query at
+    every ``.where()`` or ``.join()``, which costs milliseconds per query built."""
+    return cast(PostgreSQLQueryBuilder, Query.from_(table, immutable=False))
+
+
+def _fixed(criterion: Term) -> _Sql:
+    """A criterion holding no caller value, rendered once (at import) as SQL text."""
+    probe = _query(Table("probe")).select(1).where(criterion).get_sql()
+    return _Sql(probe.split(" WHERE ", 1)[1])
+
+
 def _where(query: QueryBuilder, criteria: Sequence[Term]) -> QueryBuilder:
     for criterion in criteria:
         query = query.where(criterion)
     return query
 
 
-_S = Table("submissions", schema="canvas").as_("s")
-_A = Table("assignments", schema="canvas").as_("a")
-_G = Table("assignment_groups", schema="canvas").as_("g")
-_U = Table("users", schema="canvas").as_("u")
-_C = Table("courses", schema="canvas").as_("c")
-_E = Table("enrollments", schema="canvas").as_("e")
-_H = Table("enrollment_grades", schema="history").as_("h")
-_CU = Table("curricula", schema="userdata").as_("cu")
-_CC = Table("curriculum_courses", schema="userdata").as_("cc")
+_S = Table("submissions", schema="canvas", alias="s")
+_A = Table("assignments", schema="canvas", alias="a")
+_G = Table("assignment_groups", schema="canvas", alias="g")
+_U = Table("users", schema="canvas", alias="u")
+_C = Table("courses", schema="canvas", alias="c")
+_E = Table("enrollments", schema="canvas", alias="e")
+_H = Table("enrollment_grades", schema="history", alias="h")
+_CU = Table("curricula", schema="userdata", alias="cu")
+_CC = Table("curriculum_courses", schema="userdata", alias="cc")
 
 _ROUND = CustomFunction("round", ["value", "digits"])
 _STUDENT = ValueWrapper("StudentEnrollment")
@@ -332,8 +345,8 @@ _ACTIVE = ValueWrapper("active")
 
 def _not_missing(kind: str, id_term: Term) -> ExistsCriterion:
     """NOT EXISTS a layer 0 row saying the object of ``kind`` with this id is not active."""
-    o = Table("objects", schema="lifecycle").as_(f"o_{kind}")
-    gone = (Query.from_(o).select(1)
+    o = Table("objects", schema="lifecycle", alias=f"o_{kind}")
+    gone = (_query(o).select(1)
             .where(o.kind == ValueWrapper(kind))
             .where(o.id == id_term)
             .where(o.status != _ACTIVE))
@@ -348,10 +361,18 @@ def _is_active_student(e: Table) -> list[Term]:
 
 def _active_student_of(user_id: Term, course_id: Term) -> ExistsCriterion:
     """EXISTS an active student enrollment of this user in this course."""
-    e = Table("enrollments", schema="canvas").as_("se")
-    found = _where(Query.from_(e).select(1).where(e.user_id == user_id)
+    e = Table("enrollments", schema="canvas", alias="se")
+    found = _where(_query(e).select(1).where(e.user_id == user_id)
                    .where(e.course_id == course_id), _is_active_student(e))
     return ExistsCriterion(found)
+
+
+# The fixed conditions, rendered once: building them per call would cost more than running
+# the query. They hold no caller value.
+_ACTIVE_SUBMITTER = _fixed(_active_student_of(_S.user_id, _S.course_id))
+_LIVE_ASSIGNMENT = _fixed(_not_missing("assignment", _S.assignment_id))
+_ACTIVE_ENROLLMENT = _fixed(Criterion.all(_is_active_student(_E)))
+_LIVE_ENROLLMENT = _fixed(_not_missing("enrollment", _E.id))
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -430,12 +451,26 @@ class _Filter:
     doc: str
 
 
+def _many(value: Any) -> bool:
+    return isinstance(value, (list, tuple, set, frozenset))
+
+
+def _ids_test(term: Term, bound: _Placeholder, many: bool) -> Criterion:
+    return _EqualsAny(term, bound) if many else term == bound
+
+
+def _bind_ids(name: str, value: Any, p: _Params) -> tuple[_Placeholder, bool]:
+    v = _ids(name, value)
+    many = isinstance(v, list)
+    return p(v, "bigint[]" if many else "bigint"), many
+
+
 def _criterion(name: str, f: _Filter, value: Any, p: _Params) -> Term:
+    """The condition of one filter; binds its value(s) to ``p`` (in a fixed order)."""
     term = f.term
     if f.kind == "ids":
-        v = _ids(name, value)
         assert isinstance(term, Term)
-        return _EqualsAny(term, p(v, "bigint[]")) if isinstance(v, list) else term == p(v, "bigint")
+        return _ids_test(term, *_bind_ids(name, value, p))
     if f.kind == "texts":
         t = _texts(name, value)
         assert isinstance(term, Term)
@@ -456,9 +491,9 @@ def _criterion(name: str, f: _Filter, value: Any, p: _Params) -> Term:
         assert isinstance(term, tuple)
         *names, exact = term
         pattern = p("%" + _like_escape(text) + "%", "text")
-        crit: Criterion = names[0].ilike(pattern)
+        crit: Criterion = names[0].ilike(pattern)  # type: ignore[arg-type]
         for other in names[1:]:
-            crit |= fn.Coalesce(other, "").ilike(pattern)
+            crit |= fn.Coalesce(other, "").ilike(pattern)  # type: ignore[arg-type]
         return crit | (exact == p(text, "text"))
     raise AssertionError(f"unknown filter kind {f.kind}")
 
@@ -469,13 +504,40 @@ def _like_escape(text: str) -> str:
 
 
 def _filters(table: Mapping[str, _Filter], given: Mapping[str, Any], p: _Params,
-             what: str) -> list[Term]:
+             what: str) -> tuple[list[Term], tuple[tuple[str, bool], ...]]:
+    """The conditions of the filters given (None: no filter), and their shape: each
+    filter's name and whether it was given a list — all the SQL text depends on."""
     unknown = sorted(set(given) - set(table))
     if unknown:
         raise InvalidQueryError(f"{what}: unknown filter{'s' * (len(unknown) > 1)} "
                                 f"{', '.join(map(repr, unknown))} (known: {', '.join(table)})")
-    return [_criterion(name, table[name], value, p)
-            for name, value in given.items() if value is not None]
+    criteria = [_criterion(name, table[name], value, p)
+                for name, value in given.items() if value is not None]
+    shape = tuple((name, _many(value)) for name, value in given.items() if value is not None)
+    return criteria, shape
+
+
+# -- rendering once per shape --------------------------------------------------------------------
+
+_RENDERED: dict[tuple[Any, ...], str] = {}
+_MAX_RENDERED = 4096
+
+
+def _render(shape: tuple[Any, ...], build: Callable[[], QueryBuilder]) -> str:
+    """The SQL text of a query of this shape: built and rendered by PyPika the first time,
+    then reused.
+
+    The text depends only on the shape (which filters, lists or single values, sort,
+    direction, whether a cursor and its key is NULL), never on a value: values are bound,
+    in an order the shape fixes. Building and rendering with PyPika costs about a
+    millisecond, as much as running the query.
+    """
+    sql = _RENDERED.get(shape)
+    if sql is None:
+        if len(_RENDERED) >= _MAX_RENDERED:
+            _RENDERED.clear()
+        sql = _RENDERED[shape] = build().get_sql()
+    return sql
 
 
 # -- sorting and keyset pagination ---------------------------------------------------------------
@@ -544,12 +606,22 @@ def _decode_cursor(cursor: Any, sort: str, descending: bool, key: _Sort) -> tupl
     return value, row_id
 
 
-def _order(query: QueryBuilder, sorts: Mapping[str, _Sort], sort: Any, descending: Any,
-           id_term: Term, id_attr: str, cursor: Any, p: _Params, what: str
-           ) -> tuple[QueryBuilder, Callable[[Any], str]]:
-    """ORDER BY the sort key, then the id; only rows after the cursor's, if one is given.
+@dataclass(frozen=True)
+class _Keyset:
+    """The order of a paged query and where its page starts."""
 
-    Returns the query and the function that makes the cursor resuming after a row.
+    key: _Sort
+    order: Order
+    after: Criterion | None  # rows after the cursor's; None without a cursor
+    state: str  # for the shape: "first" page, after a "null" key, after a "value"
+    cursor_of: Callable[[Any], str]
+
+
+def _keyset(sorts: Mapping[str, _Sort], sort: Any, descending: Any, id_term: Term,
+            id_attr: str, cursor: Any, p: _Params, what: str) -> _Keyset:
+    """Check the sort; bind the cursor's key and id. After a cursor's row come the rows
+    whose (key, id) is greater (ascending) or smaller (descending).
+
     PostgreSQL sorts NULLs last ascending and first descending, so after a row whose key
     is NULL come (ascending) only NULL keys with a greater id, or (descending) NULL keys
     with a smaller id and then every non-NULL key.
@@ -559,25 +631,36 @@ def _order(query: QueryBuilder, sorts: Mapping[str, _Sort], sort: Any, descendin
     if not isinstance(descending, bool):
         raise InvalidQueryError(f"{what}: descending must be True or False, not {descending!r}")
     key = sorts[sort]
+    after: Criterion | None = None
+    state = "first"
     if cursor is not None:
         value, row_id = _decode_cursor(cursor, sort, descending, key)
         last_id = p(row_id, "bigint")
-        after: Criterion
-        if value is None and descending:
-            after = (key.term.isnull() & (id_term < last_id)) | key.term.notnull()
-        elif value is None:
-            after = key.term.isnull() & (id_term > last_id)
-        elif descending:
-            after = Tuple(key.term, id_term) < Tuple(p(value, key.cast), last_id)
+        if value is None:
+            state = "null"
+            if descending:
+                after = (key.term.isnull() & (id_term < last_id)) | key.term.notnull()
+            else:
+                after = key.term.isnull() & (id_term > last_id)
         else:
-            after = (Tuple(key.term, id_term) > Tuple(p(value, key.cast), last_id)) | key.term.isnull()
-        query = query.where(after)
-    order = Order.desc if descending else Order.asc
+            state = "value"
+            last = Tuple(p(value, key.cast), last_id)
+            if descending:
+                after = Tuple(key.term, id_term) < last
+            else:
+                after = (Tuple(key.term, id_term) > last) | key.term.isnull()
 
     def cursor_of(row: Any) -> str:
         return _encode_cursor(sort, descending, key.value(row), getattr(row, id_attr))
 
-    return query.orderby(key.term, order=order).orderby(id_term, order=order), cursor_of
+    return _Keyset(key=key, order=Order.desc if descending else Order.asc, after=after,
+                   state=state, cursor_of=cursor_of)
+
+
+def _ordered(query: QueryBuilder, keyset: _Keyset, id_term: Term) -> QueryBuilder:
+    if keyset.after is not None:
+        query = query.where(keyset.after)
+    return query.orderby(keyset.key.term, order=keyset.order).orderby(id_term, order=keyset.order)
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -598,10 +681,6 @@ def fetch_page(conn: psycopg.Connection[Any], q: BuiltQuery[R]) -> Page[R]:
     if len(rows) <= q.limit:
         return Page(rows=tuple(rows), next_cursor=None)
     return Page(rows=tuple(rows[: q.limit]), next_cursor=q.cursor_of(rows[q.limit - 1]))
-
-
-def _built(query: QueryBuilder, p: _Params, row_type: type[R], **paging: Any) -> BuiltQuery[R]:
-    return BuiltQuery(sql=query.get_sql(), params=dict(p.values), row_type=row_type, **paging)
 
 
 # -- grades and submissions ----------------------------------------------------------------------
@@ -656,32 +735,36 @@ def _submission_query(
     limit: Any, cursor: Any, filters: Mapping[str, Any],
 ) -> BuiltQuery[SubmissionRow]:
     p = _Params()
-    table = {name: _SUBMISSION_FILTERS[name] for name in allowed}
-    criteria = _filters(table, filters, p, what)
-    query = (
-        Query.from_(_S)
-        .join(_A).on(_A.id == _S.assignment_id)
-        .left_join(_G).on(_G.id == _A.assignment_group_id)
-        .join(_U).on(_U.id == _S.user_id)
-        .join(_C).on(_C.id == _S.course_id)
-        .select(
-            _S.id.as_("submission_id"), _S.user_id, _U.name.as_("student"), _S.course_id,
-            _C.name.as_("course"), _S.assignment_id, _A.name.as_("assignment"),
-            _A.assignment_group_id, _G.name.as_("assignment_group"), _DUE.as_("due_at"),
-            _A.points_possible, _S.score, _S.grade,
-            _ROUND(100 * _S.score / fn.NullIf(_A.points_possible, 0), 2).as_("percent"),
-            _S.workflow_state, _S.submitted_at, _S.graded_at,
-            _LATE.as_("late"), _MISSING.as_("missing"), _EXCUSED.as_("excused"),
-        )
-    )
-    query = _where(query, criteria)
-    query = query.where(_active_student_of(_S.user_id, _S.course_id))
-    query = query.where(_not_missing("assignment", _S.assignment_id))
+    criteria, shape = _filters({name: _SUBMISSION_FILTERS[name] for name in allowed}, filters,
+                               p, what)
     n = _limit(limit)
-    query, cursor_of = _order(query, {k: _SUBMISSION_SORTS[k] for k in sorts}, sort,
-                              descending, _S.id, "submission_id", cursor, p, what)
-    query = query.limit(p(n + 1, "bigint"))
-    return _built(query, p, SubmissionRow, limit=n, cursor_of=cursor_of)
+    keyset = _keyset({k: _SUBMISSION_SORTS[k] for k in sorts}, sort, descending, _S.id,
+                     "submission_id", cursor, p, what)
+    top = p(n + 1, "bigint")
+
+    def build() -> QueryBuilder:
+        query = (
+            _query(_S)
+            .join(_A).on(_A.id == _S.assignment_id)
+            .left_join(_G).on(_G.id == _A.assignment_group_id)
+            .join(_U).on(_U.id == _S.user_id)
+            .join(_C).on(_C.id == _S.course_id)
+            .select(
+                _S.id.as_("submission_id"), _S.user_id, _U.name.as_("student"), _S.course_id,
+                _C.name.as_("course"), _S.assignment_id, _A.name.as_("assignment"),
+                _A.assignment_group_id, _G.name.as_("assignment_group"), _DUE.as_("due_at"),
+                _A.points_possible, _S.score, _S.grade,
+                _ROUND(100 * _S.score / fn.NullIf(_A.points_possible, 0), 2).as_("percent"),
+                _S.workflow_state, _S.submitted_at, _S.graded_at,
+                _LATE.as_("late"), _MISSING.as_("missing"), _EXCUSED.as_("excused"),
+            )
+        )
+        query = _where(query, criteria).where(_ACTIVE_SUBMITTER).where(_LIVE_ASSIGNMENT)
+        return _ordered(query, keyset, _S.id).limit(top)  # type: ignore[arg-type]
+
+    sql = _render((what, shape, sort, descending, keyset.state), build)
+    return BuiltQuery(sql=sql, params=dict(p.values), row_type=SubmissionRow, limit=n,
+                      cursor_of=keyset.cursor_of)
 
 
 def grades_query(
@@ -774,23 +857,29 @@ def enrollments_query(
     user id exactly.
     """
     p = _Params()
-    criteria = _filters(_ENROLLMENT_FILTERS, filters, p, "enrollments")
-    query = (
-        Query.from_(_E)
-        .join(_U).on(_U.id == _E.user_id)
-        .select(
-            _E.id.as_("enrollment_id"), _E.user_id, _U.name, _U.sortable_name, _U.sis_user_id,
-            _E.course_id, _E.course_section_id, _E.type, _E.role, _E.enrollment_state,
-            _E.current_score, _E.current_grade, _E.final_score, _E.last_activity_at,
-        )
-    )
-    query = _where(query, criteria)
-    query = query.where(_E.is_test_student.negate()).where(_not_missing("enrollment", _E.id))
+    criteria, shape = _filters(_ENROLLMENT_FILTERS, filters, p, "enrollments")
     n = _limit(limit)
-    query, cursor_of = _order(query, _ENROLLMENT_SORTS, sort, descending, _E.id,
-                              "enrollment_id", cursor, p, "enrollments")
-    query = query.limit(p(n + 1, "bigint"))
-    return _built(query, p, EnrollmentRow, limit=n, cursor_of=cursor_of)
+    keyset = _keyset(_ENROLLMENT_SORTS, sort, descending, _E.id, "enrollment_id", cursor, p,
+                     "enrollments")
+    top = p(n + 1, "bigint")
+
+    def build() -> QueryBuilder:
+        query = (
+            _query(_E)
+            .join(_U).on(_U.id == _E.user_id)
+            .select(
+                _E.id.as_("enrollment_id"), _E.user_id, _U.name, _U.sortable_name,
+                _U.sis_user_id, _E.course_id, _E.course_section_id, _E.type, _E.role,
+                _E.enrollment_state, _E.current_score, _E.current_grade, _E.final_score,
+                _E.last_activity_at,
+            )
+        )
+        query = _where(query, criteria).where(_E.is_test_student.negate()).where(_LIVE_ENROLLMENT)
+        return _ordered(query, keyset, _E.id).limit(top)  # type: ignore[arg-type]
+
+    sql = _render(("enrollments", shape, sort, descending, keyset.state), build)
+    return BuiltQuery(sql=sql, params=dict(p.values), row_type=EnrollmentRow, limit=n,
+                      cursor_of=keyset.cursor_of)
 
 
 def enrollments(conn: psycopg.Connection[Any], **options: Any) -> Page[EnrollmentRow]:
@@ -806,6 +895,15 @@ ACTIVITY_KINDS = ("submitted", "graded", "grade_change")
 _NULL_BIGINT = _Sql("NULL::bigint")
 _NULL_TEXT = _Sql("NULL::text")
 _NULL_NUMERIC = _Sql("NULL::numeric")
+_HP = Table("enrollment_grades", schema="history", alias="hp")
+#: The current score recorded before a layer 2 row, for the same enrollment.
+_PREVIOUS_SCORE = _Sql(
+    _query(_HP).select(_HP.current_score)
+    .where(_HP.enrollment_id == _H.enrollment_id)
+    .where(Tuple(_HP.recorded_at, _HP.id) < Tuple(_H.recorded_at, _H.id))
+    .orderby(_HP.recorded_at, order=Order.desc).orderby(_HP.id, order=Order.desc)
+    .limit(1).get_sql()
+)
 
 
 def recent_activity_query(
@@ -824,7 +922,6 @@ def recent_activity_query(
     ``since`` is inclusive, ``until`` exclusive; ``kinds`` a non-empty subset of
     :data:`ACTIVITY_KINDS`; at most ``limit`` rows (default 50).
     """
-    p = _Params()
     if isinstance(kinds, str) or not isinstance(kinds, Sequence) or not kinds:
         raise InvalidQueryError(f"recent activity: kinds must be a non-empty list of "
                                 f"{', '.join(ACTIVITY_KINDS)}; got {kinds!r}")
@@ -832,84 +929,74 @@ def recent_activity_query(
     if unknown:
         raise InvalidQueryError(f"recent activity: unknown kind {unknown[0]!r} (known: "
                                 f"{', '.join(ACTIVITY_KINDS)})")
+    wanted = tuple(dict.fromkeys(kinds))
+    p = _Params()
     start = p(_moment("since", since))
     end = p(_moment("until", until)) if until is not None else None
-    ids = {"user_id": user_id, "course_id": course_id}
-    n = _limit(limit)
+    users = _bind_ids("user_id", user_id, p) if user_id is not None else None
+    courses = _bind_ids("course_id", course_id, p) if course_id is not None else None
+    top = p(_limit(limit), "bigint")
 
-    def narrowed(query: QueryBuilder, user: Term, course: Term) -> QueryBuilder:
-        terms = {"user_id": user, "course_id": course}
-        for name, value in ids.items():
-            if value is not None:
-                query = query.where(_criterion(name, _Filter("ids", terms[name], ""), value, p))
+    def narrowed(query: QueryBuilder, moment: Term, user: Term, course: Term) -> QueryBuilder:
+        query = query.where(moment >= start)
+        if end is not None:
+            query = query.where(moment < end)
+        if users is not None:
+            query = query.where(_ids_test(user, *users))
+        if courses is not None:
+            query = query.where(_ids_test(course, *courses))
         return query
 
-    branches: list[QueryBuilder] = []
-    for kind in dict.fromkeys(kinds):
-        if kind in ("submitted", "graded"):
-            moment = _S.submitted_at if kind == "submitted" else _S.graded_at
-            q = (
-                Query.from_(_S)
-                .join(_A).on(_A.id == _S.assignment_id)
-                .join(_U).on(_U.id == _S.user_id)
-                .join(_C).on(_C.id == _S.course_id)
-                .select(moment.as_("at"), ValueWrapper(kind).as_("kind"), _S.user_id,
-                        _U.name.as_("student"), _S.course_id, _C.name.as_("course"),
-                        _S.assignment_id, _A.name.as_("assignment"), _S.score,
-                        _NULL_NUMERIC.as_("previous_score"), _S.grade, _S.id.as_("row_id"))
-                .where(moment >= start)
-            )
-            if end is not None:
-                q = q.where(moment < end)
-            q = narrowed(q, _S.user_id, _S.course_id)
-            q = q.where(_active_student_of(_S.user_id, _S.course_id))
-            q = q.where(_not_missing("assignment", _S.assignment_id))
-        else:
-            before = Table("enrollment_grades", schema="history").as_("hp")
-            previous = (Query.from_(before).select(before.current_score)
-                        .where(before.enrollment_id == _H.enrollment_id)
-                        .where(Tuple(before.recorded_at, before.id) < Tuple(_H.recorded_at, _H.id))
-                        .orderby(before.recorded_at, order=Order.desc)
-                        .orderby(before.id, order=Order.desc)
-                        .limit(1))
-            inner = (
-                Query.from_(_H)
-                .join(_E).on(_E.id == _H.enrollment_id)
-                .select(_H.recorded_at, _H.user_id, _H.course_id, _H.current_score,
-                        _H.current_grade, _H.id, previous.as_("previous_score"))
-                .where(_H.recorded_at >= start)
-            )
-            if end is not None:
-                inner = inner.where(_H.recorded_at < end)
-            inner = narrowed(inner, _H.user_id, _H.course_id)
-            inner = _where(inner, _is_active_student(_E))
-            changes = inner.as_("gc")
-            q = (
-                Query.from_(changes)
-                .join(_U).on(_U.id == changes.user_id)
-                .join(_C).on(_C.id == changes.course_id)
-                .select(changes.recorded_at.as_("at"), ValueWrapper(kind).as_("kind"),
-                        changes.user_id, _U.name.as_("student"), changes.course_id,
-                        _C.name.as_("course"), _NULL_BIGINT.as_("assignment_id"),
-                        _NULL_TEXT.as_("assignment"), changes.current_score.as_("score"),
-                        changes.previous_score, changes.current_grade.as_("grade"),
-                        changes.id.as_("row_id"))
-                .where(changes.previous_score.notnull())
-                .where(_Sql("gc.current_score IS DISTINCT FROM gc.previous_score"))
-            )
-        branches.append(q)
-    union: Any = branches[0]
-    for q in branches[1:]:
-        union = union.union_all(q)
-    act = union.as_("act")
-    query = (Query.from_(act)
-             .select(act.at, act.kind, act.user_id, act.student, act.course_id, act.course,
-                     act.assignment_id, act.assignment, act.score, act.previous_score,
-                     act.grade, act.row_id)
-             .orderby(act.at, order=Order.desc).orderby(act.kind)
-             .orderby(act.row_id, order=Order.desc)
-             .limit(p(n, "bigint")))
-    return _built(query, p, ActivityRow)
+    def submissions_branch(kind: str) -> QueryBuilder:
+        moment = _S.submitted_at if kind == "submitted" else _S.graded_at
+        query = (
+            _query(_S)
+            .join(_A).on(_A.id == _S.assignment_id)
+            .join(_U).on(_U.id == _S.user_id)
+            .join(_C).on(_C.id == _S.course_id)
+            .select(moment.as_("at"), ValueWrapper(kind).as_("kind"), _S.user_id,
+                    _U.name.as_("student"), _S.course_id, _C.name.as_("course"),
+                    _S.assignment_id, _A.name.as_("assignment"), _S.score,
+                    _NULL_NUMERIC.as_("previous_score"), _S.grade, _S.id.as_("row_id"))
+        )
+        return (narrowed(query, moment, _S.user_id, _S.course_id)
+                .where(_ACTIVE_SUBMITTER).where(_LIVE_ASSIGNMENT))
+
+    def grade_changes_branch() -> QueryBuilder:
+        recorded = narrowed(
+            _query(_H)
+            .join(_E).on(_E.id == _H.enrollment_id)
+            .select(_H.recorded_at, _H.user_id, _H.course_id, _H.current_score,
+                    _H.current_grade, _H.id, _PREVIOUS_SCORE.as_("previous_score")),
+            _H.recorded_at, _H.user_id, _H.course_id,
+        ).where(_ACTIVE_ENROLLMENT)
+        changes = recorded.as_("gc")
+        return (
+            _query(changes)
+            .join(_U).on(_U.id == changes.user_id)
+            .join(_C).on(_C.id == changes.course_id)
+            .select(changes.recorded_at.as_("at"), ValueWrapper("grade_change").as_("kind"),
+                    changes.user_id, _U.name.as_("student"), changes.course_id,
+                    _C.name.as_("course"), _NULL_BIGINT.as_("assignment_id"),
+                    _NULL_TEXT.as_("assignment"), changes.current_score.as_("score"),
+                    changes.previous_score, changes.current_grade.as_("grade"),
+                    changes.id.as_("row_id"))
+            .where(changes.previous_score.notnull())
+            .where(_Sql("gc.current_score IS DISTINCT FROM gc.previous_score"))
+        )
+
+    def build() -> Any:
+        branches = [grade_changes_branch() if kind == "grade_change" else submissions_branch(kind)
+                    for kind in wanted]
+        query: Any = branches[0]
+        for branch in branches[1:]:
+            query = query.union_all(branch)
+        return (query.orderby(Field("at"), order=Order.desc).orderby(Field("kind"))
+                .orderby(Field("row_id"), order=Order.desc).limit(top))
+
+    shape = ("activity", wanted, end is not None, None if users is None else users[1],
+             None if courses is None else courses[1])
+    return BuiltQuery(sql=_render(shape, build), params=dict(p.values), row_type=ActivityRow)
 
 
 def recent_activity(conn: psycopg.Connection[Any], **options: Any) -> list[ActivityRow]:
@@ -926,43 +1013,51 @@ def dashboard_query(user_id: int) -> BuiltQuery[DashboardCourse]:
     activity and the next due date still ahead of now. Ordered by course name."""
     p = _Params()
     student = p(_one_id("user_id", user_id), "bigint")
-    work = (
-        Query.from_(_S)
-        .join(_A).on(_A.id == _S.assignment_id)
-        .select(
-            _S.course_id,
-            fn.Count(_S.id).filter(_MISSING & _EXCUSED.negate()).as_("missing"),
-            fn.Count(_S.id).filter(_LATE).as_("late"),
-            fn.Count(_S.id).filter(_S.workflow_state == ValueWrapper("graded")).as_("graded"),
-            fn.Min(_DUE).filter((_DUE > fn.Now()) & _S.submitted_at.isnull()
-                                & _EXCUSED.negate()).as_("next_due_at"),
+
+    def build() -> QueryBuilder:
+        work = (
+            _query(_S)
+            .join(_A).on(_A.id == _S.assignment_id)
+            .select(
+                _S.course_id,
+                fn.Count(_S.id).filter(_MISSING & _EXCUSED.negate()).as_("missing"),
+                fn.Count(_S.id).filter(_LATE).as_("late"),
+                fn.Count(_S.id).filter(_S.workflow_state == ValueWrapper("graded")).as_("graded"),
+                fn.Min(_DUE).filter((_DUE > fn.Now()) & _S.submitted_at.isnull()
+                                    & _EXCUSED.negate()).as_("next_due_at"),
+            )
+            .where(_S.user_id == student)
+            .where(_A.grading_type != ValueWrapper("not_graded"))
+            .where(_LIVE_ASSIGNMENT)
+            .groupby(_S.course_id)
+        ).as_("w")
+        work = cast(QueryBuilder, work)
+        mine = (
+            _query(_E)
+            .distinct_on(_E.course_id)
+            .select(_E.course_id, _E.current_score, _E.current_grade, _E.final_score,
+                    _E.last_activity_at)
+            .where(_E.user_id == student)
+            .where(_ACTIVE_ENROLLMENT)
+            .orderby(_E.course_id).orderby(_E.id)
+        ).as_("me")
+        return (
+            _query(mine)
+            .join(_C).on(_C.id == mine.course_id)
+            .left_join(work).on(work.course_id == mine.course_id)
+            .select(
+                mine.course_id, _C.name.as_("course"), _C.course_code, mine.current_score,
+                mine.current_grade, mine.final_score,
+                fn.Coalesce(work.missing, 0).as_("missing"),
+                fn.Coalesce(work.late, 0).as_("late"),
+                fn.Coalesce(work.graded, 0).as_("graded"), mine.last_activity_at,
+                work.next_due_at,
+            )
+            .orderby(_C.name).orderby(mine.course_id)
         )
-        .where(_S.user_id == student)
-        .where(_A.grading_type != ValueWrapper("not_graded"))
-        .where(_not_missing("assignment", _A.id))
-        .groupby(_S.course_id)
-    ).as_("w")
-    mine = _where(
-        Query.from_(_E)
-        .select(_E.course_id, _E.current_score, _E.current_grade, _E.final_score,
-                _E.last_activity_at)
-        .distinct_on(_E.course_id)
-        .where(_E.user_id == student),
-        _is_active_student(_E),
-    ).orderby(_E.course_id).orderby(_E.id).as_("me")
-    query = (
-        Query.from_(mine)
-        .join(_C).on(_C.id == mine.course_id)
-        .left_join(work).on(work.course_id == mine.course_id)
-        .select(
-            mine.course_id, _C.name.as_("course"), _C.course_code, mine.current_score,
-            mine.current_grade, mine.final_score,
-            fn.Coalesce(work.missing, 0).as_("missing"), fn.Coalesce(work.late, 0).as_("late"),
-            fn.Coalesce(work.graded, 0).as_("graded"), mine.last_activity_at, work.next_due_at,
-        )
-        .orderby(_C.name).orderby(mine.course_id)
-    )
-    return _built(query, p, DashboardCourse)
+
+    return BuiltQuery(sql=_render(("dashboard",), build), params=dict(p.values),
+                      row_type=DashboardCourse)
 
 
 def dashboard(conn: psycopg.Connection[Any], user_id: int) -> list[DashboardCourse]:
@@ -992,25 +1087,29 @@ def curriculum_students_query(curricula: Sequence[str]) -> BuiltQuery[Curriculum
     """The students actively enrolled in courses tagged with any of ``curricula`` (names
     such as ``["web_dev", "data_science"]``), each with the curricula and courses that
     matched; ordered by sortable name. An empty list matches no one."""
-    if isinstance(curricula, str) or not isinstance(curricula, (list, tuple, set, frozenset)):
+    if not _many(curricula):
         raise InvalidQueryError(f"curricula: expected a list of curriculum names, got "
                                 f"{curricula!r}")
-    names = _texts("curricula", list(curricula) if not isinstance(curricula, (set, frozenset))
-                   else curricula)
     p = _Params()
-    query = _where(
-        Query.from_(_CU)
-        .join(_CC).on(_CC.curriculum_id == _CU.id)
-        .join(_E).on(_E.course_id == _CC.course_id)
-        .join(_U).on(_U.id == _E.user_id)
-        .select(_E.user_id, _U.name.as_("student"), _U.sortable_name, _U.sis_user_id,
-                _ArrayAggDistinct(_CU.name).as_("curricula"),
-                _ArrayAggDistinct(_E.course_id).as_("course_ids"))
-        .where(_EqualsAny(_CU.name, p(names, "text[]"))),
-        _is_active_student(_E),
-    ).groupby(_E.user_id, _U.name, _U.sortable_name, _U.sis_user_id)
-    query = query.orderby(_SORTABLE_NAME).orderby(_E.user_id)
-    return _built(query, p, CurriculumStudent)
+    names = p(_texts("curricula", curricula), "text[]")
+
+    def build() -> QueryBuilder:
+        return (
+            _query(_CU)
+            .join(_CC).on(_CC.curriculum_id == _CU.id)
+            .join(_E).on(_E.course_id == _CC.course_id)
+            .join(_U).on(_U.id == _E.user_id)
+            .select(_E.user_id, _U.name.as_("student"), _U.sortable_name, _U.sis_user_id,
+                    _ArrayAggDistinct(_CU.name).as_("curricula"),
+                    _ArrayAggDistinct(_E.course_id).as_("course_ids"))
+            .where(_EqualsAny(_CU.name, names))
+            .where(_ACTIVE_ENROLLMENT)
+            .groupby(_E.user_id, _U.name, _U.sortable_name, _U.sis_user_id)
+            .orderby(_SORTABLE_NAME).orderby(_E.user_id)
+        )
+
+    return BuiltQuery(sql=_render(("curricula",), build), params=dict(p.values),
+                      row_type=CurriculumStudent)
 
 
 def curriculum_students(conn: psycopg.Connection[Any], curricula: Sequence[str]
@@ -1034,30 +1133,32 @@ def grades_as_of_query(
     p = _Params()
     student = p(_one_id("user_id", user_id), "bigint")
     moment = _moment("as_of", as_of)
-    if isinstance(moment, datetime):
-        by = _H.recorded_at <= p(moment, "timestamptz")
-    else:
-        by = _H.recorded_at < p(moment, "date") + 1
-    query = _where(
-        Query.from_(_H)
-        .join(_E).on(_E.id == _H.enrollment_id)
-        .join(_C).on(_C.id == _H.course_id)
-        .select(_H.course_id, _C.name.as_("course"), _H.enrollment_id, _H.recorded_at,
-                _H.current_score, _H.current_grade, _H.final_score, _H.final_grade)
-        .distinct_on(_H.course_id)
-        .where(_H.user_id == student)
-        .where(by),
-        _is_active_student(_E),
-    )
-    if course_id is not None:
-        query = query.where(_criterion("course_id", _Filter("ids", _H.course_id, ""), course_id, p))
-    query = (query.orderby(_H.course_id).orderby(_H.recorded_at, order=Order.desc)
-             .orderby(_H.id, order=Order.desc))
-    return _built(query, p, GradeAsOf)
+    instant = isinstance(moment, datetime)
+    bound = p(moment, "timestamptz" if instant else "date")
+    courses = _bind_ids("course_id", course_id, p) if course_id is not None else None
+
+    def build() -> QueryBuilder:
+        query = (
+            _query(_H)
+            .distinct_on(_H.course_id)
+            .join(_E).on(_E.id == _H.enrollment_id)
+            .join(_C).on(_C.id == _H.course_id)
+            .select(_H.course_id, _C.name.as_("course"), _H.enrollment_id, _H.recorded_at,
+                    _H.current_score, _H.current_grade, _H.final_score, _H.final_grade)
+            .where(_H.user_id == student)
+            .where(_H.recorded_at <= bound if instant else _H.recorded_at < bound + 1)
+            .where(_ACTIVE_ENROLLMENT)
+        )
+        if courses is not None:
+            query = query.where(_ids_test(_H.course_id, *courses))
+        return (query.orderby(_H.course_id).orderby(_H.recorded_at, order=Order.desc)
+                .orderby(_H.id, order=Order.desc))
+
+    shape = ("as_of", instant, None if courses is None else courses[1])
+    return BuiltQuery(sql=_render(shape, build), params=dict(p.values), row_type=GradeAsOf)
 
 
 def grades_as_of(conn: psycopg.Connection[Any], user_id: int, as_of: datetime | date, *,
                  course_id: int | Sequence[int] | None = None) -> list[GradeAsOf]:
     """Run :func:`grades_as_of_query`."""
     return fetch_all(conn, grades_as_of_query(user_id, as_of, course_id=course_id))
-

@@ -48,6 +48,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import Row, RowFactory
 
 import tracker
+from tracker import monitor
 from tracker.errors import NotFoundError, SqlFileError
 
 __all__ = ["SqlFolder", "SqlTree", "Statement", "load_dir", "load_file", "sql"]
@@ -366,7 +367,8 @@ class Statement:
         values, idents = self._bind(params)
         cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
         try:
-            cur.execute(self._render(idents, numbered=False)[0], values)
+            with monitor.timed(monitor.statement_name(self)):
+                cur.execute(self._render(idents, numbered=False)[0], values)
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))
             raise
@@ -381,7 +383,8 @@ class Statement:
         values, idents = self._bind(params)
         text = self._render(idents, numbered=not values)[0]  # no values: send the text as is
         try:
-            with conn.cursor() as cur, cur.copy(text, values or None) as copy:
+            with (monitor.timed(monitor.statement_name(self)), conn.cursor() as cur,
+                  cur.copy(text, values or None) as copy):
                 yield copy
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))

@@ -28,7 +28,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from tracker import bundle, canvas
+from tracker import analytics, bundle, canvas
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
 from tracker.sqlfiles import sql
@@ -266,6 +266,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     for lifecycle_kind, missing, reactivated in sql.lifecycle.lifecycle_counts(conn):
         counts[by_kind[lifecycle_kind]].update(missing=missing, reactivated=reactivated)
 
+    step("recording course snapshots", 0, 0)
+    counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, scope)
+
     table_counts = {name: TableCounts(**c) for name, c in counts.items()}
     sql.tracker.finish_run(conn, sync_id=sync_id,
                            counts=orjson.dumps({k: vars(v) for k, v in table_counts.items()}).decode())
@@ -487,6 +490,12 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
             later = ", ".join(f"sync {s} changed {n:,} of its rows in {rel}" for s, rel, n in conflicts)
             raise SyncConflictError(f"cannot undo sync {run.sync_id}: {later}. "
                                     "Undo the later syncs first (newest first).")
+        cleanups = sql.tracker.cleanups_since(conn, sync_id=run.sync_id).fetchall()
+        if cleanups:
+            runs = ", ".join(str(run_id) for run_id, _ in cleanups)
+            raise SyncConflictError(
+                f"cannot undo sync {run.sync_id}: approved cleanup run(s) {runs} removed objects "
+                "since it. Restore them first (tracker lifecycle restore RUN_ID), then undo.")
         sql.canvas.create_temp_stages(conn)
         sql.history.allow_undo(conn)
         for table in _HISTORY_TABLES:

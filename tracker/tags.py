@@ -369,10 +369,13 @@ def _tag_row(record: Mapping[str, Any], *, default_actor: str) -> tuple[tuple[An
     subject, errors = userdata.check_subject(record)
     tag = record.get("tag")
     name = None
-    try:
-        name = normalize(tag if isinstance(tag, str) else "")
-    except InvalidDataError as exc:
-        errors.append(f"tag: {tag!r}: {exc}" if tag not in (None, "") else "tag: missing")
+    if tag in (None, ""):
+        errors.append("tag: missing; every record needs it")
+    else:
+        try:
+            name = normalize(tag)
+        except InvalidDataError as exc:
+            errors.append(f"tag: {exc}, got {userdata._show(tag)}")
     tagged_by = (userdata._text(record, "tagged_by") or "").strip() or default_actor
     tagged_at = userdata.parse_time(record.get("tagged_at"))
     if isinstance(tagged_at, str):

@@ -33,6 +33,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
+from tracker import canvas
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 
@@ -46,6 +47,7 @@ _ID_TEXT = re.compile(r"\d{1,19}|\d{1,6}~\d{1,13}")
 _SHARD = 10_000_000_000_000
 _MAX_ID = 2**63 - 1
 _PROBLEM_LIMIT = 50
+_JSON_TYPES = {list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -510,7 +512,7 @@ def _format(path: Path, given: str | None) -> str:
 
 
 def _label(path: Path, number: int) -> str:
-    return f"{path.name} record {number:,}"
+    return canvas.record_label(path, number)
 
 
 def _records(path: Path, fmt: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
@@ -551,7 +553,7 @@ def _json_object(doc: bytes) -> Mapping[str, Any] | str:
     except orjson.JSONDecodeError as exc:
         return f"not valid JSON ({exc})"
     if not isinstance(value, dict):
-        return f"expected a JSON object, got {type(value).__name__}"
+        return f"expected a JSON object, got {_JSON_TYPES.get(type(value), 'number')}"
     return value
 
 
@@ -590,41 +592,42 @@ def _text(record: Mapping[str, Any], key: str) -> str | None:
 
 
 def check_subject(record: Mapping[str, Any]) -> tuple[Subject | None, list[str]]:
-    """The subject of a bulk record (``subject_type`` and ``subject_id``), or its problems."""
+    """The subject of a bulk record (``subject_type`` and ``subject_id``), or its problems,
+    worded as the sync words a bad field (``tracker.canvas.field_problem``)."""
     errors = []
-    subject_type = (_text(record, "subject_type") or "").strip()
-    raw_id = record.get("subject_id")
-    subject_id = parse_canvas_id(str(raw_id).strip()) if raw_id not in (None, "") and not \
-        isinstance(raw_id, bool) else None
-    if subject_type not in SUBJECT_TYPES:
-        errors.append(f"subject_type: {subject_type or 'missing'}: expected one of "
-                      f"{', '.join(SUBJECT_TYPES)}")
-    if subject_id is None:
-        errors.append(f"subject_id: {raw_id if raw_id not in (None, '') else 'missing'}: expected a "
-                      "Canvas id (digits, or shard~local such as 1~123)")
-    if errors:
-        return None, errors
-    return Subject(subject_type, subject_id), []  # type: ignore[arg-type]
+    subject_type, raw_id = record.get("subject_type"), record.get("subject_id")
+    fields: tuple[tuple[str, Any, Any], ...] = (
+        ("subject_type", subject_type, frozenset(SUBJECT_TYPES)), ("subject_id", raw_id, "id"))
+    for name, value, kind in fields:
+        if value in (None, ""):
+            errors.append(f"{name}: missing; every record needs it")
+        elif problem := canvas.field_problem(kind, value):
+            errors.append(f"{name}: expected {problem}, got {_show(value)}")
+    subject_id = parse_canvas_id(str(raw_id).strip()) if not errors else None
+    if errors or subject_id is None:
+        return None, errors or [f"subject_id: expected a Canvas id, got {_show(raw_id)}"]
+    return Subject(str(subject_type), subject_id), []
 
 
 def parse_time(value: Any) -> datetime | None | str:
-    """An ISO 8601 time with an offset, None when empty; a message string when wrong."""
+    """An ISO 8601 time with a zone, None when empty; what is wrong (a string) when wrong."""
     if value in (None, ""):
         return None
-    try:
-        parsed = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        return f"{value!r}: expected an ISO 8601 time such as 2026-09-01T08:00:00Z"
-    if parsed.tzinfo is None:
-        return f"{value!r}: give the time zone (Z or +02:00)"
-    return parsed
+    if problem := canvas.field_problem("time", value):
+        return f"expected {problem}, got {_show(value)}"
+    return datetime.fromisoformat(str(value))
+
+
+def _show(value: Any) -> str:
+    text = orjson.dumps(value, default=str).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[Any, ...], list[str]]:
     subject, errors = check_subject(record)
     body = _text(record, "body")
     if body is None or not body.strip():
-        errors.append("body: missing or empty: a note needs some text")
+        errors.append("body: missing or empty; a note needs some text")
     author = (_text(record, "author") or "").strip() or default_author
     note_id = None
     raw_id = record.get("id")
@@ -634,7 +637,7 @@ def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[
         elif isinstance(raw_id, str) and raw_id.strip().isdigit():
             note_id = int(raw_id.strip())
         else:
-            errors.append(f"id: {raw_id!r}: expected the id of an existing note, or nothing")
+            errors.append(f"id: expected the id of an existing note, or nothing, got {_show(raw_id)}")
     created = parse_time(record.get("created_at"))
     if isinstance(created, str):
         errors.append(f"created_at: {created}")

@@ -7,6 +7,10 @@
 --   tracker_app       the application: writes userdata (what people wrote) and
 --                     appends risk assessments to history; reads everything else.
 --
+-- All three read the archive (schema archive: what approved cleanup and retention
+-- moved out); none writes it. Cleanup, restore, retention and `tracker check --fix`
+-- move rows between layers and run as the owner.
+--
 -- Run it after the migrations, once per database, as a superuser or as the role
 -- that owns the schemas (the one that runs migrations; it also needs CREATEROLE):
 --
@@ -97,11 +101,11 @@ $$;
 
 -- name: revoke_create_on_schemas_from_public
 -- Nobody but the schemas' owner creates objects in the layers.
-REVOKE CREATE ON SCHEMA canvas, history, userdata, lifecycle, tracker FROM PUBLIC;
+REVOKE CREATE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive FROM PUBLIC;
 
 -- name: grant_usage_on_schemas
 -- All three roles may look into every layer (what they may do there follows).
-GRANT USAGE ON SCHEMA canvas, history, userdata, lifecycle, tracker
+GRANT USAGE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive
     TO tracker_readonly, tracker_sync, tracker_app;
 
 
@@ -109,7 +113,7 @@ GRANT USAGE ON SCHEMA canvas, history, userdata, lifecycle, tracker
 
 -- name: grant_select_on_all_tables
 -- SELECT on every table of the five schemas, for the three roles.
-GRANT SELECT ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker
+GRANT SELECT ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive
     TO tracker_readonly, tracker_sync, tracker_app;
 
 
@@ -159,7 +163,7 @@ GRANT INSERT ON history.risk_assessments
 -- name: fence_readonly_writes_nothing
 -- tracker_readonly changes no table of any layer.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
-    ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker
+    ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive
     FROM tracker_readonly;
 
 -- name: fence_sync_out_of_userdata
@@ -197,16 +201,16 @@ BEGIN
     FOR owner_name IN
         SELECT pg_catalog.pg_get_userbyid(nsp.nspowner)
         FROM pg_catalog.pg_namespace AS nsp
-        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker')
+        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive')
         UNION
         SELECT pg_catalog.pg_get_userbyid(rel.relowner)
         FROM pg_catalog.pg_class AS rel
         JOIN pg_catalog.pg_namespace AS nsp ON nsp.oid = rel.relnamespace
-        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker')
+        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive')
           AND rel.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
     LOOP
         EXECUTE format(
-            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, history, userdata, lifecycle, tracker '
+            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive '
             'GRANT SELECT ON TABLES TO tracker_readonly, tracker_sync, tracker_app', owner_name);
         EXECUTE format(
             'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, lifecycle, tracker '

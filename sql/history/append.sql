@@ -1,6 +1,7 @@
 -- Layer 2 rows a sync appends: one per enrollment whose grades changed and one per
 -- submission whose score or state changed, first sight included. Run after the
--- layer 1 writes, which kept the before-images compared here.
+-- layer 1 writes, which kept the before-images compared here. Rows are appended in
+-- the order of the Canvas ids, so that the same syncs always number them the same.
 
 -- name: append_enrollment_grades
 -- Grades of student enrollments that are new or whose grades changed in this sync.
@@ -27,7 +28,8 @@ WHERE (s.rec).type IN ('StudentEnrollment', 'StudentViewEnrollment')
                 (s.rec).unposted_current_score, (s.rec).unposted_final_score, (s.rec).override_score)
                IS DISTINCT FROM
                (b.current_score, b.final_score, b.current_grade, b.final_grade,
-                b.unposted_current_score, b.unposted_final_score, b.override_score)));
+                b.unposted_current_score, b.unposted_final_score, b.override_score)))
+ORDER BY s.id;
 
 -- name: append_submission_scores
 -- Scores and states of submissions that are new or whose score or state changed in this sync.
@@ -51,7 +53,8 @@ WHERE NOT s.existed
        AND ((s.rec).score, (s.rec).grade, (s.rec).excused, (s.rec).workflow_state,
             (s.rec).late, (s.rec).missing)
            IS DISTINCT FROM
-           (b.score, b.grade, b.excused, b.workflow_state, b.late, b.missing));
+           (b.score, b.grade, b.excused, b.workflow_state, b.late, b.missing))
+ORDER BY s.id;
 
 -- name: delete_appended
 -- Undo: remove the rows one sync appended (the append-only trigger lets this through

@@ -69,7 +69,8 @@ points AS (
         s.course_id,
         s.id AS submission_id,
         coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at) AS dated_at,
-        round(100 * s.score / a.points_possible, 2) AS percent
+        round(100 * s.score / a.points_possible, 2) AS percent,
+        100 * s.score::float8 / a.points_possible::float8 AS exact_percent
     FROM canvas.submissions AS s
     JOIN students AS st ON st.user_id = s.user_id AND st.course_id = s.course_id
     JOIN clocks AS k ON k.course_id = s.course_id
@@ -98,8 +99,8 @@ fits AS (
         p.user_id,
         p.course_id,
         count(*) AS points,
-        regr_slope(p.percent::float8, date_part('epoch', p.dated_at) / 604800) AS slope,
-        regr_r2(p.percent::float8, date_part('epoch', p.dated_at) / 604800) AS r2,
+        regr_slope(p.exact_percent, date_part('epoch', p.dated_at) / 604800) AS slope,
+        regr_r2(p.exact_percent, date_part('epoch', p.dated_at) / 604800) AS r2,
         round(avg(p.percent), 2) AS mean_percent,
         min(p.dated_at) AS first_at,
         max(p.dated_at) AS last_at,

@@ -42,3 +42,14 @@ WHERE c.sync_id = :'sync_id'::bigint
 -- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
 DELETE FROM :"table"
 WHERE sync_id = :'sync_id'::bigint;
+
+-- name: cleanups_since
+-- Approved cleanups (not restored) done after a run started: undoing the run could bring
+-- back lifecycle rows of objects that no longer exist.
+SELECT c.run_id, c.performed_at
+FROM archive.runs AS c
+JOIN tracker.sync_runs AS s ON s.sync_id = :'sync_id'::bigint
+WHERE c.kind = 'cleanup'
+  AND c.performed_at > s.started_at
+  AND c.restored_at IS NULL
+ORDER BY c.run_id;

@@ -125,7 +125,9 @@ ON CONFLICT DO NOTHING;
 -- name: export_notes_csv
 -- Every note (optionally of one subject type) as CSV with a header, oldest first.
 COPY (
-    SELECT n.id, n.subject_type, n.subject_id, n.body, n.author, n.created_at, n.updated_at
+    SELECT n.id, n.subject_type, n.subject_id, n.body, n.author,
+           to_json(n.created_at) #>> '{}' AS created_at,  -- ISO 8601, as imports read it
+           to_json(n.updated_at) #>> '{}' AS updated_at
     FROM userdata.notes AS n
     WHERE :'subject_type'::text IS NULL OR n.subject_type = :'subject_type'::text
     ORDER BY n.id
@@ -145,7 +147,8 @@ COPY (
 -- name: export_tags_csv
 -- Every tag link as CSV with a header, by tag name.
 COPY (
-    SELECT t.name AS tag, l.subject_type, l.subject_id, l.tagged_by, l.tagged_at
+    SELECT t.name AS tag, l.subject_type, l.subject_id, l.tagged_by,
+           to_json(l.tagged_at) #>> '{}' AS tagged_at  -- ISO 8601, as imports read it
     FROM userdata.tag_links AS l
     JOIN userdata.tags AS t ON t.id = l.tag_id
     WHERE :'subject_type'::text IS NULL OR l.subject_type = :'subject_type'::text

@@ -241,13 +241,13 @@ WITH changes AS (
 ),
 per_period AS (
     SELECT c.tag_id, date_trunc(:'period'::text, c.changed_at) AS period_start,
-           sum(c.added) AS added, sum(c.removed) AS removed
+           sum(c.added)::bigint AS added, sum(c.removed)::bigint AS removed
     FROM changes AS c
     GROUP BY c.tag_id, date_trunc(:'period'::text, c.changed_at)
 ),
 totals AS (
     SELECT p.tag_id, p.period_start, p.added, p.removed,
-           sum(p.added - p.removed) OVER (PARTITION BY p.tag_id ORDER BY p.period_start) AS total
+           (sum(p.added - p.removed) OVER (PARTITION BY p.tag_id ORDER BY p.period_start))::bigint AS total
     FROM per_period AS p
 ),
 names AS (

@@ -21,7 +21,8 @@ def _cell(value: Any, fmt: str) -> Any:
     table, anything else as compact JSON text. JSON output keeps them as they are."""
     if fmt == "json" or not isinstance(value, (list, tuple, dict)):
         return value
-    if fmt == "table" and isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+    texts = isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+    if fmt == "table" and texts:
         return "; ".join(value)
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
