@@ -1,7 +1,8 @@
 """``tracker demo``: the whole loop on a small synthetic school, start to finish.
 
 Migrates the database (embedded unless DATABASE_URL is set), writes a small sample
-school, syncs it, changes some grades, syncs again, and shows what changed.
+school, syncs it, changes some grades, syncs again, shows what changed, and who is at
+risk and why.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from tracker import db, migrate, sample, sync
+from tracker import analytics, db, migrate, sample, sync
 from tracker.cli.output import render
 from tracker.cli.sync import print_report, progress_bar
 
@@ -22,7 +23,11 @@ from tracker.cli.sync import print_report, progress_bar
 @click.option("--changed-fraction", default=0.05, show_default=True,
               help="Share of submission scores the second sync changes.")
 def command(students: int, courses: int, changed_fraction: float) -> None:
-    """Run the main loop on a synthetic school: migrate, sync, change grades, sync, report."""
+    """Run the main loop on a synthetic school: migrate, sync, change grades, sync, report.
+
+    It ends with the students at risk and why, and one student's momentum and predicted
+    final score.
+    """
     url = db.database_url()
     applied = migrate.apply(url)
     with db.connect(url) as conn:
@@ -50,4 +55,26 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
         render([{"student": c.student, "course": c.course, "before": c.score_before,
                  "after": c.score_after, "change": c.change} for c in changes], "table",
                title="grade changes")
-        click.echo("\nNext: tracker sync list | tracker sync report | tracker sync undo --yes")
+
+        stored = analytics.record_risk_assessments(conn)
+        risky = analytics.at_risk(conn, limit=8)
+        click.echo(f"\n4. who is at risk ({stored} assessment(s) stored in layer 2; "
+                   "weights in README):")
+        render([{"student": r.student, "course": r.course, "risk": f"{r.score:.2f}",
+                 "category": r.category, "why": "; ".join(r.reasons)} for r in risky], "table",
+               title="students at risk, most first")
+        if risky:
+            first = risky[0]
+            trend = analytics.momentum(conn, first.user_id, first.course_id)
+            guess = analytics.predict_final_grade(conn, first.user_id, first.course_id)
+            slope = "n/a" if trend.slope_per_week is None else f"{trend.slope_per_week:+.1f}"
+            click.echo(f"\n5. {first.student} in {first.course}: {trend.trend} "
+                       f"({slope} points a week over {len(trend.points)} graded item(s))")
+            if guess.predicted_score is not None:
+                click.echo(f"   predicted final score {guess.predicted_score:.1f} "
+                           f"(95% interval {guess.low:.1f} to {guess.high:.1f}; {guess.method})")
+            else:
+                click.echo(f"   no prediction: {guess.note}")
+        conn.commit()
+        click.echo("\nNext: tracker sync list | tracker report at_risk_students | "
+                   "tracker sync undo --yes")
