@@ -66,14 +66,14 @@ def test_slow_statements_are_logged_with_name_and_duration_only(monkeypatch, cap
 
 def test_the_threshold_comes_from_the_environment(monkeypatch, caplog):
     monkeypatch.delenv("TRACKER_SLOW_MS", raising=False)
-    assert monitor.slow_threshold_ms() == 500.0
+    assert monitor.slow_threshold_ms() == 5000.0
     monkeypatch.setenv("TRACKER_SLOW_MS", "250")
     assert monitor.slow_threshold_ms() == 250.0
     monkeypatch.setenv("TRACKER_SLOW_MS", "off")
     assert monitor.slow_threshold_ms() is None
     monkeypatch.setenv("TRACKER_SLOW_MS", "fast please")
     with caplog.at_level(logging.WARNING, logger="tracker.monitor"):
-        assert monitor.slow_threshold_ms() == 500.0
+        assert monitor.slow_threshold_ms() == 5000.0
     assert "is not a number of milliseconds" in caplog.text
 
 

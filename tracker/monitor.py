@@ -4,7 +4,7 @@ heaviest statements from ``pg_stat_statements``.
 :func:`timed` measures one statement under its name (``canvas.upsert_users``: the SQL
 folder and the statement's name). The SQL-file loader wraps each execution in it, so
 every statement tracker runs is counted in :func:`timings` (per process), and one that
-takes ``TRACKER_SLOW_MS`` milliseconds or more (default 500; ``off`` to never log) is
+takes ``TRACKER_SLOW_MS`` milliseconds or more (default 5000; ``off`` to never log) is
 logged as a warning on the ``tracker.monitor`` logger with its name and duration only:
 never its parameter values, which may hold student data.
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SLOW_MS_ENV = "TRACKER_SLOW_MS"
-DEFAULT_SLOW_MS = 500.0
+DEFAULT_SLOW_MS = 5000.0
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ _warned_bad_threshold: set[str] = set()
 
 
 def slow_threshold_ms() -> float | None:
-    """``TRACKER_SLOW_MS`` as milliseconds (default 500); None when set to ``off``."""
+    """``TRACKER_SLOW_MS`` as milliseconds (default 5000); None when set to ``off``."""
     raw = os.environ.get(SLOW_MS_ENV, "").strip()
     if not raw:
         return DEFAULT_SLOW_MS

@@ -43,6 +43,9 @@ _STAGE_ORDER = ("terms", "courses", "sections", "users", "assignments", "assignm
                 "enrollments", "submissions")
 #: Memory for the staging tables of one sync, per session (PostgreSQL's default is 8MB).
 TEMP_BUFFERS = "1GB"
+#: A sync that writes at least this many rows of a table, and a tenth of what it held,
+#: refreshes its statistics before the statements that follow (autovacuum would, later).
+ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
 
@@ -245,6 +248,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
         getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
         sql.canvas.insert_new(conn, table=table, stage=stage)
+        written = counts[name]["inserted"] + counts[name]["updated"]
+        if written >= ANALYZE_AFTER and written >= (counts[name]["updated"] + counts[name]["unchanged"]) / 10:
+            sql.canvas.analyze_table(conn, table=table)
 
     step("recording history", 0, 0)
     counts["enrollments"]["history"] = sql.history.append_enrollment_grades(conn, sync_id=sync_id).rowcount

@@ -13,6 +13,13 @@ JOIN :"stage" AS s ON s.id = t.id
 WHERE s.existed
   AND s.changed;
 
+-- name: analyze_table
+-- Refresh the planner's statistics of a table this sync changed much (a first sync fills
+-- it from nothing), so that what follows in the same transaction plans well. Skipped if
+-- another session is analyzing it.
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions
+ANALYZE (SKIP_LOCKED) :"table";
+
 -- name: insert_new
 -- Insert the staged rows that are not stored yet. A concurrent sync of another course
 -- may have inserted the same shared row (a user, a term) a moment ago: keep that one.

@@ -187,7 +187,7 @@ def vacuum_cmd(tables: tuple[str, ...]) -> None:
 @click.group("monitor")
 def monitor_group() -> None:
     """Query monitoring. Every statement tracker runs is timed by its name; those over
-    TRACKER_SLOW_MS milliseconds (default 500) are logged with name and duration only."""
+    TRACKER_SLOW_MS milliseconds (default 5000) are logged with name and duration only."""
 
 
 @monitor_group.command("top")
