@@ -273,7 +273,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[by_kind[lifecycle_kind]].update(missing=missing, reactivated=reactivated)
 
     step("recording course snapshots", 0, 0)
-    counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, scope)
+    touched = [r[0] for r in sql.lifecycle.courses_with_changes(conn)]
+    counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, touched)
 
     table_counts = {name: TableCounts(**c) for name, c in counts.items()}
     sql.tracker.finish_run(conn, sync_id=sync_id,

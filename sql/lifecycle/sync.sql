@@ -93,3 +93,27 @@ WHERE c.sync_id = :'sync_id'::bigint
 -- Undo: forget the objects one sync saw for the first time.
 DELETE FROM lifecycle.objects
 WHERE first_seen_sync_id = :'sync_id'::bigint;
+
+-- name: courses_with_changes
+-- The courses in which this sync wrote anything (new or changed rows, lifecycle changes):
+-- only their statistics can have moved.
+SELECT DISTINCT course_id
+FROM (
+    SELECT s.id FROM pg_temp.stage_courses AS s WHERE s.changed
+    UNION ALL
+    SELECT (s.rec).course_id FROM pg_temp.stage_sections AS s WHERE s.changed
+    UNION ALL
+    SELECT (s.rec).course_id FROM pg_temp.stage_assignment_groups AS s WHERE s.changed
+    UNION ALL
+    SELECT (s.rec).course_id FROM pg_temp.stage_assignments AS s WHERE s.changed
+    UNION ALL
+    SELECT (s.rec).course_id FROM pg_temp.stage_enrollments AS s WHERE s.changed
+    UNION ALL
+    SELECT (s.rec).course_id FROM pg_temp.stage_submissions AS s WHERE s.changed
+    UNION ALL
+    SELECT o.course_id
+    FROM lifecycle.objects AS o
+    JOIN pg_temp.lifecycle_changes AS c ON c.kind = o.kind AND c.id = o.id
+) AS touched (course_id)
+WHERE course_id IS NOT NULL
+ORDER BY course_id;
