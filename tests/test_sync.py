@@ -234,7 +234,7 @@ def hold_course_lock(url: str, course_id: int) -> psycopg.Connection[Any]:
     """A connection holding the advisory lock a sync of ``course_id`` takes, in an open
     transaction: it stands for a sync of that course in progress. Close it to release."""
     holder = psycopg.connect(url)
-    assert sql.tracker.lock_course(holder, course_id=course_id).fetchone()[0] is True
+    assert sql.tracker.busy_courses(holder, course_ids=[course_id]).fetchall() == []
     return holder
 
 

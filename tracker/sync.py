@@ -226,7 +226,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         raise _invalid(files, problems)
 
     scope[:] = named or [r[0] for r in sql.canvas.scope_course_ids(conn)]
-    _lock_courses(conn, scope, wait=wait)
+    lock_courses(conn, scope, wait=wait)
     sync_id = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()[0]
 
@@ -427,14 +427,24 @@ def _explain(files: dict[str, Path], limit: int) -> list[str]:
     return problems[:limit]
 
 
-def _lock_courses(conn: psycopg.Connection[Any], course_ids: Sequence[int], *, wait: bool) -> None:
-    for course_id in sorted(course_ids):
-        if wait:
-            sql.tracker.wait_for_course(conn, course_id=course_id)
-        elif not sql.tracker.lock_course(conn, course_id=course_id).fetchone()[0]:
-            raise SyncConflictError(
-                f"course {course_id} is being synced by another process; try again when it "
-                "finishes, or pass --wait (wait=True) to wait for it")
+def lock_courses(conn: psycopg.Connection[Any], course_ids: Sequence[int], *, wait: bool) -> None:
+    """Hold the sync locks of ``course_ids`` until the transaction ends (one statement).
+
+    ``wait`` waits for the syncs holding them; otherwise SyncConflictError at once.
+    Cleanup and restore of approved deletions take the same locks.
+    """
+    ids = sorted(set(course_ids))
+    if not ids:
+        return
+    if wait:
+        sql.tracker.wait_for_courses(conn, course_ids=ids)
+        return
+    busy = [r[0] for r in sql.tracker.busy_courses(conn, course_ids=ids)]
+    if busy:
+        named = ", ".join(str(c) for c in busy)
+        raise SyncConflictError(
+            f"course {named} is being synced by another process; try again when it "
+            "finishes, or pass --wait (wait=True) to wait for it")
 
 
 def _record_failure(conn: psycopg.Connection[Any], *, kind: str, source: str, scope: list[int],
@@ -491,7 +501,7 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
         if run.status != "succeeded":
             raise SyncConflictError(f"sync {run.sync_id} {run.status}; only a sync that "
                                     "succeeded can be undone")
-        _lock_courses(conn, run.scope_course_ids, wait=True)
+        lock_courses(conn, run.scope_course_ids, wait=True)
         conflicts = sql.tracker.later_conflicts(conn, sync_id=run.sync_id).fetchall()
         if conflicts:
             later = ", ".join(f"sync {s} changed {n:,} of its rows in {rel}" for s, rel, n in conflicts)

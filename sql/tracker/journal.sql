@@ -1,13 +1,22 @@
 -- The sync journal: runs, their counts and status.
 
--- name: lock_course
--- Take the advisory lock of one course's syncs until the transaction ends; false when
--- another sync holds it.
-SELECT pg_try_advisory_xact_lock(hashtextextended('tracker.sync.course.' || :'course_id'::bigint, 0));
+-- name: busy_courses
+-- Take the advisory locks of these courses' syncs until the transaction ends, and return
+-- those another sync holds (none: every lock is ours).
+SELECT c.course_id
+FROM unnest(:'course_ids'::bigint[]) AS c (course_id)
+WHERE NOT pg_try_advisory_xact_lock(hashtextextended('tracker.sync.course.' || c.course_id, 0))
+ORDER BY c.course_id;
 
--- name: wait_for_course
--- Take the advisory lock of one course's syncs, waiting for the sync that holds it.
-SELECT pg_advisory_xact_lock(hashtextextended('tracker.sync.course.' || :'course_id'::bigint, 0));
+-- name: wait_for_courses
+-- Take the advisory locks of these courses' syncs, waiting for the syncs that hold them;
+-- in course-id order, so that two callers never wait for each other.
+SELECT count(pg_advisory_xact_lock(hashtextextended('tracker.sync.course.' || ordered.course_id, 0)))
+FROM (
+    SELECT DISTINCT c.course_id
+    FROM unnest(:'course_ids'::bigint[]) AS c (course_id)
+    ORDER BY c.course_id
+) AS ordered;
 
 -- name: start_run
 -- Open a run in the journal; returns its id.
