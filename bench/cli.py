@@ -48,7 +48,8 @@ def default_cache_dir() -> Path:
               help="Run each peer on the first N submissions and extrapolate (0: all of them). "
                    "Default: per scale.")
 @click.option("--query-runs", type=click.IntRange(min=1),
-              help="Runs of each query (p50, p95). Default: per scale.")
+              help="Runs of each query (p50, p95), after 10 to warm up. Default: the scale's, "
+                   "and more until a second of samples.")
 @click.option("--memory-check/--no-memory-check", default=None,
               help="Also sync a bundle twice the size once, to see that peak memory stays flat. "
                    "Default: on up to medium.")

@@ -1,6 +1,14 @@
 """Timing the questions tracker answers: every statement in ``sql/reports`` and every public
 query function of ``tracker.queries``, whichever exist, p50 and p95 over many runs.
 
+Each is timed as a program that asks it again and again would see it: its first run is
+recorded apart (``first_ms``: parsing and planning included), then it is run until
+psycopg has prepared it and PostgreSQL has settled on a plan for it (psycopg prepares a
+statement at its fifth run, PostgreSQL compares generic and custom plans over five more),
+then sampled: ``runs`` times at least, and on until ``seconds`` of samples (a second
+unless told), at most :data:`MAX_RUNS`. At-risk students are timed for one course and for
+every course.
+
 Parameters are filled from the data by name (``course_id``: the course with the most
 students, ``user_id``: a student of it, ``since``: four weeks before the snapshot, …).
 A statement or function that needs a parameter not known here, or that fails, is
@@ -15,6 +23,7 @@ import inspect
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +43,7 @@ class QueryTiming:
     p50_ms: float
     p95_ms: float
     rows: int
+    first_ms: float
 
 
 @dataclass(frozen=True)
@@ -42,28 +52,52 @@ class QueryResults:
     notes: list[str]
 
 
-def time_queries(conn: psycopg.Connection[Any], *, runs: int) -> QueryResults:
+#: Runs before sampling (fewer when they take more than WARMUP_SECONDS).
+WARMUP_RUNS = 10
+WARMUP_SECONDS = 2.0
+#: Sampling goes on until this much time was sampled (and at least ``runs`` runs).
+SAMPLE_SECONDS = 1.0
+MAX_RUNS = 1000
+
+#: Reports that are also timed for every course at once (course_id empty).
+EVERY_COURSE = ("at_risk_students",)
+
+
+def _timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def time_queries(conn: psycopg.Connection[Any], *, runs: int,
+                 seconds: float = SAMPLE_SECONDS) -> QueryResults:
     """Time every report statement and query builder found, on ``conn`` (autocommit)."""
     values = parameter_values(conn)
     cases, notes = _cases(values)
     timings: list[QueryTiming] = []
     for name, source, call in cases:
         try:
-            rows = call(conn)  # warm-up (and the row count)
-            samples = []
-            for _ in range(runs):
-                started = time.perf_counter()
+            started = time.perf_counter()
+            rows = call(conn)
+            first = (time.perf_counter() - started) * 1000
+            warm = time.perf_counter()
+            for _ in range(WARMUP_RUNS - 1):
+                if time.perf_counter() - warm > WARMUP_SECONDS:
+                    break
                 call(conn)
-                samples.append((time.perf_counter() - started) * 1000)
+            samples: list[float] = []
+            while len(samples) < MAX_RUNS and (
+                    len(samples) < runs or sum(samples) < seconds * 1000):
+                samples.append(_timed(lambda: call(conn)))
         except Exception as exc:  # a report that fails is a note here, not the end of the run
             if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                 conn.rollback()
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             notes.append(f"{source} {name}: failed ({type(exc).__name__}: {reason}); skipped")
             continue
-        timings.append(QueryTiming(name=name, source=source, runs=runs,
+        timings.append(QueryTiming(name=name, source=source, runs=len(samples),
                                    p50_ms=statistics.median(samples),
-                                   p95_ms=_percentile(samples, 95), rows=rows))
+                                   p95_ms=_percentile(samples, 95), rows=rows, first_ms=first))
     if not cases and not notes:
         notes.append("no report statements (sql/reports/*.sql) and no tracker.queries module "
                      "yet: nothing to time")
@@ -106,6 +140,9 @@ def _report_cases(values: dict[str, Any], cases: list[Case], notes: list[str]) -
             return len(cur.fetchall()) if cur.description else 0
 
         cases.append((stmt.name, "sql/reports", call))
+        if stmt.name in EVERY_COURSE and "course_id" in params:
+            cases.append((f"{stmt.name} (every course)", "sql/reports",
+                          partial(call, params={**params, "course_id": None})))
 
 
 def _builder_cases(values: dict[str, Any], cases: list[Case], notes: list[str]) -> None:
@@ -194,7 +231,7 @@ def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "sync_id": one("SELECT max(sync_id) FROM tracker.sync_runs WHERE status = 'succeeded'"),
         "limit": 100,
         "offset": 0,
-        "as_of": snapshot,
+        "as_of": one("SELECT max(recorded_at) FROM history.enrollment_grades"),
         "now": snapshot,
         "at": snapshot,
         "until": snapshot,

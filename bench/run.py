@@ -38,7 +38,7 @@ import psycopg
 
 import tracker
 from bench import child, data, server
-from bench.queries import QueryTiming, time_queries
+from bench.queries import SAMPLE_SECONDS, QueryTiming, time_queries
 from bench.scales import Scale
 from tracker import migrate, sync
 
@@ -51,6 +51,11 @@ RESYNC_UNCHANGED_MAX = 1.0
 RESYNC_CHANGED_MAX = 1.2
 PEAK_MEMORY_MAX_MB = 300.0
 FLAT_MEMORY_TOLERANCE = 1.10  # "flat": the doubled bundle's peak within 10% of the single's
+
+#: The queries issue's targets (p95, milliseconds), at 1,000,000 submissions.
+BUILDER_P95_MAX_MS = 2.0
+AT_RISK_COURSE_P95_MAX_MS = 50.0
+AT_RISK_EVERYONE_P95_MAX_MS = 1000.0
 
 Progress = Callable[[str], None]
 
@@ -363,14 +368,16 @@ class _Bench:
         return out
 
     def _queries(self, resynced: str) -> tuple[list[QueryTiming], list[str]]:
+        # --query-runs N: N runs exactly; else the scale's, and on to a second of samples
         runs = self.options.query_runs or self.options.scale.query_runs
-        self.progress(f"queries: {runs} runs each, after ANALYZE")
+        seconds = 0.0 if self.options.query_runs else SAMPLE_SECONDS
+        self.progress(f"queries: {runs} runs each or more, after ANALYZE")
         name = self.srv.name("queries")
         url = server.create_database(self.srv, name, template=resynced)
         try:
             server.vacuum_analyze(url)
             with psycopg.connect(url, autocommit=True) as conn:
-                found = time_queries(conn, runs=runs)
+                found = time_queries(conn, runs=runs, seconds=seconds)
         finally:
             server.drop_database(self.srv, name)
         return found.timings, found.notes
@@ -387,7 +394,7 @@ def _latest_sync_id(url: str) -> int:
 
 
 def _with_targets(results: Results, rev1: data.Bundle) -> Results:
-    """``results`` with the sync issue's targets checked against its figures."""
+    """``results`` with the sync and queries issues' targets checked against its figures."""
     floor = results.get("floor.full_rows")
     targets: list[Target] = []
 
@@ -434,7 +441,28 @@ def _with_targets(results: Results, rev1: data.Bundle) -> Results:
     else:
         targets.append(Target("peak memory flat when the bundle doubles", "×2 within 10%",
                               "not measured (--memory-check)", None))
+    targets += _query_targets(results.queries)
     return Results(**{**vars(results), "targets": targets})
+
+
+def _query_targets(timings: list[QueryTiming]) -> list[Target]:
+    """The queries issue's targets, from the query timings (not measured without them)."""
+    by_name = {q.name: q for q in timings}
+    builders = [q for q in timings if q.source == "tracker.queries"]
+    slowest = max(builders, key=lambda q: q.p95_ms, default=None)
+    targets = [Target("each query builder, p95", f"< {BUILDER_P95_MAX_MS:g} ms",
+                      "not measured" if slowest is None else
+                      f"slowest {slowest.name}: {slowest.p95_ms:.2f} ms",
+                      None if slowest is None else slowest.p95_ms < BUILDER_P95_MAX_MS)]
+    for name, label, limit in (
+            ("at_risk_students", "at-risk students of one course, p95", AT_RISK_COURSE_P95_MAX_MS),
+            ("at_risk_students (every course)", "at-risk students of every course, p95",
+             AT_RISK_EVERYONE_P95_MAX_MS)):
+        q = by_name.get(name)
+        targets.append(Target(label, f"< {limit:g} ms",
+                              "not measured" if q is None else f"{q.p95_ms:,.1f} ms",
+                              None if q is None else q.p95_ms < limit))
+    return targets
 
 
 def machine_facts(srv: server.Server) -> dict[str, Any]:

@@ -55,12 +55,27 @@ WITH students AS (
       )
     GROUP BY e.user_id, e.course_id
 ),
-clocks AS (
+clocks AS NOT MATERIALIZED (
+    -- Read from the enrollments again rather than from students: a query that reads a
+    -- materialized CTE cannot be run by parallel workers, and work below is the one
+    -- that reads every submission.
     SELECT
-        st.course_id,
-        least(coalesce(max(st.last_activity_at), now()), now()) AS clock
-    FROM students AS st
-    GROUP BY st.course_id
+        e.course_id,
+        least(coalesce(max(e.last_activity_at), now()), now()) AS clock,
+        least(coalesce(max(e.last_activity_at), now()), now()) - interval '8 weeks' AS momentum_start
+    FROM canvas.enrollments AS e
+    WHERE e.type = 'StudentEnrollment'
+      AND e.enrollment_state = 'active'
+      AND NOT e.is_test_student
+      AND (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
+      AND NOT EXISTS (
+          SELECT 1
+          FROM lifecycle.objects AS o
+          WHERE o.kind = 'enrollment'
+            AND o.id = e.id
+            AND o.status <> 'active'
+      )
+    GROUP BY e.course_id
 ),
 work AS (
     SELECT
@@ -77,7 +92,7 @@ work AS (
              AND s.score IS NOT NULL
              AND a.points_possible > 0
              AND coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at)
-                 > k.clock - interval '8 weeks'
+                 > k.momentum_start
             THEN 100 * s.score::float8 / a.points_possible::float8
         END AS percent,
         date_part('epoch', coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at))
@@ -113,7 +128,9 @@ tallies AS (
     FROM work AS w
     GROUP BY w.user_id, w.course_id
 ),
-measures AS (
+measures AS MATERIALIZED (
+    -- Materialized, as is scored: each is computed once per student, not again in every
+    -- expression of the steps after it that names it.
     SELECT
         st.user_id,
         st.course_id,
@@ -160,7 +177,7 @@ risks AS (
              THEN greatest(0, least(1, (m.days_inactive - 3) / 11)) END AS inactivity_risk
     FROM measures AS m
 ),
-scored AS (
+scored AS MATERIALIZED (
     SELECT
         r.*,
         0.35 * coalesce(r.score_risk, 0)

@@ -1,0 +1,43 @@
+-- Indexes and statistics for the questions about students (tracker.queries and
+-- sql/reports), measured at 1,000,000 submissions by `python -m bench --scale full`.
+--
+-- Recent activity reads the newest submitted work, graded work and recorded course
+-- grades first and stops at a page's end: one index per moment, with the row id that
+-- breaks ties in the same order (read backwards).
+--
+-- Course-wide analytics (at-risk students, course statistics, missing work) read the
+-- same few columns of every submission of a course, or of every course: the course
+-- index carries them, so that they are read from an index a tenth of the table's size
+-- (an index-only scan) instead of rows that also hold Canvas's whole object as jsonb.
+-- It replaces the index on course_id alone, which would now be a redundant prefix.
+--
+-- The planner assumes user_id and course_id independent and expects five times more
+-- (student, course) groups than there are; the extended statistics say otherwise, so
+-- per-student aggregates are hashed in memory instead of sorted.
+--
+-- Risk assessments get the sync that recorded them: a sync assesses the students of the
+-- courses it changed (tracker report latest_risk then answers for every course at once,
+-- as of the latest sync), and undoing the sync removes them with its other layer 2 rows.
+-- depends: 0007_archive
+
+CREATE INDEX submissions_submitted_at_idx ON canvas.submissions (submitted_at, id)
+    WHERE submitted_at IS NOT NULL;
+
+CREATE INDEX submissions_graded_at_idx ON canvas.submissions (graded_at, id)
+    WHERE graded_at IS NOT NULL;
+
+CREATE INDEX enrollment_grades_recorded_idx ON history.enrollment_grades (recorded_at, id);
+
+DROP INDEX canvas.submissions_course_idx;
+
+CREATE INDEX submissions_course_idx ON canvas.submissions (course_id, user_id)
+    INCLUDE (assignment_id, workflow_state, score, excused, late, missing,
+             late_policy_status, submitted_at, graded_at, cached_due_date);
+
+CREATE STATISTICS canvas.submissions_user_course (ndistinct)
+    ON user_id, course_id FROM canvas.submissions;
+
+ALTER TABLE history.risk_assessments ADD COLUMN sync_id bigint;
+
+COMMENT ON COLUMN history.risk_assessments.sync_id IS
+    'The sync that recorded the assessment (null: recorded outside a sync).';
