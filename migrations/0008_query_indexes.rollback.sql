@@ -1,5 +1,6 @@
 ALTER TABLE history.risk_assessments DROP COLUMN sync_id;
 DROP STATISTICS canvas.submissions_user_course;
+DROP INDEX canvas.enrollments_active_students_idx;
 DROP INDEX canvas.submissions_course_idx;
 CREATE INDEX submissions_course_idx ON canvas.submissions (course_id);
 DROP INDEX history.enrollment_grades_recorded_idx;

@@ -11,6 +11,11 @@
 -- (an index-only scan) instead of rows that also hold Canvas's whole object as jsonb.
 -- It replaces the index on course_id alone, which would now be a redundant prefix.
 --
+-- Nearly every question starts from the active students of a course (not the test
+-- student): a partial index holds just those enrollments, with what the questions read
+-- of them, so that finding them, or checking that a submission is one of theirs, does
+-- not read enrollment rows (each carries Canvas's object, grades and all).
+--
 -- The planner assumes user_id and course_id independent and expects five times more
 -- (student, course) groups than there are; the extended statistics say otherwise, so
 -- per-student aggregates are hashed in memory instead of sorted.
@@ -33,6 +38,10 @@ DROP INDEX canvas.submissions_course_idx;
 CREATE INDEX submissions_course_idx ON canvas.submissions (course_id, user_id)
     INCLUDE (assignment_id, workflow_state, score, excused, late, missing,
              late_policy_status, submitted_at, graded_at, cached_due_date);
+
+CREATE INDEX enrollments_active_students_idx ON canvas.enrollments (course_id, user_id)
+    INCLUDE (id, current_score, last_activity_at)
+    WHERE type = 'StudentEnrollment' AND enrollment_state = 'active' AND NOT is_test_student;
 
 CREATE STATISTICS canvas.submissions_user_course (ndistinct)
     ON user_id, course_id FROM canvas.submissions;

@@ -363,12 +363,19 @@ class Statement:
 
     def __call__(self, conn: psycopg.Connection[Any], /, *,
                  row_factory: RowFactory[Any] | None = None, **params: Any) -> psycopg.Cursor[Any]:
-        """Execute the statement on ``conn`` and return the cursor holding its result."""
+        """Execute the statement on ``conn`` and return the cursor holding its result.
+
+        Never as a prepared statement: the best plan of these statements depends on their
+        values (``course_id`` empty means every course, and one plan cannot serve both),
+        and PostgreSQL would settle on one generic plan for a prepared statement after
+        its fifth run — for the at-risk students of every course, three times slower.
+        Planning them each time costs little beside running them.
+        """
         values, idents = self._bind(params)
         cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
         try:
             with monitor.timed(monitor.statement_name(self)):
-                cur.execute(self._render(idents, numbered=False)[0], values)
+                cur.execute(self._render(idents, numbered=False)[0], values, prepare=False)
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))
             raise
