@@ -1,4 +1,3 @@
-ALTER TABLE history.risk_assessments DROP COLUMN sync_id;
 DROP STATISTICS canvas.submissions_user_course;
 DROP INDEX canvas.enrollments_active_students_idx;
 DROP INDEX canvas.submissions_course_idx;

@@ -19,10 +19,6 @@
 -- The planner assumes user_id and course_id independent and expects five times more
 -- (student, course) groups than there are; the extended statistics say otherwise, so
 -- per-student aggregates are hashed in memory instead of sorted.
---
--- Risk assessments get the sync that recorded them: a sync assesses the students of the
--- courses it changed (tracker report latest_risk then answers for every course at once,
--- as of the latest sync), and undoing the sync removes them with its other layer 2 rows.
 -- depends: 0007_archive
 
 CREATE INDEX submissions_submitted_at_idx ON canvas.submissions (submitted_at, id)
@@ -45,8 +41,3 @@ CREATE INDEX enrollments_active_students_idx ON canvas.enrollments (course_id, u
 
 CREATE STATISTICS canvas.submissions_user_course (ndistinct)
     ON user_id, course_id FROM canvas.submissions;
-
-ALTER TABLE history.risk_assessments ADD COLUMN sync_id bigint;
-
-COMMENT ON COLUMN history.risk_assessments.sync_id IS
-    'The sync that recorded the assessment (null: recorded outside a sync).';

@@ -414,27 +414,21 @@ def test_objects_missing_in_layer_0_leave_the_analytics(conn, school, tmp_path):
 
 
 def test_risk_assessments_are_stored_with_factors_and_model_once_per_change(conn, school):
-    # The school's sync assessed every student of the courses it wrote, and recorded it.
+    assert analytics.record_risk_assessments(conn, C1) == 4
     rows = conn.execute(
-        "SELECT user_id, course_id, score, category, confidence, model_version, factors, sync_id "
+        "SELECT user_id, course_id, score, category, confidence, model_version, factors "
         "FROM history.risk_assessments ORDER BY score DESC, user_id").fetchall()
     assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows][:2] == [
         (ANA, C1, Decimal("0.656"), "high", "risk-v1"),
         (BEN, C1, Decimal("0.131"), "low", "risk-v1"),
     ]
-    assert len(rows) == 5 and {r[7] for r in rows} == {1}  # four in course 1, Fay in course 2
     factors = rows[0][6]
     assert factors["score"] == {"value": 62.0, "risk": 0.7, "weight": 0.35}
     assert factors["reasons"][0] == "current score 62.0%"
     assert factors["counts"] == {"due": 5, "missing": 1, "submitted": 4, "late": 1}
     # Nothing changed: nothing is appended (layer 2 holds changes only).
     assert analytics.record_risk_assessments(conn, C1) == 0
-    assert analytics.record_risk_assessments(conn) == 0
-    # Ben slips outside a sync (a teacher's export, say): one row, with no sync.
-    conn.execute("UPDATE canvas.enrollments SET current_score = 40 WHERE id = 1002")
-    assert analytics.record_risk_assessments(conn, [C1, C2]) == 1
-    assert conn.execute("SELECT user_id, sync_id FROM history.risk_assessments "
-                        "ORDER BY id DESC LIMIT 1").fetchone() == (BEN, None)
+    assert analytics.record_risk_assessments(conn) == 1  # Fay, in course 2
 
 
 # -- insights ------------------------------------------------------------------------------------

@@ -129,7 +129,6 @@ def test_queries_are_timed_once_cold_then_warm(smoke: dict[str, Any]) -> None:
     timings = {q["name"]: q for q in smoke["queries"]}
     everyone, one = timings["at_risk_students (everyone)"], timings["at_risk_students"]
     assert everyone["rows"] > one["rows"] > 0
-    assert timings["latest_risk (everyone)"]["rows"] == everyone["rows"]  # the sync recorded them
     for q in timings.values():
         assert q["runs"] == 1 and q["first_ms"] > 0 and 0 < q["p50_ms"] <= q["p95_ms"], q
 

@@ -39,7 +39,7 @@ from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
 from canvas_server import CanvasServer
 from psycopg import sql as pgsql
 
-from tracker import analytics, canvas_api, sync
+from tracker import canvas_api, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.sqlfiles import sql
 from tracker.sync import GradeChange, TableCounts
@@ -62,7 +62,6 @@ TINY_ROWS = {
     "history.enrollment_grades": 6,  # the six enrollments of student types
     "history.submission_scores": 7,
     "history.course_snapshots": 2,  # each course's statistics at that moment
-    "history.risk_assessments": 4,  # each active student's risk in each course
     "lifecycle.objects": 27,  # every object but submissions
 }  # every other table of layers 1, 2 and 0 stays empty
 EMPTY_ROWS: dict[str, int] = {}
@@ -116,7 +115,7 @@ def _tables(conn: psycopg.Connection[Any],
     ).fetchall()
 
 
-VOLATILE = ("recorded_at", "first_seen_at", "missing_since", "assessed_at")
+VOLATILE = ("recorded_at", "first_seen_at", "missing_since")
 
 
 def dump(conn: psycopg.Connection[Any], schemas: tuple[str, ...] = LAYERS, *,
@@ -257,8 +256,6 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
         for kind in KINDS
     }
     assert row_counts(db) == TINY_ROWS
-    assert rows(db, "SELECT DISTINCT sync_id, model_version FROM history.risk_assessments") == [
-        (1, analytics.RISK_MODEL)]
 
     # layer 2: one row per student enrollment (the test student's included), one per submission
     assert rows(db, "SELECT enrollment_id, sync_id, current_score, current_grade "
@@ -447,11 +444,7 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
         (506, Decimal("91.0"), "A-", False),
     ]
     assert row_counts(db) == {**TINY_ROWS, "history.enrollment_grades": 7,
-                              "history.submission_scores": 10, "history.course_snapshots": 3,
-                              "history.risk_assessments": 6}
-    # Algebra changed: its students whose risk moved are assessed again, by this sync.
-    assert rows(db, "SELECT DISTINCT course_id, sync_id FROM history.risk_assessments "
-                    "WHERE sync_id = 2") == [(ALGEBRA, 2)]
+                              "history.submission_scores": 10, "history.course_snapshots": 3}
     # layer 1 holds the new values; the journal, the rows they replaced
     assert rows(db, "SELECT id, score, excused, sync_id FROM canvas.submissions "
                     "WHERE id IN (501, 502, 506) ORDER BY id") == [

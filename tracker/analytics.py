@@ -520,30 +520,19 @@ def at_risk(
     return found if limit is None else found[:limit]
 
 
-def record_risk_assessments(conn: psycopg.Connection[Any],
-                            course_id: int | Sequence[int] | None = None, *,
-                            sync_id: int | None = None) -> int:
-    """Assess every active student of a course, of several (a list) or of every course
-    (None), and append to layer 2.
+def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None = None) -> int:
+    """Assess every active student of a course (None: every course) and append to layer 2.
 
-    Each assessment goes to ``history.risk_assessments`` with its factors, reasons,
-    :data:`RISK_MODEL` and ``sync_id`` (the sync recording it, which a sync passes),
-    unless the student's latest assessment in that course has the same score, category,
-    confidence and model (layer 2 appends only what changed). Returns how many rows were
-    appended. ``tracker report latest_risk`` reads them back.
+    Each assessment goes to ``history.risk_assessments`` with its factors, reasons and
+    :data:`RISK_MODEL`, unless the student's latest assessment in that course has the
+    same score, category, confidence and model (layer 2 appends only what changed).
+    Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
     """
-    if isinstance(course_id, int) or course_id is None:
-        assessments = assess_risk(conn, course_id)
-    elif len(course_id) == 1:
-        assessments = assess_risk(conn, course_id[0])
-    else:  # assessing every course at once costs less than one course at a time
-        wanted = set(course_id)
-        assessments = [a for a in assess_risk(conn) if a.course_id in wanted] if wanted else []
+    assessments = assess_risk(conn, course_id)
     if not assessments:
         return 0
     cur = sql.history.record_risk_assessments(
         conn,
-        sync_id=sync_id,
         model_version=RISK_MODEL,
         user_ids=[a.user_id for a in assessments],
         course_ids=[a.course_id for a in assessments],

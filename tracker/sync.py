@@ -49,8 +49,7 @@ ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
 
-_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores",
-                   "history.course_snapshots", "history.risk_assessments")
+_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores", "history.course_snapshots")
 
 
 @dataclass(frozen=True)
@@ -273,11 +272,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     for lifecycle_kind, missing, reactivated in sql.lifecycle.lifecycle_counts(conn):
         counts[by_kind[lifecycle_kind]].update(missing=missing, reactivated=reactivated)
 
-    step("recording course snapshots and risk", 0, 0)
+    step("recording course snapshots", 0, 0)
     touched = [r[0] for r in sql.lifecycle.courses_with_changes(conn)]
     counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, touched)
-    if touched:
-        analytics.record_risk_assessments(conn, touched, sync_id=sync_id)
 
     table_counts = {name: TableCounts(**c) for name, c in counts.items()}
     sql.tracker.finish_run(conn, sync_id=sync_id,

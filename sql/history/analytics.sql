@@ -6,9 +6,8 @@
 -- Append risk assessments given as parallel arrays (one element per student and course),
 -- skipping those whose score, category, confidence and model are the same as the
 -- student's latest assessment in that course (layer 2 appends only what changed).
--- sync_id: the sync recording them, or empty outside a sync.
 INSERT INTO history.risk_assessments (
-    user_id, course_id, assessed_at, score, category, confidence, factors, model_version, sync_id
+    user_id, course_id, assessed_at, score, category, confidence, factors, model_version
 )
 SELECT
     r.user_id,
@@ -18,8 +17,7 @@ SELECT
     r.category,
     r.confidence,
     r.factors,
-    :'model_version'::text,
-    NULLIF(:'sync_id'::text, '')::bigint
+    :'model_version'::text
 FROM unnest(
     :'user_ids'::bigint[],
     :'course_ids'::bigint[],
