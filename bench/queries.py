@@ -72,7 +72,12 @@ def _timed(call: Callable[[], Any]) -> float:
 
 def time_queries(conn: psycopg.Connection[Any], *, runs: int,
                  seconds: float = SAMPLE_SECONDS) -> QueryResults:
-    """Time every report statement and query builder found, on ``conn`` (autocommit)."""
+    """Time every report statement and query builder found, on ``conn`` (autocommit).
+
+    ``conn``'s database is a throwaway copy: curricula are added to it if it has none
+    (a synced bundle has none; they are a person's, in layer 3).
+    """
+    _add_curricula(conn)
     values = parameter_values(conn)
     cases, notes = _cases(values)
     timings: list[QueryTiming] = []
@@ -198,6 +203,26 @@ def _consume(result: Any) -> int:
     return 1
 
 
+#: The curricula :func:`_add_curricula` makes: each of the busiest courses in turn goes to one.
+CURRICULA = ("web_dev", "data_science", "design")
+CURRICULUM_COURSES = 30
+
+
+def _add_curricula(conn: psycopg.Connection[Any]) -> None:
+    """Tag the busiest courses with a few curricula, unless the database has curricula."""
+    from tracker import userdata
+
+    if conn.execute("SELECT EXISTS (SELECT FROM userdata.curricula)").fetchone()[0]:
+        return
+    busiest = [r[0] for r in conn.execute(
+        "SELECT course_id FROM canvas.enrollments WHERE type = 'StudentEnrollment'"
+        " GROUP BY course_id ORDER BY count(*) DESC, course_id LIMIT %s",
+        (CURRICULUM_COURSES,))]
+    for i, name in enumerate(CURRICULA):
+        userdata.create_curriculum(conn, name, actor="bench")
+        userdata.add_courses(conn, name, busiest[i::len(CURRICULA)], actor="bench")
+
+
 def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
     """Values for parameters by name, taken from the data: a busy course and its people."""
     row = conn.execute(
@@ -243,6 +268,7 @@ def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "weeks": 4,
     }
     values["course_ids"] = [course_id]
+    values["curricula"] = list(CURRICULA[:2])  # students of either of two curricula
     values["user_ids"] = [user_id]
     values["today"] = snapshot.astimezone(UTC).date()
     return {k: v for k, v in values.items() if v is not None}

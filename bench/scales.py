@@ -61,10 +61,10 @@ SCALES: dict[str, Scale] = {
               cd2_rows=None, query_runs=30, memory_check=True),
         Scale("full", students=20_000, courses=1_000, assignments_per_course=50,
               courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
-              cd2_rows=200_000, query_runs=10, memory_check=False),
+              cd2_rows=200_000, query_runs=20, memory_check=False),
         Scale("double", students=40_000, courses=2_000, assignments_per_course=50,
               courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
-              cd2_rows=200_000, query_runs=10, memory_check=False),
+              cd2_rows=200_000, query_runs=20, memory_check=False),
     )
 }
 """By name: smoke (~1,300 submissions), small (~50,000), medium (~250,000),

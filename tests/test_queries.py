@@ -126,7 +126,7 @@ def test_pypika_isin_of_nothing_is_invalid_sql_and_the_builders_never_render_it(
     assert "= ANY(%(p1)s::text[])" in q.sql and "= ANY(%(p2)s::bigint[])" in q.sql
     assert queries.fetch_page(conn, q).rows == ()
     assert queries.grades(conn, user_id=[], limit=10).rows == ()
-    assert queries.curriculum_students(conn, []) == []
+    assert queries.curriculum_students(conn, []) == queries.Page(rows=(), next_cursor=None)
 
 
 def test_criterion_all_of_nothing_drops_the_where_and_the_builders_never_lean_on_it(conn, school):
@@ -314,14 +314,17 @@ def test_students_of_curricula(conn, school):
         CROSS JOIN (VALUES (1), (2)) AS c (course_id)
         WHERE (name = 'web_dev' AND course_id = 1)
            OR (name = 'data_science' AND course_id IN (1, 2))""")
-    found = queries.curriculum_students(conn, ["web_dev", "data_science"])
+    found = queries.curriculum_students(conn, ["web_dev", "data_science"]).rows
     assert [(s.user_id, s.curricula, s.course_ids) for s in found] == [
         (ANA, ["data_science", "web_dev"], [C1]), (BEN, ["data_science", "web_dev"], [C1]),
         (CY, ["data_science", "web_dev"], [C1]), (DEE, ["data_science", "web_dev"], [C1]),
         (FAY, ["data_science"], [C2])]
-    assert [s.user_id for s in queries.curriculum_students(conn, ("web_dev",))] == [
+    assert [s.user_id for s in queries.curriculum_students(conn, ("web_dev",)).rows] == [
         ANA, BEN, CY, DEE]
-    assert queries.curriculum_students(conn, ["art"]) == []
+    paged = all_pages(conn, queries.curriculum_students, curricula=["web_dev", "data_science"],
+                      limit=2)
+    assert paged == list(found)
+    assert queries.curriculum_students(conn, ["art"]).rows == ()
     with pytest.raises(InvalidQueryError, match="list of curriculum names"):
         queries.curriculum_students_query("web_dev")  # type: ignore[arg-type]
 
@@ -508,13 +511,13 @@ def test_hostile_strings_in_every_text_filter_are_only_data(conn, hostile, data)
     else:
         value = data.draw(st.lists(st.one_of(text, st.sampled_from(HOSTILE_CURRICULA)),
                                    max_size=4))
-        q = queries.curriculum_students_query(value)
+        q = queries.curriculum_students_query(value, limit=1000)
         found = tuple(s.user_id for s in queries.fetch_all(conn, q))
         courses = set().union(*(hostile["tagged"].get(v, set()) for v in value))
         expected = sorted({e.user_id for e in every_enrollment
                            if e.course_id in courses and e.enrollment_state == "active"})
         found = tuple(sorted(found))
-        assert q.sql == queries.curriculum_students_query(benign(value)).sql
+        assert q.sql == queries.curriculum_students_query(benign(value), limit=1000).sql
     event(f"{target}: {'some rows' if expected else 'no rows'}")
     assert list(found) == list(expected)
     assert table_sizes(conn) == before  # nothing else ran

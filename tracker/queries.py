@@ -342,6 +342,8 @@ _CU = Table("curricula", schema="userdata", alias="cu")
 _CC = Table("curriculum_courses", schema="userdata", alias="cc")
 
 _ROUND = CustomFunction("round", ["value", "digits"])
+_STUDENT = ValueWrapper("StudentEnrollment")
+_ACTIVE = ValueWrapper("active")
 
 
 def _name_of(table: str, id_sql: str) -> _Sql:
@@ -353,8 +355,6 @@ def _name_of(table: str, id_sql: str) -> _Sql:
     column of this module's, never a caller's text.
     """
     return _Sql(f"SELECT n.name FROM canvas.{table} AS n WHERE n.id = {id_sql}")
-_STUDENT = ValueWrapper("StudentEnrollment")
-_ACTIVE = ValueWrapper("active")
 
 
 def _not_missing(kind: str, id_term: Term) -> ExistsCriterion:
@@ -1099,39 +1099,59 @@ class _ArrayAggDistinct(Term):  # type: ignore[misc]
         return f'{sql} "{self.alias}"' if kwargs.get("with_alias") and self.alias else sql
 
 
-def curriculum_students_query(curricula: Sequence[str]) -> BuiltQuery[CurriculumStudent]:
+_CURRICULUM_SORTS = {
+    "name": _Sort(_SORTABLE_NAME,
+                  lambda r: r.student if r.sortable_name is None else r.sortable_name, "text"),
+}
+
+
+def curriculum_students_query(
+    curricula: Sequence[str], *, limit: int | None = None, cursor: str | None = None
+) -> BuiltQuery[CurriculumStudent]:
     """The students actively enrolled in courses tagged with any of ``curricula`` (names
     such as ``["web_dev", "data_science"]``), each with the curricula and courses that
-    matched; ordered by sortable name. An empty list matches no one."""
+    matched; ordered by sortable name, a page of ``limit`` after ``cursor``. An empty list
+    matches no one."""
     if not _many(curricula):
         raise InvalidQueryError(f"curricula: expected a list of curriculum names, got "
                                 f"{curricula!r}")
     p = _Params()
     names = p(_texts("curricula", curricula), "text[]")
+    n = _limit(limit)
+    keyset = _keyset(_CURRICULUM_SORTS, "name", False, _U.id, "user_id", cursor, p,
+                     "curriculum students")
 
     def build() -> QueryBuilder:
-        return (
+        # Each student's curricula and courses first, then their names: grouping by the
+        # id alone sorts less, and a name is looked up once per student.
+        found = cast(QueryBuilder, (
             _query(_CU)
             .join(_CC).on(_CC.curriculum_id == _CU.id)
             .join(_E).on(_E.course_id == _CC.course_id)
-            .join(_U).on(_U.id == _E.user_id)
-            .select(_E.user_id, _U.name.as_("student"), _U.sortable_name, _U.sis_user_id,
-                    _ArrayAggDistinct(_CU.name).as_("curricula"),
+            .select(_E.user_id, _ArrayAggDistinct(_CU.name).as_("curricula"),
                     _ArrayAggDistinct(_E.course_id).as_("course_ids"))
             .where(_EqualsAny(_CU.name, names))
             .where(_ACTIVE_ENROLLMENT)
-            .groupby(_E.user_id, _U.name, _U.sortable_name, _U.sis_user_id)
-            .orderby(_SORTABLE_NAME).orderby(_E.user_id)
+            .groupby(_E.user_id)
+        ).as_("found"))
+        query = (
+            _query(found)
+            .join(_U).on(_U.id == found.user_id)
+            .select(_U.id.as_("user_id"), _U.name.as_("student"), _U.sortable_name,
+                    _U.sis_user_id, found.curricula, found.course_ids)
         )
+        return _ordered(query, keyset, _U.id).limit(n + 1)
 
-    return BuiltQuery(sql=_render(("curricula",), build), params=dict(p.values),
-                      row_type=CurriculumStudent)
+    sql = _render(("curricula", keyset.state, n), build)
+    return BuiltQuery(sql=sql, params=dict(p.values), row_type=CurriculumStudent, limit=n,
+                      cursor_of=keyset.cursor_of)
 
 
-def curriculum_students(conn: psycopg.Connection[Any], curricula: Sequence[str]
-                        ) -> list[CurriculumStudent]:
-    """Run :func:`curriculum_students_query`."""
-    return fetch_all(conn, curriculum_students_query(curricula))
+def curriculum_students(conn: psycopg.Connection[Any], curricula: Sequence[str], *,
+                        limit: int | None = None, cursor: str | None = None
+                        ) -> Page[CurriculumStudent]:
+    """Run :func:`curriculum_students_query` and return a page of students."""
+    return fetch_page(conn, curriculum_students_query(curricula, limit=limit, cursor=cursor))
 
 
 # -- grades as of a date -------------------------------------------------------------------------
