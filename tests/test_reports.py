@@ -192,6 +192,11 @@ def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_p
     assert (float(ben["risk_score"]), ben["model_version"]) == (0.35, "risk-v1")
     assert ben["reasons"] == ["current score 40.0%"]
     assert [r["user_id"] for r in rows(conn, "latest_risk", user_id=FAY)] == [FAY]
+    # An enrollment layer 0 marks missing leaves the report, as everywhere else.
+    conn.execute("UPDATE lifecycle.objects SET status = 'missing', missing_since = now(), "
+                 "missing_since_sync_id = first_seen_sync_id "
+                 "WHERE kind = 'enrollment' AND id = 1002")
+    assert [r["user_id"] for r in rows(conn, "latest_risk", course_id=C1)] == [ANA, CY, DEE]
 
 
 def test_grade_momentum_report_carries_the_recent_points(conn, school):

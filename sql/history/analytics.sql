@@ -55,35 +55,15 @@ WITH enrollment AS (
         e.user_id,
         e.course_id,
         (array_agg(e.current_score ORDER BY e.id))[1] AS current_score
-    FROM canvas.enrollments AS e
+    FROM canvas.active_students AS e
     WHERE e.user_id = :'user_id'::bigint
       AND e.course_id = :'course_id'::bigint
-      AND e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
     GROUP BY e.user_id, e.course_id
 ),
 clock AS (
     SELECT least(coalesce(max(e.last_activity_at), now()), now()) AS clock
-    FROM canvas.enrollments AS e
+    FROM canvas.active_students AS e
     WHERE e.course_id = :'course_id'::bigint
-      AND e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
 ),
 work AS (
     SELECT

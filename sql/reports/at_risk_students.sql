@@ -41,18 +41,8 @@ WITH students AS (
         e.course_id,
         (array_agg(e.current_score ORDER BY e.id))[1] AS current_score,
         max(e.last_activity_at) AS last_activity_at
-    FROM canvas.enrollments AS e
-    WHERE e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
+    FROM canvas.active_students AS e
+    WHERE (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
     GROUP BY e.user_id, e.course_id
 ),
 clocks AS NOT MATERIALIZED (
@@ -63,18 +53,8 @@ clocks AS NOT MATERIALIZED (
         e.course_id,
         least(coalesce(max(e.last_activity_at), now()), now()) AS clock,
         least(coalesce(max(e.last_activity_at), now()), now()) - interval '8 weeks' AS momentum_start
-    FROM canvas.enrollments AS e
-    WHERE e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
+    FROM canvas.active_students AS e
+    WHERE (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
     GROUP BY e.course_id
 ),
 work AS (

@@ -43,18 +43,8 @@ students AS (
         e.course_id,
         (array_agg(e.current_score ORDER BY e.id))[1] AS current_score,
         max(e.last_activity_at) AS last_activity_at
-    FROM canvas.enrollments AS e
-    WHERE e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND e.course_id IN (SELECT id FROM courses)
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
+    FROM canvas.active_students AS e
+    WHERE e.course_id IN (SELECT id FROM courses)
     GROUP BY e.user_id, e.course_id
 ),
 clocks AS (

@@ -34,18 +34,8 @@ WITH enrolled AS (
         e.user_id,
         e.course_id,
         max(e.last_activity_at) AS last_activity_at
-    FROM canvas.enrollments AS e
-    WHERE e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'active'
-      AND NOT e.is_test_student
-      AND (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'enrollment'
-            AND o.id = e.id
-            AND o.status <> 'active'
-      )
+    FROM canvas.active_students AS e
+    WHERE (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
     GROUP BY e.user_id, e.course_id
 ),
 students AS (

@@ -11,7 +11,7 @@
 -- record_risk_assessments): per student and course, the latest assessment, with its
 -- score, category, confidence, the reasons and factors it was based on and the model
 -- version that made it; most at risk first. Students no longer actively enrolled in the
--- course (or the test student) are left out.
+-- course (or the test student, or marked missing in layer 0) are left out.
 
 -- name: latest_risk
 -- The latest risk assessment per student and course, most at risk first.
@@ -41,11 +41,8 @@ LEFT JOIN canvas.courses AS c ON c.id = r.course_id
 WHERE r.course_id IS NULL
    OR EXISTS (
        SELECT 1
-       FROM canvas.enrollments AS e
+       FROM canvas.active_students AS e
        WHERE e.user_id = r.user_id
          AND e.course_id = r.course_id
-         AND e.type = 'StudentEnrollment'
-         AND e.enrollment_state = 'active'
-         AND NOT e.is_test_student
    )
 ORDER BY r.score DESC, u.sortable_name, r.user_id, c.name NULLS FIRST, r.course_id NULLS FIRST;

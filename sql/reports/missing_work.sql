@@ -42,19 +42,9 @@ WHERE (NULLIF(:'course_id'::text, '') IS NULL OR s.course_id = NULLIF(:'course_i
   AND a.workflow_state IS DISTINCT FROM 'deleted'
   AND EXISTS (
       SELECT 1
-      FROM canvas.enrollments AS e
+      FROM canvas.active_students AS e
       WHERE e.user_id = s.user_id
         AND e.course_id = s.course_id
-        AND e.type = 'StudentEnrollment'
-        AND e.enrollment_state = 'active'
-        AND NOT e.is_test_student
-        AND NOT EXISTS (
-            SELECT 1
-            FROM lifecycle.objects AS o
-            WHERE o.kind = 'enrollment'
-              AND o.id = e.id
-              AND o.status <> 'active'
-        )
   )
   AND NOT EXISTS (
       SELECT 1

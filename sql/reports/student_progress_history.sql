@@ -30,19 +30,9 @@ SELECT
     h.final_grade,
     h.enrollment_id
 FROM history.enrollment_grades AS h
-JOIN canvas.enrollments AS e ON e.id = h.enrollment_id
+JOIN canvas.active_students AS e ON e.id = h.enrollment_id
 JOIN canvas.users AS u ON u.id = h.user_id
 JOIN canvas.courses AS c ON c.id = h.course_id
 WHERE (NULLIF(:'user_id'::text, '') IS NULL OR h.user_id = NULLIF(:'user_id'::text, '')::bigint)
   AND (NULLIF(:'course_id'::text, '') IS NULL OR h.course_id = NULLIF(:'course_id'::text, '')::bigint)
-  AND e.type = 'StudentEnrollment'
-  AND e.enrollment_state = 'active'
-  AND NOT e.is_test_student
-  AND NOT EXISTS (
-      SELECT 1
-      FROM lifecycle.objects AS o
-      WHERE o.kind = 'enrollment'
-        AND o.id = e.id
-        AND o.status <> 'active'
-  )
 ORDER BY u.sortable_name, h.user_id, c.name, h.course_id, h.recorded_at, h.id;
