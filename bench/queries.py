@@ -221,6 +221,7 @@ def _add_curricula(conn: psycopg.Connection[Any]) -> None:
     for i, name in enumerate(CURRICULA):
         userdata.create_curriculum(conn, name, actor="bench")
         userdata.add_courses(conn, name, busiest[i::len(CURRICULA)], actor="bench")
+    conn.execute("ANALYZE userdata.curricula, userdata.curriculum_courses")  # as autovacuum would
 
 
 def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
