@@ -1,6 +1,5 @@
 DROP VIEW canvas.active_students;
 DROP STATISTICS canvas.submissions_user_course;
-DROP INDEX canvas.users_names_idx;
 DROP INDEX canvas.enrollments_active_students_idx;
 DROP INDEX canvas.submissions_course_idx;
 CREATE INDEX submissions_course_idx ON canvas.submissions (course_id);

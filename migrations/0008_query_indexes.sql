@@ -14,8 +14,7 @@
 -- Nearly every question starts from the active students of a course (not the test
 -- student): a partial index holds just those enrollments, with what the questions read
 -- of them, so that finding them, or checking that a submission is one of theirs, does
--- not read enrollment rows (each carries Canvas's object, grades and all). Likewise the
--- names shown beside a row are looked up by user id in an index that holds them.
+-- not read enrollment rows (each carries Canvas's object, grades and all).
 --
 -- The planner assumes user_id and course_id independent and expects five times more
 -- (student, course) groups than there are; the extended statistics say otherwise, so
@@ -44,8 +43,6 @@ CREATE INDEX submissions_course_idx ON canvas.submissions (course_id, user_id)
 CREATE INDEX enrollments_active_students_idx ON canvas.enrollments (course_id, user_id)
     INCLUDE (id, current_score, last_activity_at)
     WHERE type = 'StudentEnrollment' AND enrollment_state = 'active' AND NOT is_test_student;
-
-CREATE INDEX users_names_idx ON canvas.users (id) INCLUDE (name, sortable_name, sis_user_id);
 
 CREATE STATISTICS canvas.submissions_user_course (ndistinct)
     ON user_id, course_id FROM canvas.submissions;
