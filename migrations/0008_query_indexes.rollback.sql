@@ -1,3 +1,4 @@
+DROP VIEW canvas.graded_assignments;
 DROP VIEW canvas.active_students;
 DROP STATISTICS canvas.submissions_user_course;
 DROP INDEX canvas.enrollments_active_students_idx;

@@ -20,10 +20,12 @@
 -- (student, course) groups than there are; the extended statistics say otherwise, so
 -- per-student aggregates are hashed in memory instead of sorted.
 --
--- And one definition of "the active students": canvas.active_students, the student
--- enrollments that are active, not the test student and not marked missing in layer 0.
--- The reports and analytics read it instead of spelling the conditions out each time;
--- the planner reads through it to the partial index above.
+-- And one definition each of what the questions count: canvas.active_students, the
+-- student enrollments that are active, not the test student and not marked missing in
+-- layer 0; canvas.graded_assignments, the assignments that count toward a grade (graded,
+-- not omitted from the final grade, published, not deleted, not marked missing in layer
+-- 0). The reports and analytics read them instead of spelling the conditions out each
+-- time; the planner reads through them to the tables and indexes beneath.
 -- depends: 0007_archive
 
 CREATE INDEX submissions_submitted_at_idx ON canvas.submissions (submitted_at, id)
@@ -74,3 +76,29 @@ WHERE e.type = 'StudentEnrollment'
 
 COMMENT ON VIEW canvas.active_students IS
     'Active student enrollments: not the test student, not marked missing in layer 0.';
+
+CREATE VIEW canvas.graded_assignments AS
+SELECT
+    a.id,
+    a.course_id,
+    a.assignment_group_id,
+    a.name,
+    a.due_at,
+    a.points_possible,
+    a.grading_type,
+    a.sync_id
+FROM canvas.assignments AS a
+WHERE a.grading_type IS DISTINCT FROM 'not_graded'
+  AND a.omit_from_final_grade IS NOT TRUE
+  AND a.published IS NOT FALSE
+  AND a.workflow_state IS DISTINCT FROM 'deleted'
+  AND NOT EXISTS (
+      SELECT 1
+      FROM lifecycle.objects AS o
+      WHERE o.kind = 'assignment'
+        AND o.id = a.id
+        AND o.status <> 'active'
+  );
+
+COMMENT ON VIEW canvas.graded_assignments IS
+    'Assignments that count toward a grade: graded, not omitted, published, not deleted, not marked missing in layer 0.';

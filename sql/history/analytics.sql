@@ -78,23 +78,12 @@ work AS (
         coalesce(s.cached_due_date, a.due_at) AS due_at,
         s.submitted_at
     FROM canvas.submissions AS s
-    JOIN canvas.assignments AS a ON a.id = s.assignment_id
+    JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
     LEFT JOIN canvas.assignment_groups AS g ON g.id = a.assignment_group_id
     WHERE s.user_id = :'user_id'::bigint
       AND s.course_id = :'course_id'::bigint
       AND s.excused IS NOT TRUE
       AND a.points_possible > 0
-      AND a.grading_type IS DISTINCT FROM 'not_graded'
-      AND a.omit_from_final_grade IS NOT TRUE
-      AND a.published IS NOT FALSE
-      AND a.workflow_state IS DISTINCT FROM 'deleted'
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'assignment'
-            AND o.id = a.id
-            AND o.status <> 'active'
-      )
 )
 SELECT
     en.user_id,

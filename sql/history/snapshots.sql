@@ -44,20 +44,9 @@ work AS (
     FROM canvas.submissions AS s
     JOIN students AS st ON st.user_id = s.user_id AND st.course_id = s.course_id
     JOIN clocks AS k ON k.course_id = s.course_id
-    JOIN canvas.assignments AS a ON a.id = s.assignment_id
+    JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
     WHERE s.course_id = ANY(:'course_ids'::bigint[])
       AND s.excused IS NOT TRUE
-      AND a.grading_type IS DISTINCT FROM 'not_graded'
-      AND a.omit_from_final_grade IS NOT TRUE
-      AND a.published IS NOT FALSE
-      AND a.workflow_state IS DISTINCT FROM 'deleted'
-      AND NOT EXISTS (
-          SELECT 1
-          FROM lifecycle.objects AS o
-          WHERE o.kind = 'assignment'
-            AND o.id = a.id
-            AND o.status <> 'active'
-      )
     GROUP BY s.course_id
 ),
 scores AS (

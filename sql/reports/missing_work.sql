@@ -29,28 +29,17 @@ SELECT
     s.late_policy_status,
     s.id AS submission_id
 FROM canvas.submissions AS s
-JOIN canvas.assignments AS a ON a.id = s.assignment_id
+JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
 JOIN canvas.users AS u ON u.id = s.user_id
 JOIN canvas.courses AS c ON c.id = s.course_id
 WHERE (NULLIF(:'course_id'::text, '') IS NULL OR s.course_id = NULLIF(:'course_id'::text, '')::bigint)
   AND (NULLIF(:'user_id'::text, '') IS NULL OR s.user_id = NULLIF(:'user_id'::text, '')::bigint)
   AND (coalesce(s.missing, false) OR s.late_policy_status IS NOT DISTINCT FROM 'missing')
   AND s.excused IS NOT TRUE
-  AND a.grading_type IS DISTINCT FROM 'not_graded'
-  AND a.omit_from_final_grade IS NOT TRUE
-  AND a.published IS NOT FALSE
-  AND a.workflow_state IS DISTINCT FROM 'deleted'
   AND EXISTS (
       SELECT 1
       FROM canvas.active_students AS e
       WHERE e.user_id = s.user_id
         AND e.course_id = s.course_id
-  )
-  AND NOT EXISTS (
-      SELECT 1
-      FROM lifecycle.objects AS o
-      WHERE o.kind = 'assignment'
-        AND o.id = a.id
-        AND o.status <> 'active'
   )
 ORDER BY c.name, s.course_id, u.sortable_name, s.user_id, due_at NULLS LAST, a.name, s.id;
