@@ -33,6 +33,7 @@ from test_analytics import (  # tests/ is on sys.path (rootdir conftest, no pack
     C2,
     CY,
     DEE,
+    EVE,
     FAY,
     School,
     at,
@@ -327,6 +328,33 @@ def test_students_of_curricula(conn, school):
     assert queries.curriculum_students(conn, ["art"]).rows == ()
     with pytest.raises(InvalidQueryError, match="list of curriculum names"):
         queries.curriculum_students_query("web_dev")  # type: ignore[arg-type]
+
+
+def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, school):
+    conn.execute("""
+        INSERT INTO userdata.curricula (name, created_by) VALUES ('web_dev', 't'), ('data_science', 't')""")
+    conn.execute("""
+        INSERT INTO userdata.curriculum_courses (curriculum_id, course_id, added_by)
+        SELECT id, course_id, 't'
+        FROM userdata.curricula
+        CROSS JOIN (VALUES (1), (2)) AS c (course_id)
+        WHERE (name = 'web_dev' AND course_id = 1)
+           OR (name = 'data_science' AND course_id IN (1, 2))""")
+    both = ["web_dev", "data_science"]
+
+    def students(curricula: list[str], **options: Any) -> list[int]:
+        return ids(all_pages(conn, queries.curriculum_students, curricula=curricula, limit=2,
+                             **options), "user_id")
+
+    # Fay is in Biology only, of data_science alone; Eve's enrollment in Algebra is inactive.
+    assert students(both, match="all") == [ANA, BEN, CY, DEE]
+    assert students(both, include_inactive=True) == [ANA, BEN, CY, DEE, EVE, FAY]
+    assert students(both, match="all", include_inactive=True) == [ANA, BEN, CY, DEE, EVE]
+    assert students(["web_dev", "web_dev"], match="all") == [ANA, BEN, CY, DEE]  # named twice
+    with pytest.raises(InvalidQueryError, match="match: 'any' or 'all'"):
+        queries.curriculum_students_query(both, match="most")
+    with pytest.raises(InvalidQueryError, match="include_inactive must be True or False"):
+        queries.curriculum_students_query(both, include_inactive="yes")  # type: ignore[arg-type]
 
 
 def test_grades_as_of_a_date_come_from_layer_2(conn, school):

@@ -386,6 +386,7 @@ def _active_student_of(user_id: Term, course_id: Term) -> ExistsCriterion:
 _ACTIVE_SUBMITTER = _fixed(_active_student_of(_S.user_id, _S.course_id))
 _LIVE_ASSIGNMENT = _fixed(_not_missing("assignment", _S.assignment_id))
 _ACTIVE_ENROLLMENT = _fixed(Criterion.all(_is_active_student(_E)))
+_INCLUDED_ENROLLMENT = _fixed((_E.type == _STUDENT) & _E.is_test_student.negate())
 _LIVE_ENROLLMENT = _fixed(_not_missing("enrollment", _E.id))
 
 
@@ -1107,17 +1108,30 @@ _CURRICULUM_SORTS = {
 
 
 def curriculum_students_query(
-    curricula: Sequence[str], *, limit: int | None = None, cursor: str | None = None
+    curricula: Sequence[str], *, match: str = "any", include_inactive: bool = False,
+    limit: int | None = None, cursor: str | None = None,
 ) -> BuiltQuery[CurriculumStudent]:
-    """The students actively enrolled in courses tagged with any of ``curricula`` (names
-    such as ``["web_dev", "data_science"]``), each with the curricula and courses that
-    matched; ordered by sortable name, a page of ``limit`` after ``cursor``. An empty list
-    matches no one."""
+    """The students enrolled in courses tagged with any of ``curricula`` (names such as
+    ``["web_dev", "data_science"]``), or with ``match="all"`` in a course of each of them;
+    each with the curricula and courses that matched; ordered by sortable name, a page of
+    ``limit`` after ``cursor``. An empty list matches no one.
+
+    Enrollments count when they are active student enrollments (not the test student, not
+    marked missing in layer 0); with ``include_inactive`` every student enrollment counts,
+    whatever its state (invited, completed, inactive, deleted).
+    """
     if not _many(curricula):
         raise InvalidQueryError(f"curricula: expected a list of curriculum names, got "
                                 f"{curricula!r}")
+    if match not in ("any", "all"):
+        raise InvalidQueryError(f"match: 'any' or 'all', not {match!r}")
+    if not isinstance(include_inactive, bool):
+        raise InvalidQueryError(f"include_inactive must be True or False, not "
+                                f"{include_inactive!r}")
     p = _Params()
-    names = p(_texts("curricula", curricula), "text[]")
+    wanted = list(dict.fromkeys(_texts("curricula", curricula)))
+    names = p(wanted, "text[]")
+    every = p(len(wanted), "int") if match == "all" else None
     n = _limit(limit)
     keyset = _keyset(_CURRICULUM_SORTS, "name", False, _FOUND.user_id, "user_id", cursor, p,
                      "curriculum students")
@@ -1127,6 +1141,7 @@ def curriculum_students_query(
         # then their names, which the page is sorted by. The planner expects a few hundred
         # students and would rather read every user than probe the index for each, so
         # the users are asked for by the list of ids found: one index scan.
+        enrolled = _INCLUDED_ENROLLMENT if include_inactive else _ACTIVE_ENROLLMENT
         found = (
             _query(_CU)
             .join(_CC).on(_CC.curriculum_id == _CU.id)
@@ -1134,9 +1149,11 @@ def curriculum_students_query(
             .select(_E.user_id, _ArrayAggDistinct(_CU.name).as_("curricula"),
                     _ArrayAggDistinct(_E.course_id).as_("course_ids"))
             .where(_EqualsAny(_CU.name, names))
-            .where(_ACTIVE_ENROLLMENT)
+            .where(enrolled)
             .groupby(_E.user_id)
         )
+        if every is not None:
+            found = found.having(fn.Count(_CU.name).distinct() == every)
         query = (
             Query.with_(found, _FOUND.name)
             .from_(_FOUND)
@@ -1147,16 +1164,18 @@ def curriculum_students_query(
         )
         return _ordered(query, keyset, _FOUND.user_id).limit(n + 1)
 
-    sql = _render(("curricula", keyset.state, n), build)
+    sql = _render(("curricula", match, include_inactive, keyset.state, n), build)
     return BuiltQuery(sql=sql, params=dict(p.values), row_type=CurriculumStudent, limit=n,
                       cursor_of=keyset.cursor_of)
 
 
 def curriculum_students(conn: psycopg.Connection[Any], curricula: Sequence[str], *,
+                        match: str = "any", include_inactive: bool = False,
                         limit: int | None = None, cursor: str | None = None
                         ) -> Page[CurriculumStudent]:
     """Run :func:`curriculum_students_query` and return a page of students."""
-    return fetch_page(conn, curriculum_students_query(curricula, limit=limit, cursor=cursor))
+    return fetch_page(conn, curriculum_students_query(
+        curricula, match=match, include_inactive=include_inactive, limit=limit, cursor=cursor))
 
 
 # -- grades as of a date -------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tracker import canvas
+from tracker import canvas, queries
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 
@@ -150,16 +150,6 @@ class CurriculumCourse:
     term: str | None
     added_by: str
     added_at: datetime
-
-
-@dataclass(frozen=True)
-class CurriculumStudent:
-    user_id: int
-    name: str
-    sortable_name: str | None
-    sis_user_id: str | None
-    curricula: list[str]
-    courses: int
 
 
 # -- notes -------------------------------------------------------------------------------------
@@ -438,17 +428,24 @@ def curriculum_courses(conn: psycopg.Connection[Any], name: str) -> list[Curricu
 
 def curriculum_students(conn: psycopg.Connection[Any], names: Sequence[str], *,
                         match: str = "any", include_inactive: bool = False
-                        ) -> list[CurriculumStudent]:
-    """The students of a set of curricula: enrolled as students in a course of any of them
-    (``match="any"``) or of each of them (``"all"``), by sortable name. Deleted, rejected
-    and inactive enrollments count only with ``include_inactive``."""
-    if match not in ("any", "all"):
-        raise InvalidDataError(f"match is 'any' or 'all', not {match!r}")
+                        ) -> list[queries.CurriculumStudent]:
+    """Every student of a set of curricula (:func:`tracker.queries.curriculum_students`,
+    all its pages): enrolled in a course of any of them (``match="any"``) or of each of
+    them (``"all"``), by sortable name. Active enrollments only, unless
+    ``include_inactive``. A name that is no curriculum is an error."""
     names = list(dict.fromkeys(n.strip() for n in names))
     for name in names:
         _curriculum_id(conn, name)
-    return [CurriculumStudent(*row) for row in sql.userdata.curriculum_students(
-        conn, names=names, match=match, include_inactive=include_inactive)]
+    students: list[queries.CurriculumStudent] = []
+    cursor = None
+    while True:
+        page = queries.curriculum_students(conn, names, match=match,
+                                           include_inactive=include_inactive,
+                                           limit=queries.MAX_LIMIT, cursor=cursor)
+        students += page.rows
+        if page.next_cursor is None:
+            return students
+        cursor = page.next_cursor
 
 
 # -- shared helpers (tracker.tags uses them too) -----------------------------------------------

@@ -59,23 +59,3 @@ JOIN canvas.courses AS c ON c.id = cc.course_id
 LEFT JOIN canvas.terms AS t ON t.id = c.enrollment_term_id
 WHERE cc.curriculum_id = :'curriculum_id'::bigint
 ORDER BY c.name, c.id;
-
--- name: curriculum_students
--- The students of a set of curricula: enrolled as students (the test student left out)
--- in a course of any of them (match 'any') or of every one (match 'all'). Enrollments
--- that are deleted, rejected or inactive count only with include_inactive.
-SELECT u.id AS user_id, u.name, u.sortable_name, u.sis_user_id,
-       array_agg(DISTINCT cu.name ORDER BY cu.name) AS curricula,
-       count(DISTINCT e.course_id) AS courses
-FROM userdata.curricula AS cu
-JOIN userdata.curriculum_courses AS cc ON cc.curriculum_id = cu.id
-JOIN canvas.enrollments AS e ON e.course_id = cc.course_id
-JOIN canvas.users AS u ON u.id = e.user_id
-WHERE cu.name = ANY(:'names'::text[])
-  AND e.type = 'StudentEnrollment'
-  AND (:'include_inactive'::boolean
-       OR e.enrollment_state IN ('active', 'invited', 'creation_pending', 'completed'))
-GROUP BY u.id
-HAVING :'match'::text = 'any'
-    OR count(DISTINCT cu.name) = cardinality(:'names'::text[])
-ORDER BY u.sortable_name, u.id;

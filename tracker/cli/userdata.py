@@ -472,7 +472,9 @@ def curricula_courses(name: str, fmt: str) -> None:
 @curricula_group.command("students")
 @click.argument("names", nargs=-1, required=True)
 @click.option("--all", "match_all", is_flag=True, help="Only students in every curriculum named.")
-@click.option("--include-inactive", is_flag=True, help="Count inactive and deleted enrollments too.")
+@click.option("--include-inactive", is_flag=True,
+              help="Count every student enrollment (invited, completed, inactive, deleted), "
+                   "not only the active ones.")
 @format_option
 def curricula_students(names: tuple[str, ...], match_all: bool, include_inactive: bool,
                        fmt: str) -> None:
@@ -483,7 +485,8 @@ def curricula_students(names: tuple[str, ...], match_all: bool, include_inactive
     if fmt == "json":
         click.echo(to_json(students))
     else:
-        render([{**vars(s), "curricula": ", ".join(s.curricula)} for s in students], fmt,
+        render([{**vars(s), "curricula": ", ".join(s.curricula),
+                 "course_ids": ", ".join(map(str, s.course_ids))} for s in students], fmt,
                title=f"students of {', '.join(names)}")
     if fmt == "table" and sys.stdout.isatty():
         click.echo(f"{len(students)} student(s)")
