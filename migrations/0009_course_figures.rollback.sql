@@ -1,0 +1,1 @@
+DROP FUNCTION canvas.course_figures(bigint[]);
