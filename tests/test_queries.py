@@ -304,7 +304,8 @@ def test_a_students_dashboard_in_one_query(conn, school):
     assert ";" not in queries.dashboard_query(ANA).sql  # one statement
 
 
-def test_students_of_curricula(conn, school):
+def tag_curricula(conn: psycopg.Connection[Any]) -> None:
+    """web_dev holds Algebra (C1); data_science Algebra and Biology (C2); art nothing."""
     conn.execute("""
         INSERT INTO userdata.curricula (name, created_by)
         VALUES ('web_dev', 't'), ('data_science', 't'), ('art', 't')""")
@@ -315,6 +316,10 @@ def test_students_of_curricula(conn, school):
         CROSS JOIN (VALUES (1), (2)) AS c (course_id)
         WHERE (name = 'web_dev' AND course_id = 1)
            OR (name = 'data_science' AND course_id IN (1, 2))""")
+
+
+def test_students_of_curricula(conn, school):
+    tag_curricula(conn)
     found = queries.curriculum_students(conn, ["web_dev", "data_science"]).rows
     assert [(s.user_id, s.curricula, s.course_ids) for s in found] == [
         (ANA, ["data_science", "web_dev"], [C1]), (BEN, ["data_science", "web_dev"], [C1]),
@@ -331,15 +336,7 @@ def test_students_of_curricula(conn, school):
 
 
 def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, school):
-    conn.execute("""
-        INSERT INTO userdata.curricula (name, created_by) VALUES ('web_dev', 't'), ('data_science', 't')""")
-    conn.execute("""
-        INSERT INTO userdata.curriculum_courses (curriculum_id, course_id, added_by)
-        SELECT id, course_id, 't'
-        FROM userdata.curricula
-        CROSS JOIN (VALUES (1), (2)) AS c (course_id)
-        WHERE (name = 'web_dev' AND course_id = 1)
-           OR (name = 'data_science' AND course_id IN (1, 2))""")
+    tag_curricula(conn)
     both = ["web_dev", "data_science"]
 
     def students(curricula: list[str], **options: Any) -> list[int]:
