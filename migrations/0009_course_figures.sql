@@ -1,12 +1,17 @@
--- One definition of a course's figures: canvas.course_figures(course_ids), read by the
--- course statistics report (sql/reports/course_statistics.sql) and by the course
--- snapshot each sync records in layer 2 (sql/history/snapshots.sql), which used to
--- spell the same sixty lines out each.
+-- One definition each of a student in a course and of a course's figures.
 --
+-- canvas.student_courses: one row per active student and course (a student enrolled in
+-- two sections of a course has two enrollments): the Canvas current score of the first
+-- enrollment (by id) and the latest activity of any. Read by the at-risk report, the
+-- course figures below and the work behind a final-grade prediction, which spelled it
+-- out each. A view: a condition on course_id or user_id reaches the enrollments beneath.
+--
+-- canvas.course_figures(course_ids): the figures of the course statistics report
+-- (sql/reports/course_statistics.sql) and of the course snapshot each sync records in
+-- layer 2 (sql/history/snapshots.sql), which used to spell the same sixty lines out each.
 -- Per course of course_ids (NULL: every course), whatever its state (the report leaves
 -- out deleted courses and courses marked missing in layer 0):
---   enrolled            active student enrollments (canvas.active_students), one per
---                       student
+--   enrolled            active students (canvas.student_courses)
 --   mean_score          mean of their Canvas current scores (%), 2 decimals
 --   median_score        median of the same (percentile_cont(0.5)), 2 decimals
 --   score_distribution  students per band of current score: A >= 90, B >= 80, C >= 70,
@@ -17,10 +22,21 @@
 --                       Canvas marked it missing; excused work left out, and
 --                       assignments that do not count (canvas.graded_assignments)
 --   missing_rate        missing / due, 4 decimals
---
 -- A SQL function of one SELECT, STABLE: PostgreSQL inlines it into the query that calls
 -- it, so a constant course_ids reaches the scans beneath as if written there.
 -- depends: 0008_query_indexes
+
+CREATE VIEW canvas.student_courses AS
+SELECT
+    e.user_id,
+    e.course_id,
+    (array_agg(e.current_score ORDER BY e.id))[1] AS current_score,
+    max(e.last_activity_at) AS last_activity_at
+FROM canvas.active_students AS e
+GROUP BY e.user_id, e.course_id;
+
+COMMENT ON VIEW canvas.student_courses IS
+    'One row per active student and course: the current score of the first enrollment (by id), the latest activity of any.';
 
 CREATE FUNCTION canvas.course_figures(course_ids bigint[])
 RETURNS TABLE (
@@ -37,13 +53,12 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 WITH students AS (
     SELECT
-        e.user_id,
-        e.course_id,
-        (array_agg(e.current_score ORDER BY e.id))[1] AS current_score,
-        max(e.last_activity_at) AS last_activity_at
-    FROM canvas.active_students AS e
-    WHERE course_ids IS NULL OR e.course_id = ANY(course_ids)
-    GROUP BY e.user_id, e.course_id
+        sc.user_id,
+        sc.course_id,
+        sc.current_score,
+        sc.last_activity_at
+    FROM canvas.student_courses AS sc
+    WHERE course_ids IS NULL OR sc.course_id = ANY(course_ids)
 ),
 clocks AS (
     SELECT

@@ -52,13 +52,12 @@ RETURNING id;
 -- actively enrolled gets none.
 WITH enrollment AS (
     SELECT
-        e.user_id,
-        e.course_id,
-        (array_agg(e.current_score ORDER BY e.id))[1] AS current_score
-    FROM canvas.active_students AS e
-    WHERE e.user_id = :'user_id'::bigint
-      AND e.course_id = :'course_id'::bigint
-    GROUP BY e.user_id, e.course_id
+        sc.user_id,
+        sc.course_id,
+        sc.current_score
+    FROM canvas.student_courses AS sc
+    WHERE sc.user_id = :'user_id'::bigint
+      AND sc.course_id = :'course_id'::bigint
 ),
 clock AS (
     SELECT least(coalesce(max(e.last_activity_at), now()), now()) AS clock

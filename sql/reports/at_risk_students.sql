@@ -37,13 +37,12 @@
 -- Risk score, category, factors and reasons per active student and course, most at risk first.
 WITH students AS (
     SELECT
-        e.user_id,
-        e.course_id,
-        (array_agg(e.current_score ORDER BY e.id))[1] AS current_score,
-        max(e.last_activity_at) AS last_activity_at
-    FROM canvas.active_students AS e
-    WHERE (NULLIF(:'course_id'::text, '') IS NULL OR e.course_id = NULLIF(:'course_id'::text, '')::bigint)
-    GROUP BY e.user_id, e.course_id
+        st.user_id,
+        st.course_id,
+        st.current_score,
+        st.last_activity_at
+    FROM canvas.student_courses AS st
+    WHERE (NULLIF(:'course_id'::text, '') IS NULL OR st.course_id = NULLIF(:'course_id'::text, '')::bigint)
 ),
 clocks AS NOT MATERIALIZED (
     -- Read from the enrollments again rather than from students: a query that reads a
