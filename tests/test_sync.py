@@ -894,6 +894,30 @@ def test_syncs_of_different_courses_run_side_by_side(
                     "ORDER BY id") == [(501, Decimal("10.0")), (506, Decimal("91.0"))]
 
 
+def test_a_shared_row_a_concurrent_sync_stored_first_counts_as_unchanged(
+    db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    # Two syncs of different courses both stage Ana as new; the one that commits first
+    # stores her, the other's INSERT … ON CONFLICT DO NOTHING keeps that row. Here a
+    # trigger plays the first sync: the moment this sync writes its term, Ana's staged
+    # row is stored, before this sync writes its users.
+    db.execute("""
+        CREATE FUNCTION pg_temp.store_ana_first() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO canvas.users SELECT (s.rec).* FROM pg_temp.stage_users AS s WHERE s.id = 1;
+            RETURN NULL;
+        END $$""")
+    db.execute("CREATE TRIGGER store_ana_first AFTER INSERT ON canvas.terms "
+               "FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.store_ana_first()")
+    data = tiny_institution()
+
+    result = sync.sync_bundle(db, bundle_dir(tmp_path, data))
+
+    assert result.counts["users"] == TableCounts(inserted=len(data["users"]) - 1, unchanged=1)
+    assert row_counts(db) == TINY_ROWS
+    assert rows(db, "SELECT name FROM canvas.users WHERE id = %s", ANA) == [("Ana Alves",)]
+
+
 # -- 10. a killed sync ---------------------------------------------------------------------------
 
 

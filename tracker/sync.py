@@ -247,7 +247,11 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name] = dict(row or {})
         sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
         getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
-        sql.canvas.insert_new(conn, table=table, stage=stage)
+        inserted = sql.canvas.insert_new(conn, table=table, stage=stage).rowcount
+        # A row staged as new that a concurrent sync (of other courses: a shared user or
+        # term) stored a moment before is that sync's: this one counts it as unchanged.
+        counts[name]["unchanged"] += counts[name]["inserted"] - inserted
+        counts[name]["inserted"] = inserted
         written = counts[name]["inserted"] + counts[name]["updated"]
         if written >= ANALYZE_AFTER and written >= (counts[name]["updated"] + counts[name]["unchanged"]) / 10:
             sql.canvas.analyze_table(conn, table=table)
