@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
 from canvas_server import CanvasServer
 from psycopg import sql as pgsql
 
-from tracker import canvas_api, sync
+from tracker import canvas_api, maintenance, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.sqlfiles import sql
 from tracker.sync import GradeChange, TableCounts
@@ -642,6 +642,32 @@ def test_undo_refuses_a_sync_whose_rows_a_later_sync_changed(
     assert rows(db, "SELECT score FROM canvas.submissions WHERE id = 501") == [(Decimal("9.0"),)]
     assert [(r.sync_id, r.status) for r in sync.list_runs(db)] == [
         (3, "undone"), (2, "undone"), (1, "succeeded")]
+
+
+def test_undo_refuses_a_sync_whose_older_history_retention_archived_since(
+    db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    data = tiny_institution()
+    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s1"))
+    find(data, "submissions", 501)["score"] = 9.5
+    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s2"))
+    db.commit()
+    # every history row with a newer one in its series is due: 501's score of sync 1
+    maintenance.set_retention(db, "history.submission_scores", timedelta(milliseconds=1),
+                              actor="dba")
+    db.commit()
+    retention = maintenance.run_retention(db, actor="dba")
+    assert retention.archived == {"history.submission_scores": 1}
+    before = dump(db, ALL_SCHEMAS)
+
+    with pytest.raises(SyncConflictError, match=rf"cannot undo sync 2: retention run\(s\) "
+                                                rf"{retention.run_id} \(1 rows\) since archived"):
+        sync.undo(db, 2)
+    assert dump(db, ALL_SCHEMAS) == before
+    # a retention run done before a sync started does not stand in the way of its undo
+    find(data, "submissions", 502)["score"] = 6.0
+    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s3"))
+    assert sync.undo(db).status == "undone"
 
 
 def test_undo_with_no_sync_is_not_found(db: psycopg.Connection[Any]) -> None:

@@ -497,8 +497,9 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
     """Revert a sync (default: the latest that succeeded) in one transaction.
 
     Layers 1 and 0 return to their state before it and the layer 2 rows it appended are
-    removed. Refused (SyncConflictError) when a later sync changed the same rows, or when
-    user data written since refers to objects the sync brought in.
+    removed. Refused (SyncConflictError) when a later sync changed the same rows, when
+    a cleanup or a retention run since removed rows it depends on, or when user data
+    written since refers to objects the sync brought in.
     """
     with conn.transaction():
         run = get_run(conn, sync_id)
@@ -517,6 +518,14 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
             raise SyncConflictError(
                 f"cannot undo sync {run.sync_id}: approved cleanup run(s) {runs} removed objects "
                 "since it. Restore them first (tracker lifecycle restore RUN_ID), then undo.")
+        retained = sql.tracker.retention_since(conn, sync_id=run.sync_id).fetchall()
+        if retained:
+            runs = ", ".join(f"{run_id} ({n:,} rows)" for run_id, n in retained)
+            raise SyncConflictError(
+                f"cannot undo sync {run.sync_id}: retention run(s) {runs} since archived the "
+                "history rows it had made old, and undoing it would leave those grades and "
+                "scores without their last value before it. Put the data right with a new sync "
+                "instead (the archived rows: tracker maintenance export-archive).")
         sql.canvas.create_temp_stages(conn)
         sql.history.allow_undo(conn)
         for table in _HISTORY_TABLES:

@@ -53,3 +53,35 @@ WHERE c.kind = 'cleanup'
   AND c.performed_at > s.started_at
   AND c.restored_at IS NULL
 ORDER BY c.run_id;
+
+-- name: retention_since
+-- Retention runs done after a run started that archived a history row of a series the
+-- run appended to (a student's grades in a course, a submission's scores, a course's
+-- snapshots): the run's newer row is what let retention archive the older one, so
+-- undoing the run would leave the series without the last value known before it.
+SELECT r.run_id, count(*) AS archived
+FROM archive.runs AS r
+JOIN tracker.sync_runs AS s ON s.sync_id = :'sync_id'::bigint
+JOIN archive.rows AS a ON a.run_id = r.run_id
+WHERE r.kind = 'retention'
+  AND r.performed_at > s.started_at
+  AND CASE a.relation
+          WHEN 'history.enrollment_grades' THEN EXISTS (
+              SELECT 1
+              FROM history.enrollment_grades AS h
+              WHERE h.sync_id = s.sync_id
+                AND h.enrollment_id = (a.row_data ->> 'enrollment_id')::bigint)
+          WHEN 'history.submission_scores' THEN EXISTS (
+              SELECT 1
+              FROM history.submission_scores AS h
+              WHERE h.sync_id = s.sync_id
+                AND h.submission_id = (a.row_data ->> 'submission_id')::bigint)
+          WHEN 'history.course_snapshots' THEN EXISTS (
+              SELECT 1
+              FROM history.course_snapshots AS h
+              WHERE h.sync_id = s.sync_id
+                AND h.course_id = (a.row_data ->> 'course_id')::bigint)
+          ELSE false
+      END
+GROUP BY r.run_id
+ORDER BY r.run_id;
