@@ -386,7 +386,7 @@ def _active_student_of(user_id: Term, course_id: Term) -> ExistsCriterion:
 _ACTIVE_SUBMITTER = _fixed(_active_student_of(_S.user_id, _S.course_id))
 _LIVE_ASSIGNMENT = _fixed(_not_missing("assignment", _S.assignment_id))
 _ACTIVE_ENROLLMENT = _fixed(Criterion.all(_is_active_student(_E)))
-_INCLUDED_ENROLLMENT = _fixed((_E.type == _STUDENT) & _E.is_test_student.negate())
+_ANY_STUDENT_ENROLLMENT = _fixed((_E.type == _STUDENT) & _E.is_test_student.negate())
 _LIVE_ENROLLMENT = _fixed(_not_missing("enrollment", _E.id))
 
 
@@ -1141,7 +1141,7 @@ def curriculum_students_query(
         # then their names, which the page is sorted by. The planner expects a few hundred
         # students and would rather read every user than probe the index for each, so
         # the users are asked for by the list of ids found: one index scan.
-        enrolled = _INCLUDED_ENROLLMENT if include_inactive else _ACTIVE_ENROLLMENT
+        enrolled = _ANY_STUDENT_ENROLLMENT if include_inactive else _ACTIVE_ENROLLMENT
         found = (
             _query(_CU)
             .join(_CC).on(_CC.curriculum_id == _CU.id)
