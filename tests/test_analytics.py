@@ -413,22 +413,47 @@ def test_objects_missing_in_layer_0_leave_the_analytics(conn, school, tmp_path):
     assert ana.clock == at("2024-10-05T11:00")
 
 
-def test_risk_assessments_are_stored_with_factors_and_model_once_per_change(conn, school):
-    assert analytics.record_risk_assessments(conn, C1) == 4
-    rows = conn.execute(
-        "SELECT user_id, course_id, score, category, confidence, model_version, factors "
-        "FROM history.risk_assessments ORDER BY score DESC, user_id").fetchall()
-    assert [(r[0], r[1], r[2], r[3], r[5]) for r in rows][:2] == [
+def test_each_sync_stores_the_risk_of_the_courses_it_changed_once_per_change(
+        conn, school, tmp_path):
+    def stored(sync_id=None):
+        return conn.execute(
+            "SELECT user_id, course_id, score, category, model_version, factors "
+            "FROM history.risk_assessments WHERE sync_id IS NOT DISTINCT FROM %s "
+            "ORDER BY score DESC, user_id", (sync_id,)).fetchall()
+
+    # The sync that built the school assessed every active student of both courses.
+    (first,) = [r.sync_id for r in sync.list_runs(conn)]
+    rows = stored(first)
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows][:2] == [
         (ANA, C1, Decimal("0.656"), "high", "risk-v1"),
         (BEN, C1, Decimal("0.131"), "low", "risk-v1"),
     ]
-    factors = rows[0][6]
+    assert {(r[0], r[1]) for r in rows} == {(a.user_id, a.course_id)
+                                           for a in analytics.assess_risk(conn)}
+    factors = rows[0][5]
     assert factors["score"] == {"value": 62.0, "risk": 0.7, "weight": 0.35}
     assert factors["reasons"][0] == "current score 62.0%"
     assert factors["counts"] == {"due": 5, "missing": 1, "submitted": 4, "late": 1}
-    # Nothing changed: nothing is appended (layer 2 holds changes only).
+    # Nothing changed since: nothing is appended (layer 2 holds changes only), by a
+    # program asking or by an unchanged re-sync.
+    assert analytics.record_risk_assessments(conn) == 0
+    assert school.sync(conn, tmp_path).counts["enrollments"].history == 0
+
+    school.find("enrollments", 1003)["grades"]["current_score"] = 85.0  # Cy's grade falls
+    later = school.sync(conn, tmp_path)
+    # Cy's grades and Cy's risk: 0.35 × (90 - 85) / 40 = 0.044.
+    assert later.counts["enrollments"].history == 2
+    assert [(r[0], r[1], r[2]) for r in stored(later.sync_id)] == [(CY, C1, Decimal("0.044"))]
+    # Undoing the sync removes its assessments with the rest of its layer 2 rows.
+    sync.undo(conn, later.sync_id)
+    assert stored(later.sync_id) == []
     assert analytics.record_risk_assessments(conn, C1) == 0
-    assert analytics.record_risk_assessments(conn) == 1  # Fay, in course 2
+    # A program's own assessment carries no sync.
+    school.find("enrollments", 1003)["grades"]["current_score"] = 70.0
+    school.sync(conn, tmp_path)
+    conn.execute("UPDATE canvas.enrollments SET current_score = 60 WHERE id = 1003")
+    assert analytics.record_risk_assessments(conn, C1) == 1
+    assert [(r[0], r[2]) for r in stored()] == [(CY, Decimal("0.263"))]
 
 
 # -- insights ------------------------------------------------------------------------------------

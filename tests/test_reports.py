@@ -179,11 +179,10 @@ def test_student_progress_history_shows_each_recorded_change(conn, school, tmp_p
 
 
 def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_path):
-    assert rows(conn, "latest_risk") == []
-    analytics.record_risk_assessments(conn)
+    # Each sync assesses the students of the courses it changed.
+    assert [r["category"] for r in rows(conn, "latest_risk", user_id=BEN)] == ["low"]
     school.find("enrollments", 1002)["grades"]["current_score"] = 40.0  # Ben slips
     school.sync(conn, tmp_path)
-    analytics.record_risk_assessments(conn)
     latest = rows(conn, "latest_risk", course_id=C1)
     assert [(r["user_id"], r["category"]) for r in latest] == [
         (ANA, "high"), (BEN, "medium"), (CY, "low"), (DEE, "low")]
@@ -191,6 +190,12 @@ def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_p
     # 0.35 × min(1, (90 - 40) / 40) = 0.35
     assert (float(ben["risk_score"]), ben["model_version"]) == (0.35, "risk-v1")
     assert ben["reasons"] == ["current score 40.0%"]
+    assert ben["sync_id"] == sync.list_runs(conn)[0].sync_id
+    # The stored factors come out as the columns of the report that assesses afresh.
+    fresh = next(r for r in rows(conn, "at_risk_students", course_id=C1) if r["user_id"] == BEN)
+    shared = [c for c in ben if c in fresh]
+    assert {"score_risk", "late_risk", "missing_ratio", "days_inactive", "trend", "due"} < set(shared)
+    assert {c: ben[c] for c in shared} == {c: fresh[c] for c in shared}
     assert [r["user_id"] for r in rows(conn, "latest_risk", user_id=FAY)] == [FAY]
     # An enrollment layer 0 marks missing leaves the report, as everywhere else.
     conn.execute("UPDATE lifecycle.objects SET status = 'missing', missing_since = now(), "

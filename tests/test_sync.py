@@ -25,6 +25,7 @@ import pytest
 from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
     ALGEBRA,
     ANA,
+    BEN,
     BIOLOGY,
     SHARD_USER,
     Bundle,
@@ -62,6 +63,7 @@ TINY_ROWS = {
     "history.enrollment_grades": 6,  # the six enrollments of student types
     "history.submission_scores": 7,
     "history.course_snapshots": 2,  # each course's statistics at that moment
+    "history.risk_assessments": 4,  # each active student's risk in each course
     "lifecycle.objects": 27,  # every object but submissions
 }  # every other table of layers 1, 2 and 0 stays empty
 EMPTY_ROWS: dict[str, int] = {}
@@ -115,7 +117,7 @@ def _tables(conn: psycopg.Connection[Any],
     ).fetchall()
 
 
-VOLATILE = ("recorded_at", "first_seen_at", "missing_since")
+VOLATILE = ("recorded_at", "assessed_at", "first_seen_at", "missing_since")
 
 
 def dump(conn: psycopg.Connection[Any], schemas: tuple[str, ...] = LAYERS, *,
@@ -252,7 +254,9 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
     assert result.scope_course_ids == (ALGEBRA, BIOLOGY)
     assert result.counts == {
         kind: TableCounts(inserted=len(data[kind]),
-                          history={"enrollments": 6, "submissions": 7, "courses": 2}.get(kind, 0))
+                          # enrollments: six students' grades, four active students' risk
+                          history={"enrollments": 6 + 4, "submissions": 7,
+                                   "courses": 2}.get(kind, 0))
         for kind in KINDS
     }
     assert row_counts(db) == TINY_ROWS
@@ -431,9 +435,16 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
     assert result.counts == {
         **unchanged(data),
         "courses": TableCounts(unchanged=2, history=1),  # Algebra's statistics moved
-        "enrollments": TableCounts(updated=2, unchanged=6, history=1),
+        # Ana's grade; Ana's and Ben's risk in Algebra
+        "enrollments": TableCounts(updated=2, unchanged=6, history=1 + 2),
         "submissions": TableCounts(updated=4, unchanged=3, history=3),
     }
+    # Ana's score rose to 90 (0.35 × 4.5 / 40 = 0.039 before); Ben's one late submission
+    # was excused (0.10 of late work and 0.175 of his score of 70 before).
+    assert rows(db, "SELECT user_id, course_id, score, category, factors -> 'reasons' "
+                    "FROM history.risk_assessments WHERE sync_id = 2 ORDER BY user_id") == [
+        (ANA, ALGEBRA, Decimal("0.0"), "low", []),
+        (BEN, ALGEBRA, Decimal("0.175"), "low", ["current score 70.0%"])]
     assert rows(db, "SELECT enrollment_id, user_id, course_id, current_score, final_score, "
                     "current_grade FROM history.enrollment_grades WHERE sync_id = 2") == [
         (401, ANA, ALGEBRA, Decimal("90.0"), Decimal("80.0"), "A-")]
@@ -444,7 +455,8 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
         (506, Decimal("91.0"), "A-", False),
     ]
     assert row_counts(db) == {**TINY_ROWS, "history.enrollment_grades": 7,
-                              "history.submission_scores": 10, "history.course_snapshots": 3}
+                              "history.submission_scores": 10, "history.course_snapshots": 3,
+                              "history.risk_assessments": 6}
     # layer 1 holds the new values; the journal, the rows they replaced
     assert rows(db, "SELECT id, score, excused, sync_id FROM canvas.submissions "
                     "WHERE id IN (501, 502, 506) ORDER BY id") == [
@@ -587,7 +599,8 @@ def test_undo_returns_every_layer_to_exactly_what_it_was(
         "courses": TableCounts(unchanged=2, history=1),
         "users": TableCounts(inserted=1, updated=1, unchanged=4),
         "assignments": TableCounts(unchanged=4, missing=1),
-        "enrollments": TableCounts(inserted=1, updated=2, unchanged=6, reactivated=1, history=2),
+        "enrollments": TableCounts(inserted=1, updated=2, unchanged=6, reactivated=1,
+                                   history=2 + 2),  # grades; risk assessments
         "submissions": TableCounts(inserted=1, updated=4, unchanged=2, history=4),
     }
     assert dump(db) != before
@@ -668,6 +681,27 @@ def test_undo_refuses_a_sync_whose_older_history_retention_archived_since(
     find(data, "submissions", 502)["score"] = 6.0
     sync.sync_bundle(db, bundle_dir(tmp_path, data, "s3"))
     assert sync.undo(db).status == "undone"
+
+
+def test_undo_refuses_a_sync_whose_older_risk_assessment_retention_archived_since(
+    db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    data = tiny_institution()
+    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s1"))
+    find(data, "enrollments", 401)["grades"]["current_score"] = 60.0  # Ana's risk rises
+    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s2"))
+    db.commit()
+    maintenance.set_retention(db, "history.risk_assessments", timedelta(milliseconds=1),
+                              actor="dba")
+    db.commit()
+    retention = maintenance.run_retention(db, actor="dba")
+    assert retention.archived == {"history.risk_assessments": 1}  # Ana's of sync 1
+    before = dump(db, ALL_SCHEMAS)
+
+    with pytest.raises(SyncConflictError, match=rf"cannot undo sync 2: retention run\(s\) "
+                                                rf"{retention.run_id} \(1 rows\) since archived"):
+        sync.undo(db, 2)
+    assert dump(db, ALL_SCHEMAS) == before
 
 
 def test_undo_with_no_sync_is_not_found(db: psycopg.Connection[Any]) -> None:

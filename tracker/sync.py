@@ -49,12 +49,17 @@ ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
 
-_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores", "history.course_snapshots")
+_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores",
+                   "history.course_snapshots", "history.risk_assessments")
 
 
 @dataclass(frozen=True)
 class TableCounts:
-    """What a sync did to one layer 1 table (and the layer 0 and 2 rows about it)."""
+    """What a sync did to one layer 1 table (and the layer 0 and 2 rows about it).
+
+    ``history`` counts the layer 2 rows appended: a submission's scores; an enrollment's
+    grades and its student's risk assessments; a course's snapshots.
+    """
 
     inserted: int = 0
     updated: int = 0
@@ -279,6 +284,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("recording course snapshots", 0, 0)
     touched = [r[0] for r in sql.lifecycle.courses_with_changes(conn)]
     counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, touched)
+    step("assessing risk", 0, 0)
+    counts["enrollments"]["history"] += analytics.record_sync_risk(conn, sync_id, touched)
 
     table_counts = {name: TableCounts(**c) for name, c in counts.items()}
     sql.tracker.finish_run(conn, sync_id=sync_id,

@@ -3,29 +3,26 @@
 -- a final-grade prediction and a pace of work.
 
 -- name: record_risk_assessments
--- Append risk assessments given as parallel arrays (one element per student and course),
--- skipping those whose score, category, confidence and model are the same as the
--- student's latest assessment in that course (layer 2 appends only what changed).
+-- Append risk assessments given as a JSON array of objects (user_id, course_id, score,
+-- category, confidence, factors), skipping those whose score, category, confidence and
+-- model are the same as the student's latest assessment in that course (layer 2 appends
+-- only what changed). sync_id: the sync that made them, empty when made outside a sync.
 INSERT INTO history.risk_assessments (
-    user_id, course_id, assessed_at, score, category, confidence, factors, model_version
+    user_id, course_id, sync_id, assessed_at, score, category, confidence, factors, model_version
 )
 SELECT
     r.user_id,
     r.course_id,
+    NULLIF(:'sync_id'::text, '')::bigint,
     now(),
     r.score,
     r.category,
     r.confidence,
     r.factors,
     :'model_version'::text
-FROM unnest(
-    :'user_ids'::bigint[],
-    :'course_ids'::bigint[],
-    :'scores'::numeric[],
-    :'categories'::text[],
-    :'confidences'::numeric[],
-    :'factors'::jsonb[]
-) AS r (user_id, course_id, score, category, confidence, factors)
+FROM jsonb_to_recordset(:'assessments'::jsonb)
+    AS r (user_id bigint, course_id bigint, score numeric, category text, confidence numeric,
+          factors jsonb)
 LEFT JOIN LATERAL (
     SELECT
         ra.score,

@@ -7,26 +7,45 @@
 -- Both variables must be given (psql leaves an unset :'name' in the text); an empty
 -- value means "no filter".
 --
--- From layer 2 (history.risk_assessments, written by tracker.analytics.
--- record_risk_assessments): per student and course, the latest assessment, with its
--- score, category, confidence, the reasons and factors it was based on and the model
--- version that made it; most at risk first. Students no longer actively enrolled in the
--- course (or the test student, or marked missing in layer 0) are left out.
+-- From layer 2 (history.risk_assessments): per student and course, the latest
+-- assessment — made by the sync that last changed the course, or by a program through
+-- tracker.analytics.record_risk_assessments — with its score, category, confidence,
+-- reasons, model version and the sync that made it (empty: a program); most at risk
+-- first. The factors come out as the columns at_risk_students.sql gives them (the
+-- names of model risk-v1; a factor the model did not record is empty). Students no
+-- longer actively enrolled in the course (or the test student, or marked missing in
+-- layer 0) are left out.
 
 -- name: latest_risk
 -- The latest risk assessment per student and course, most at risk first.
 SELECT
     r.user_id,
     u.name AS student,
+    u.sis_user_id,
     r.course_id,
     c.name AS course,
     r.assessed_at,
     r.score AS risk_score,
     r.category,
     r.confidence,
-    r.factors -> 'reasons' AS reasons,
+    ARRAY(SELECT jsonb_array_elements_text(r.factors -> 'reasons')) AS reasons,
+    r.factors ->> 'trend' AS trend,
+    (r.factors -> 'score' ->> 'value')::numeric AS current_score,
+    (r.factors -> 'momentum' ->> 'value')::numeric AS slope_per_week,
+    (r.factors -> 'counts' ->> 'due')::integer AS due,
+    (r.factors -> 'counts' ->> 'missing')::integer AS missing,
+    (r.factors -> 'missing' ->> 'value')::numeric AS missing_ratio,
+    (r.factors -> 'counts' ->> 'submitted')::integer AS submitted,
+    (r.factors -> 'counts' ->> 'late')::integer AS late,
+    (r.factors -> 'late' ->> 'value')::numeric AS late_ratio,
+    (r.factors -> 'inactivity' ->> 'value')::numeric AS days_inactive,
+    (r.factors -> 'score' ->> 'risk')::numeric AS score_risk,
+    (r.factors -> 'momentum' ->> 'risk')::numeric AS momentum_risk,
+    (r.factors -> 'missing' ->> 'risk')::numeric AS missing_risk,
+    (r.factors -> 'late' ->> 'risk')::numeric AS late_risk,
+    (r.factors -> 'inactivity' ->> 'risk')::numeric AS inactivity_risk,
     r.model_version,
-    r.factors,
+    r.sync_id,
     r.id AS assessment_id
 FROM (
     SELECT DISTINCT ON (ra.user_id, ra.course_id)

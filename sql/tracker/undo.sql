@@ -56,8 +56,8 @@ ORDER BY c.run_id;
 
 -- name: retention_since
 -- Retention runs done after a run started that archived a history row of a series the
--- run appended to (a student's grades in a course, a submission's scores, a course's
--- snapshots): the run's newer row is what let retention archive the older one, so
+-- run appended to (a student's grades or risk assessments in a course, a submission's
+-- scores, a course's snapshots): the run's newer row is what let retention archive the older one, so
 -- undoing the run would leave the series without the last value known before it.
 SELECT r.run_id, count(*) AS archived
 FROM archive.runs AS r
@@ -81,6 +81,12 @@ WHERE r.kind = 'retention'
               FROM history.course_snapshots AS h
               WHERE h.sync_id = s.sync_id
                 AND h.course_id = (a.row_data ->> 'course_id')::bigint)
+          WHEN 'history.risk_assessments' THEN EXISTS (
+              SELECT 1
+              FROM history.risk_assessments AS h
+              WHERE h.sync_id = s.sync_id
+                AND h.user_id = (a.row_data ->> 'user_id')::bigint
+                AND h.course_id IS NOT DISTINCT FROM (a.row_data ->> 'course_id')::bigint)
           ELSE false
       END
 GROUP BY r.run_id

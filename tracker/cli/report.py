@@ -43,7 +43,7 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     course_statistics         enrolled, mean and median score, distribution, missing rate
     missing_work              every submission Canvas marks missing
     student_progress_history  each recorded change of a student's course grades
-    latest_risk               the latest stored risk assessment per student
+    latest_risk               each student's risk as the last sync (or program) assessed it
 
     --student applies to grade_momentum, missing_work, student_progress_history and
     latest_risk. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or

@@ -72,6 +72,10 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
     tracker sync --canvas-url URL --course 42 full sync of course 42 from a live Canvas
     tracker sync list | report [ID] | undo [ID]
 
+    The counts per table: layer 1 rows inserted, updated, unchanged; objects marked
+    missing or back (layer 0); history rows appended (layer 2): a submission's scores,
+    an enrollment's grades and its student's risk assessment, a course's snapshot.
+
     Exit codes: 0 synced, 1 failure or conflict, 2 invalid input (nothing written).
     """
     if ctx.invoked_subcommand is not None:

@@ -1,0 +1,1 @@
+ALTER TABLE history.risk_assessments DROP COLUMN sync_id;
