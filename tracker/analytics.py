@@ -36,7 +36,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import psycopg
 from psycopg.rows import dict_row
 
@@ -76,11 +75,11 @@ __all__ = [
     "run_report",
 ]
 
-#: The risk model's name, stored with every assessment. Change it with the rules in
-#: ``sql/reports/at_risk_students.sql``.
+#: The risk model's name, stored with every assessment. Change it with the rules, which
+#: are the SQL function ``canvas.student_risk`` (migration ``0010_risk_per_sync``).
 RISK_MODEL = "risk-v1"
 
-#: Weight of each risk factor (they add up to 1); see ``sql/reports/at_risk_students.sql``.
+#: Weight of each risk factor (they add up to 1), as ``canvas.student_risk`` weighs them.
 RISK_WEIGHTS: Mapping[str, float] = {
     "score": 0.35,
     "momentum": 0.20,
@@ -425,7 +424,7 @@ class RiskAssessment:
 
     ``score`` in [0, 1] is the sum of the factors' contributions; ``category`` one of
     :data:`CATEGORIES`; ``confidence`` the total weight of the factors that were known;
-    ``reasons`` a sentence for each factor that weighs (see at_risk_students.sql).
+    ``reasons`` a sentence for each factor that weighs (see ``canvas.student_risk``).
     """
 
     user_id: int
@@ -529,14 +528,9 @@ def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None
     :data:`RISK_MODEL`, unless the student's latest assessment in that course has the
     same score, category, confidence and model (layer 2 appends only what changed).
     Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
+    Each sync does this for the courses it changed (:func:`record_sync_risk`).
     """
-    return _append_risk(conn, assess_risk(conn, course_id), sync_id=None)
-
-
-#: A sync that changed more courses than this assesses every course in one pass over the
-#: submissions and keeps those it changed; up to this many, it asks course by course
-#: (about 8 ms a course at 1,000,000 submissions, against 1 to 2 s for all of them).
-SYNC_RISK_COURSE_BY_COURSE_MAX = 25
+    return _record_risk(conn, None if course_id is None else [course_id], sync_id=None)
 
 
 def record_sync_risk(conn: psycopg.Connection[Any], sync_id: int,
@@ -548,29 +542,17 @@ def record_sync_risk(conn: psycopg.Connection[Any], sync_id: int,
     re-sync appends nothing, and undoing the sync removes what it appended. Returns how
     many rows were appended.
     """
-    wanted = {int(c) for c in course_ids}
-    if len(wanted) <= SYNC_RISK_COURSE_BY_COURSE_MAX:
-        assessments = [a for c in sorted(wanted) for a in assess_risk(conn, c)]
-    else:
-        assessments = [a for a in assess_risk(conn) if a.course_id in wanted]
-    return _append_risk(conn, assessments, sync_id=sync_id)
-
-
-def _append_risk(conn: psycopg.Connection[Any], assessments: Sequence[RiskAssessment],
-                 *, sync_id: int | None) -> int:
-    if not assessments:
+    if not course_ids:
         return 0
-    # One JSON document rather than an array per column: psycopg quotes each element of
-    # a jsonb[] in Python, which took seconds for an institution's 15,000 students.
-    cur = sql.history.record_risk_assessments(
-        conn,
-        model_version=RISK_MODEL,
-        sync_id=sync_id,
-        assessments=orjson.dumps([
-            {"user_id": a.user_id, "course_id": a.course_id, "score": a.score,
-             "category": a.category, "confidence": a.confidence, "factors": a.factors_json()}
-            for a in assessments]).decode(),
-    )
+    return _record_risk(conn, [int(c) for c in course_ids], sync_id=sync_id)
+
+
+def _record_risk(conn: psycopg.Connection[Any], course_ids: list[int] | None, *,
+                 sync_id: int | None) -> int:
+    # One statement, assessing and appending in the server (canvas.student_risk): no row
+    # travels to Python, whatever the number of students.
+    cur = sql.history.record_risk_assessments(conn, course_ids=course_ids, sync_id=sync_id,
+                                              model_version=RISK_MODEL)
     return cur.rowcount
 
 

@@ -21,7 +21,8 @@
 -- Otherwise 'steady' (fewer than three points, a flat or a noisy series). On the
 -- sample school this flags about half the students whose decline had begun three weeks
 -- before, and under 2% of the others. tracker.analytics.momentum() reads this
--- statement; at_risk_students.sql repeats the same points and rule: keep them in step.
+-- statement; canvas.student_risk (the risk model, migration 0010_risk_per_sync) repeats
+-- the same points and rule: keep them in step.
 --
 -- Left out: the test student, enrollments that are not active, objects marked missing
 -- in layer 0, excused work, assignments that are not graded, omitted from the final
