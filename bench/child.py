@@ -8,6 +8,12 @@ writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``.
 ``seconds`` covers the work only (connecting included, the interpreter's start and
 imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
 program it ran (psql, for the floor).
+
+On Linux a child's own peak is read from ``/proc/self/status`` (``VmHWM``), not from
+``getrusage``: the kernel carries a process's ``ru_maxrss`` over an exec, so a child
+started by a large parent would report at least the parent's size. psql's peak, read
+through ``RUSAGE_CHILDREN`` once it has exited, is bounded that way by its launcher's
+(this child's, some 30 MB).
 """
 
 from __future__ import annotations
@@ -158,10 +164,22 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+def own_peak_kb() -> int:
+    """This process's own peak resident set size, in KB (see the module's notes)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: KB on Linux only
+
+
 def _main(argv: list[str]) -> None:
     step, folder = argv[0], Path(argv[1])
     result = STEPS[step](**json.loads((folder / "args.json").read_text()))
-    result.setdefault("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    result.setdefault("peak_kb", own_peak_kb())
     result.setdefault("info", {})
     (folder / "result.json").write_text(json.dumps(result))
 

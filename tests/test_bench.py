@@ -8,6 +8,7 @@ in layers 0–2. No assertion here is about time.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +135,17 @@ def test_queries_are_timed_once_cold_then_warm(smoke: dict[str, Any]) -> None:
     assert timings["latest_risk (everyone)"]["rows"] == everyone["rows"]
     for q in timings.values():
         assert q["runs"] == 1 and q["first_ms"] > 0 and 0 < q["p50_ms"] <= q["p95_ms"], q
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="Linux's /proc")
+def test_a_step_reports_its_own_peak_memory_not_its_parents() -> None:
+    ballast = bytearray(300 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so resident
+    done = subprocess.run([sys.executable, "-c", "from bench.child import own_peak_kb; "
+                           "print(own_peak_kb())"], capture_output=True, text=True, check=True,
+                          cwd=tracker.ROOT)
+    assert 0 < int(done.stdout) < 100 * 1024  # a bare interpreter, not 300 MB
+    del ballast
 
 
 def test_tracker_bench_hands_its_arguments_to_the_benchmark() -> None:
