@@ -57,8 +57,9 @@ ORDER BY c.run_id;
 -- name: retention_since
 -- Retention runs done after a run started that archived a history row of a series the
 -- run appended to (a student's grades or risk assessments in a course, a submission's
--- scores, a course's snapshots): the run's newer row is what let retention archive the older one, so
--- undoing the run would leave the series without the last value known before it.
+-- scores, a course's snapshots): the run's newer row is what let retention archive the
+-- older one, so undoing the run would leave the series without the last value known
+-- before it.
 SELECT r.run_id, count(*) AS archived
 FROM archive.runs AS r
 JOIN tracker.sync_runs AS s ON s.sync_id = :'sync_id'::bigint

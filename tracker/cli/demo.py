@@ -56,10 +56,9 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
                  "after": c.score_after, "change": c.change} for c in changes], "table",
                title="grade changes")
 
-        stored = len(analytics.run_report(conn, "latest_risk").rows)
         risky = analytics.at_risk(conn, limit=8)
-        click.echo(f"\n4. who is at risk (each sync stores its assessments in layer 2, {stored:,} "
-                   "current: tracker report latest_risk; weights in README):")
+        click.echo("\n4. who is at risk (each sync stores its assessments in layer 2: "
+                   "tracker report latest_risk; weights in README):")
         render([{"student": r.student, "course": r.course, "risk": f"{r.score:.2f}",
                  "category": r.category, "why": "; ".join(r.reasons)} for r in risky], "table",
                title="students at risk, most first")
