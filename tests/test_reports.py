@@ -57,14 +57,13 @@ def python_text(conn: psycopg.Connection[Any], report: str, **params: Any) -> li
 
 @pytest.fixture
 def sample_school(conn, tmp_path) -> dict[str, int]:
-    """A synced sample school (edge cases included) with two syncs of history and stored
-    risk assessments; returns a course, one of its active students and a second course."""
+    """A synced sample school (edge cases included) with two syncs of history and the risk
+    assessments the syncs stored; returns a course, one of its active students and a second course."""
     size = dict(students=40, courses=4, assignments_per_course=8, courses_per_student=2)
     first = sample.generate(tmp_path / "r0", **size)
     sync.sync_bundle(conn, first.directory)
     later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
     sync.sync_bundle(conn, later.directory)
-    analytics.record_risk_assessments(conn)
     course_id, user_id = conn.execute(
         "SELECT e.course_id, e.user_id FROM canvas.enrollments AS e "
         "JOIN history.enrollment_grades AS h ON h.enrollment_id = e.id "
@@ -106,6 +105,21 @@ def test_at_risk_and_grade_momentum_agree_on_every_students_trend(conn, sample_s
             for r in analytics.run_report(conn, "at_risk_students").rows}
     assert risk == momentum
     assert {trend for _, _, trend, _ in risk.values()} == {"steady", "declining", "improving"}
+
+
+def test_after_each_sync_the_stored_risk_is_a_fresh_assessment(conn, sample_school):
+    # What latest_risk reads back is what at_risk_students computes afresh, for every
+    # student of every course: the syncs left nothing stale to append.
+    assert analytics.record_risk_assessments(conn) == 0
+    latest = {(r["user_id"], r["course_id"]): r
+              for r in analytics.run_report(conn, "latest_risk").rows}
+    fresh = {(r["user_id"], r["course_id"]): r
+             for r in analytics.run_report(conn, "at_risk_students").rows}
+    assert len(fresh) > 40 and latest.keys() == fresh.keys()
+    shared = set(next(iter(latest.values()))) & set(next(iter(fresh.values())))
+    assert {"risk_score", "reasons", "current_score", "slope_per_week", "due"} < shared
+    assert ({k: {c: r[c] for c in shared} for k, r in latest.items()}
+            == {k: {c: r[c] for c in shared} for k, r in fresh.items()})
 
 
 def test_the_latest_course_snapshots_hold_the_course_statistics(conn, sample_school):
@@ -197,6 +211,13 @@ def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_p
     assert {"score_risk", "late_risk", "missing_ratio", "days_inactive", "trend", "due"} < set(shared)
     assert {c: ben[c] for c in shared} == {c: fresh[c] for c in shared}
     assert [r["user_id"] for r in rows(conn, "latest_risk", user_id=FAY)] == [FAY]
+    # Ben slips further: his score's risk was already at its bound (0.35 × 1), so his
+    # risk stays, but what the report shows of him must not lag behind.
+    school.find("enrollments", 1002)["grades"]["current_score"] = 38.0
+    slipped = school.sync(conn, tmp_path)
+    ben = next(r for r in rows(conn, "latest_risk", course_id=C1) if r["user_id"] == BEN)
+    assert (float(ben["risk_score"]), ben["sync_id"]) == (0.35, slipped.sync_id)
+    assert (ben["current_score"], ben["reasons"]) == (38, ["current score 38.0%"])
     # An enrollment layer 0 marks missing leaves the report, as everywhere else.
     conn.execute("UPDATE lifecycle.objects SET status = 'missing', missing_since = now(), "
                  "missing_since_sync_id = first_seen_sync_id "

@@ -525,8 +525,8 @@ def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None
     """Assess every active student of a course (None: every course) and append to layer 2.
 
     Each assessment goes to ``history.risk_assessments`` with its factors, reasons and
-    :data:`RISK_MODEL`, unless the student's latest assessment in that course has the
-    same score, category, confidence and model (layer 2 appends only what changed).
+    :data:`RISK_MODEL`, unless the student's latest assessment in that course is the same,
+    factors and reasons included (layer 2 appends only what changed).
     Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
     Each sync does this for the courses it changed (:func:`record_sync_risk`).
     """

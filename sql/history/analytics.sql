@@ -5,54 +5,67 @@
 -- name: record_risk_assessments
 -- Assess the active students of the courses of course_ids (null: every course) and
 -- append each assessment, with its factors, reasons and the model's name, skipping those
--- whose score, category, confidence and model are the same as the student's latest
--- assessment in that course (layer 2 appends only what changed). sync_id: the sync that
--- made them, empty when a program did. The factors document holds, per factor, its
--- value, risk and weight (canvas.student_risk's columns), then trend, counts, reasons.
+-- that are the same as the student's latest assessment in that course, factors included
+-- (layer 2 appends only what changed; a score already at its factor's bound can move
+-- while the risk stays, and the reasons and factors a reader sees must move with it).
+-- sync_id: the sync that made them, empty when a program did. The factors document
+-- holds, per factor, its value, risk and weight (canvas.student_risk's columns), then
+-- trend, counts, reasons.
+WITH assessed AS (
+    SELECT
+        r.user_id,
+        r.course_id,
+        r.risk_score,
+        r.category,
+        r.confidence,
+        jsonb_build_object(
+            'score', jsonb_build_object('value', r.current_score, 'risk', r.score_risk,
+                                        'weight', 0.35),
+            'momentum', jsonb_build_object('value', r.slope_per_week, 'risk', r.momentum_risk,
+                                           'weight', 0.20),
+            'missing', jsonb_build_object('value', r.missing_ratio, 'risk', r.missing_risk,
+                                          'weight', 0.25),
+            'late', jsonb_build_object('value', r.late_ratio, 'risk', r.late_risk,
+                                       'weight', 0.10),
+            'inactivity', jsonb_build_object('value', r.days_inactive, 'risk', r.inactivity_risk,
+                                             'weight', 0.10),
+            'trend', r.trend,
+            'counts', jsonb_build_object('due', r.due, 'missing', r.missing,
+                                         'submitted', r.submitted, 'late', r.late),
+            'reasons', to_jsonb(r.reasons)
+        ) AS factors
+    FROM canvas.student_risk(:'course_ids'::bigint[]) AS r
+)
 INSERT INTO history.risk_assessments (
     user_id, course_id, sync_id, assessed_at, score, category, confidence, factors, model_version
 )
 SELECT
-    r.user_id,
-    r.course_id,
+    a.user_id,
+    a.course_id,
     NULLIF(:'sync_id'::text, '')::bigint,
     now(),
-    r.risk_score,
-    r.category,
-    r.confidence,
-    jsonb_build_object(
-        'score', jsonb_build_object('value', r.current_score, 'risk', r.score_risk,
-                                    'weight', 0.35),
-        'momentum', jsonb_build_object('value', r.slope_per_week, 'risk', r.momentum_risk,
-                                       'weight', 0.20),
-        'missing', jsonb_build_object('value', r.missing_ratio, 'risk', r.missing_risk,
-                                      'weight', 0.25),
-        'late', jsonb_build_object('value', r.late_ratio, 'risk', r.late_risk,
-                                   'weight', 0.10),
-        'inactivity', jsonb_build_object('value', r.days_inactive, 'risk', r.inactivity_risk,
-                                         'weight', 0.10),
-        'trend', r.trend,
-        'counts', jsonb_build_object('due', r.due, 'missing', r.missing,
-                                     'submitted', r.submitted, 'late', r.late),
-        'reasons', to_jsonb(r.reasons)
-    ),
+    a.risk_score,
+    a.category,
+    a.confidence,
+    a.factors,
     :'model_version'::text
-FROM canvas.student_risk(:'course_ids'::bigint[]) AS r
+FROM assessed AS a
 LEFT JOIN LATERAL (
     SELECT
         ra.score,
         ra.category,
         ra.confidence,
+        ra.factors,
         ra.model_version
     FROM history.risk_assessments AS ra
-    WHERE ra.user_id = r.user_id
-      AND ra.course_id = r.course_id
+    WHERE ra.user_id = a.user_id
+      AND ra.course_id = a.course_id
     ORDER BY ra.assessed_at DESC, ra.id DESC
     LIMIT 1
 ) AS latest ON true
-WHERE latest.score IS NULL
-   OR (r.risk_score, r.category, r.confidence, :'model_version'::text)
-      IS DISTINCT FROM (latest.score, latest.category, latest.confidence, latest.model_version)
+WHERE (a.risk_score, a.category, a.confidence, a.factors, :'model_version'::text)
+      IS DISTINCT FROM
+      (latest.score, latest.category, latest.confidence, latest.factors, latest.model_version)
 RETURNING id;
 
 -- name: student_course_work
