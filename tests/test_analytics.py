@@ -458,6 +458,20 @@ def test_each_sync_stores_the_risk_of_the_courses_it_changed_once_per_change(
     assert [(r[0], r[2]) for r in stored()] == [(CY, Decimal("0.263"))]
 
 
+def test_time_passing_alone_appends_only_the_assessments_it_moves(conn, school, tmp_path):
+    # Ben is active a day later: the course's clock moves a day, and every student's days
+    # without activity with it. Ana's grow from 6.96 to 7.96 days, and her inactivity
+    # risk with them: her assessment changed. Cy's grow from 0.04 to 1.04 days, under the
+    # 3 that count: his score, reasons and counts are what they were, and nothing of him
+    # is appended (nor of Ben, nor of Dee, who has no activity on record).
+    school.find("enrollments", 1002)["last_activity_at"] = iso(CLOCK_1 + timedelta(days=1))
+    later = school.sync(conn, tmp_path)
+    appended = conn.execute(
+        "SELECT user_id, factors -> 'inactivity' ->> 'value' FROM history.risk_assessments "
+        "WHERE sync_id = %s ORDER BY user_id", (later.sync_id,)).fetchall()
+    assert appended == [(ANA, "8.0")]
+
+
 # -- insights ------------------------------------------------------------------------------------
 
 

@@ -526,7 +526,9 @@ def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None
 
     Each assessment goes to ``history.risk_assessments`` with its factors, reasons and
     :data:`RISK_MODEL`, unless the student's latest assessment in that course is the same,
-    factors and reasons included (layer 2 appends only what changed).
+    factors and reasons included (layer 2 appends only what changed), days without
+    activity excepted: the course's clock moves them every hour for every student, so
+    they count through their risk and their reason.
     Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
     Each sync does this for the courses it changed (:func:`record_sync_risk`).
     """

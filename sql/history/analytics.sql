@@ -5,9 +5,12 @@
 -- name: record_risk_assessments
 -- Assess the active students of the courses of course_ids (null: every course) and
 -- append each assessment, with its factors, reasons and the model's name, skipping those
--- that are the same as the student's latest assessment in that course, factors included
--- (layer 2 appends only what changed; a score already at its factor's bound can move
--- while the risk stays, and the reasons and factors a reader sees must move with it).
+-- that are the same as the student's latest assessment in that course (layer 2 appends
+-- only what changed). Same means the same score, category, confidence, model and
+-- factors, reasons and counts included: a score already at its factor's bound can move
+-- while the risk stays, and what a reader sees must move with it. All but the days
+-- without activity, which grow with every hour of the course's clock for every
+-- student: they count through their risk and their reason, which are compared.
 -- sync_id: the sync that made them, empty when a program did. The factors document
 -- holds, per factor, its value, risk and weight (canvas.student_risk's columns), then
 -- trend, counts, reasons.
@@ -63,9 +66,11 @@ LEFT JOIN LATERAL (
     ORDER BY ra.assessed_at DESC, ra.id DESC
     LIMIT 1
 ) AS latest ON true
-WHERE (a.risk_score, a.category, a.confidence, a.factors, :'model_version'::text)
+WHERE (a.risk_score, a.category, a.confidence, a.factors #- '{inactivity,value}',
+       :'model_version'::text)
       IS DISTINCT FROM
-      (latest.score, latest.category, latest.confidence, latest.factors, latest.model_version)
+      (latest.score, latest.category, latest.confidence, latest.factors #- '{inactivity,value}',
+       latest.model_version)
 RETURNING id;
 
 -- name: student_course_work

@@ -12,9 +12,11 @@
 -- tracker.analytics.record_risk_assessments — with its score, category, confidence,
 -- reasons, model version and the sync that made it (empty: a program); most at risk
 -- first. The factors come out as the columns at_risk_students.sql gives them (the
--- names of model risk-v1; a factor the model did not record is empty). Students no
--- longer actively enrolled in the course (or the test student, or marked missing in
--- layer 0) are left out.
+-- names of model risk-v1; a factor the model did not record is empty). They are
+-- those of the data the last sync wrote, but for days_inactive, as of the assessment:
+-- the course's clock moving appends an assessment only when a risk or reason moves.
+-- Students no longer actively enrolled in the course (or the test student, or marked
+-- missing in layer 0) are left out.
 
 -- name: latest_risk
 -- The latest risk assessment per student and course, most at risk first.
