@@ -861,6 +861,27 @@ def test_missing_keys_in_several_files_are_reported_together(
     assert row_counts(db) == EMPTY_ROWS
 
 
+def test_a_sync_of_named_courses_refuses_records_of_others_and_unknown_courses(
+    db: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    # The named courses are what the sync locks and journals: a record of another course
+    # would be written outside the lock, and an id that is nowhere is a typing error.
+    path = bundle_dir(tmp_path, tiny_institution())
+    with pytest.raises(InvalidDataError) as caught:
+        sync.sync_bundle(db, path, courses=[ALGEBRA])
+    assert caught.value.problems == [
+        (f"the bundle holds records of 1 course(s) not named ({BIOLOGY}): name them too, "
+         "or name none to sync every course of the bundle")]
+    with pytest.raises(InvalidDataError) as caught:
+        sync.sync_bundle(db, path, courses=[ALGEBRA, BIOLOGY, 424242])
+    assert caught.value.problems == [
+        "course 424242 is named but is neither in the bundle nor stored: check the id"]
+    assert row_counts(db) == EMPTY_ROWS and sync.list_runs(db) == []
+    # Named exactly, the bundle syncs.
+    assert sync.sync_bundle(db, path, courses=[BIOLOGY, ALGEBRA]).scope_course_ids == (
+        ALGEBRA, BIOLOGY)
+
+
 # -- 9. concurrency ------------------------------------------------------------------------------
 
 

@@ -230,7 +230,12 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     if problems:
         raise _invalid(files, problems)
 
-    scope[:] = named or [r[0] for r in sql.canvas.scope_course_ids(conn)]
+    spoken_of = [r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None]
+    if named:
+        problems = _outside_named(conn, named, spoken_of)
+        if problems:
+            raise _invalid(files, problems)
+    scope[:] = named or spoken_of
     lock_courses(conn, scope, wait=wait)
     sync_id = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()[0]
@@ -293,6 +298,26 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("done", 1, 1)
     return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _outside_named(conn: psycopg.Connection[Any], named: list[int],
+                   spoken_of: list[int]) -> list[str]:
+    """What is wrong with the courses a sync names: records of courses it does not name
+    (the lock and the journal would not cover them), or a named course that is neither
+    in the bundle nor stored. A stored course the bundle no longer has is fine: a full
+    sync of it marks what it had missing."""
+    problems = []
+    others = sorted(set(spoken_of) - set(named))
+    if others:
+        shown = ", ".join(map(str, others[:10])) + (", …" if len(others) > 10 else "")
+        problems.append(f"the bundle holds records of {len(others)} course(s) not named "
+                        f"({shown}): name them too, or name none to sync every course of "
+                        f"the bundle")
+    stored = {r[0] for r in sql.canvas.stored_courses(conn, course_ids=named)}
+    for course_id in sorted(set(named) - set(spoken_of) - stored):
+        problems.append(f"course {course_id} is named but is neither in the bundle nor "
+                        f"stored: check the id")
+    return problems
 
 
 def _invalid(files: dict[str, Path], problems: list[str]) -> InvalidDataError:

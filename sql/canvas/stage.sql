@@ -158,6 +158,13 @@ FROM (
 WHERE course_id IS NOT NULL
 ORDER BY course_id;
 
+-- name: stored_courses
+-- Which of course_ids are stored in layer 1.
+SELECT c.id
+FROM canvas.courses AS c
+WHERE c.id = ANY(:'course_ids'::bigint[])
+ORDER BY c.id;
+
 -- name: stage_terms
 -- Type the bundle's terms.
 INSERT INTO pg_temp.stage_terms (record_no, id, existed, changed, rec)
