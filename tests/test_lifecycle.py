@@ -143,8 +143,9 @@ def test_the_impact_of_an_object_is_a_summary_and_a_dependency_graph(db, scene):
     assert lifecycle.impact(db, "1021").root == s  # an id alone, when one kind has it
     with pytest.raises(NotFoundError):
         lifecycle.impact(db, "course:999")
-    with pytest.raises(InvalidDataError, match="does not name an object"):
-        lifecycle.impact(db, "planet:3")
+    for wrong in ("planet:3", "course:-5", "course:99999999999999999999", "1e3", "course:"):
+        with pytest.raises(InvalidDataError, match="does not name an object"):
+            lifecycle.impact(db, wrong)
 
 
 # -- approval ------------------------------------------------------------------------------------

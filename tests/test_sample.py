@@ -623,4 +623,8 @@ def test_the_command_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     assert "already holds terms.json" in result.output
     result = CliRunner().invoke(main, ["sample", "--out", str(tmp_path / "x"), "--courses", "1"])
     assert result.exit_code == 2
-    assert "cannot exceed courses" in result.output
+    assert "Invalid value for '--courses-per-student': 4 is more than --courses 1" in result.output
+    for out, says in (("", "a directory is needed"),
+                      ("/proc/nope", "cannot write into /proc/nope")):
+        result = CliRunner().invoke(main, ["sample", "--out", out])
+        assert result.exit_code == 2 and says in result.output, result.output

@@ -188,9 +188,27 @@ def test_notes_export_as_json_lines_and_import_back(db, tmp_path):
     doc = json.loads(out.getvalue().decode().splitlines()[0])
     assert doc["body"] == 'Tab\there, "quoted", ünïcødé ✨'
     path = tmp_path / "notes.ndjson"
-    path.write_bytes(out.getvalue().replace(b'"id"', b'"old_id"'))  # no id: new notes
+    del doc["id"]  # no id: a new note
+    path.write_text(json.dumps(doc))
     assert userdata.import_notes(db, path, actor="ms.k").inserted == 1
     assert count(db, "userdata.notes") == 2
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"subject_type,subject_id,body,autor\nuser,1,hi,ms.k\n",
+     "notes.csv: the header names 'autor', not a column of this import"),
+    (b"subject_type,subject_id,body\nuser,1,caf\xe9\n",
+     "notes.csv line 2 is not UTF-8 text: save the file as UTF-8"),
+    (b'subject_type,subject_id,body\nuser,1,"unterminated\n',
+     "notes.csv line 2: unexpected end of data (a quote that does not close?)"),
+], ids=["unknown column", "not utf-8", "open quote"])
+def test_a_notes_csv_that_cannot_be_read_as_written_is_refused_whole(db, tmp_path, content, says):
+    path = tmp_path / "notes.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidDataError, match="nothing was written") as caught:
+        userdata.import_notes(db, path, actor="ms.k")
+    assert says in str(caught.value)
+    assert count(db, "userdata.notes") == 0
 
 
 def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
@@ -200,7 +218,10 @@ def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
             {"subject_type": "user", "subject_id": "abc", "body": "x"},
             {"subject_type": "user", "subject_id": ANA, "body": ""},
             {"subject_type": "user", "subject_id": ANA, "body": "x", "created_at": "yesterday"},
-            [1, 2]]
+            [1, 2],
+            {"subject_type": "user", "subject_id": ANA, "body": "x", "autor": "ms.k"},
+            {"subject_type": "user", "subject_id": ANA, "body": 5},
+            {"subject_type": "user", "subject_id": ANA, "body": "a\u0000b"}]
     path = tmp_path / "notes.json"
     path.write_text(json.dumps(docs))
     with pytest.raises(InvalidDataError) as caught:
@@ -213,6 +234,11 @@ def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
         ("notes.json record 6: created_at: expected an ISO 8601 timestamp with a zone, such as "
          "2026-09-01T08:00:00Z, got \"yesterday\""),
         "notes.json record 7: expected a JSON object, got array",
+        ("notes.json record 8: autor: not a key of this import (the keys: subject_type, "
+         "subject_id, body, author, created_at, id, updated_at)"),
+        "notes.json record 9: body: expected a string, got 5",
+        ("notes.json record 10: body: holds a NUL character (\\u0000), which PostgreSQL text "
+         "cannot hold"),
     ]
     assert str(caught.value).startswith("notes.json is not valid; nothing was written:")
     assert count(db, "userdata.notes") == 0

@@ -190,10 +190,23 @@ def field_problem(kind: str, value: Any) -> str | None:
     return None if ok else _EXPECTED[kind]
 
 
+def parse_canvas_id(text: str) -> int | None:
+    """A positive Canvas id written as digits or ``shard~local``, as a global id (shard ×
+    10^13 + local id); None if it is not one, or does not fit PostgreSQL's bigint."""
+    if not _ID_TEXT.fullmatch(text) or text.startswith("-"):
+        return None
+    value = int(text) if "~" not in text else _global_id(text)
+    return value if 0 < value <= _MAX_ID else None
+
+
+def _global_id(text: str) -> int:
+    shard, local = text.split("~")
+    return int(shard) * 10**13 + int(local)
+
+
 def _id_fits(text: str) -> bool:
     if "~" in text:
-        shard, local = text.split("~")
-        return int(shard) * 10**13 + int(local) <= _MAX_ID
+        return _global_id(text) <= _MAX_ID
     return abs(int(text)) <= _MAX_ID
 
 

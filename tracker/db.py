@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -108,13 +109,21 @@ def behind_pooler() -> bool:
     return os.environ.get("TRACKER_POOLER", "").lower() == "transaction"
 
 
+#: A duration as PostgreSQL's settings take it (the number alone is milliseconds).
+_DURATION = re.compile(r"\d+ ?(us|ms|s|min|h|d)?")
+
+
 def connect_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``psycopg.connect`` that follow the environment options."""
     kwargs: dict[str, Any] = {"application_name": "tracker"}
     if behind_pooler():
         kwargs["prepare_threshold"] = None
-    elif timeout := os.environ.get("TRACKER_STATEMENT_TIMEOUT"):
-        kwargs["options"] = f"-c statement_timeout={timeout}"
+    elif timeout := os.environ.get("TRACKER_STATEMENT_TIMEOUT", "").strip():
+        if not _DURATION.fullmatch(timeout):
+            raise ConfigurationError(
+                f"TRACKER_STATEMENT_TIMEOUT={timeout!r} is not a duration: write a number and "
+                "a unit, such as 30s, 500ms or 5min (0 for none)")
+        kwargs["options"] = f"-c statement_timeout={timeout.replace(' ', '')}"
     return kwargs
 
 
@@ -127,7 +136,8 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Conn
     url = database_url(url)
     try:
         return psycopg.connect(url, autocommit=autocommit, **connect_kwargs())
-    except psycopg.OperationalError as exc:
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        # ProgrammingError: libpq could not read the URL at all ("not a url").
         raise connection_error(url, exc) from None
 
 

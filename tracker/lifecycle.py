@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from tracker import sync
+from tracker import canvas, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.sqlfiles import sql
 
@@ -80,10 +80,11 @@ class ObjectRef:
     def parse(cls, text: str) -> ObjectRef:
         """``"course:101"`` (or ``"course 101"``) as an ObjectRef; InvalidDataError if not."""
         kind, sep, ident = text.replace(" ", ":").partition(":")
-        if not sep or kind not in KINDS or not ident.strip().lstrip("-").isdigit():
+        parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
+        if kind not in KINDS or parsed is None:
             raise InvalidDataError(f"{text!r} does not name an object: write KIND:ID, KIND one of "
-                                   f"{', '.join(KINDS)} (e.g. course:101)")
-        return cls(kind, int(ident))
+                                   f"{', '.join(KINDS)}, ID a Canvas id (e.g. course:101)")
+        return cls(kind, parsed)
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,12 @@ def resolve(conn: psycopg.Connection[Any], text: str | ObjectRef) -> ObjectRef:
     if isinstance(text, ObjectRef):
         return text
     text = text.strip()
-    if text.lstrip("-").isdigit():
-        rows = sql.lifecycle.find_objects(conn, kinds=[None], ids=[int(text)]).fetchall()
+    if ":" not in text and " " not in text:
+        found = canvas.parse_canvas_id(text)
+        if found is None:
+            raise InvalidDataError(f"{text!r} does not name an object: write KIND:ID or a "
+                                   f"Canvas id alone (e.g. course:101, or 101)")
+        rows = sql.lifecycle.find_objects(conn, kinds=[None], ids=[found]).fetchall()
         if not rows:
             raise NotFoundError(f"no object has id {text}: tracker lifecycle pending lists the "
                                 "missing ones")

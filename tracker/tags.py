@@ -38,6 +38,8 @@ from tracker.userdata import ImportReport, Subject
 
 log = logging.getLogger(__name__)
 
+#: The columns (CSV) or keys (JSON) of a tag link record; the first three are required.
+TAG_COLUMNS = ("tag", "subject_type", "subject_id", "tagged_by", "tagged_at")
 #: The longest tag name, in characters (after normalization).
 MAX_LENGTH = 100
 PERIODS = ("day", "week", "month", "year")
@@ -308,7 +310,8 @@ def import_tags(conn: psycopg.Connection[Any], path: Path, *, actor: str,
         sql.userdata.share_tag_catalog(conn)
         sql.userdata.create_import_tables(conn)
         records, problems = userdata._stage(conn, path, fmt, _tag_row,
-                                            sql.userdata.copy_import_tags, default_actor=actor)
+                                            sql.userdata.copy_import_tags, columns=TAG_COLUMNS,
+                                            default_actor=actor)
         if not problems:
             problems = userdata._subject_problems(conn, path, "pg_temp.import_tags")
         if problems:
@@ -376,7 +379,7 @@ def _tag_row(record: Mapping[str, Any], *, default_actor: str) -> tuple[tuple[An
             name = normalize(tag)
         except InvalidDataError as exc:
             errors.append(f"tag: {exc}, got {userdata._show(tag)}")
-    tagged_by = (userdata._text(record, "tagged_by") or "").strip() or default_actor
+    tagged_by = (userdata._text(record, "tagged_by", errors) or "").strip() or default_actor
     tagged_at = userdata.parse_time(record.get("tagged_at"))
     if isinstance(tagged_at, str):
         errors.append(f"tagged_at: {tagged_at}")

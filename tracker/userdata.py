@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,10 +42,11 @@ SUBJECT_TYPES = ("user", "course", "assignment")
 #: Formats of bulk files: CSV with a header line, or JSON (an array, or one object a line).
 FORMATS = ("csv", "json")
 
-_ID_TEXT = re.compile(r"\d{1,19}|\d{1,6}~\d{1,13}")
-_SHARD = 10_000_000_000_000
-_MAX_ID = 2**63 - 1
 _PROBLEM_LIMIT = 50
+#: The columns (CSV) or keys (JSON) of a note record; the first three are required, and
+#: updated_at, which an export writes, is read back and ignored.
+NOTE_COLUMNS = ("subject_type", "subject_id", "body", "author", "created_at", "id",
+                "updated_at")
 _JSON_TYPES = {list: "array", str: "string", bool: "boolean", type(None): "null"}
 
 
@@ -72,7 +72,7 @@ class Subject:
             subject = cls(value[0], value[1])
         else:
             kind, sep, ident = str(value).strip().partition(":")
-            parsed = parse_canvas_id(ident.strip()) if sep else None
+            parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
             if parsed is None:
                 raise InvalidDataError(f"{value!r} does not name a subject: write TYPE:ID, TYPE one "
                                        f"of {', '.join(SUBJECT_TYPES)} (e.g. user:42)")
@@ -295,7 +295,8 @@ def import_notes(conn: psycopg.Connection[Any], path: Path, *, actor: str,
     ``body``, and optionally ``author`` (default ``actor``), ``created_at`` (ISO 8601) and
     ``id``: a row with the id of an existing note rewrites that note's body (so an export
     edited and imported again updates, not duplicates); a row without one adds a note.
-    Every record is checked first; InvalidDataError lists the bad ones (file, record
+    Any other column or key is an error (``updated_at``, which an export writes, is
+    ignored). Every record is checked first; InvalidDataError lists the bad ones (file, record
     number, field, what is wrong) and nothing is written.
     """
     path = Path(path)
@@ -304,7 +305,7 @@ def import_notes(conn: psycopg.Connection[Any], path: Path, *, actor: str,
         _act_as(conn, actor)
         sql.userdata.create_import_tables(conn)
         records, problems = _stage(conn, path, fmt, _note_row, sql.userdata.copy_import_notes,
-                                   default_author=actor)
+                                   columns=NOTE_COLUMNS, default_author=actor)
         if not problems:
             problems = _subject_problems(conn, path, "pg_temp.import_notes")
             problems += [f"{_label(path, n)}: id {i}: no note has this id; leave id empty to add "
@@ -451,18 +452,6 @@ def curriculum_students(conn: psycopg.Connection[Any], names: Sequence[str], *,
 # -- shared helpers (tracker.tags uses them too) -----------------------------------------------
 
 
-def parse_canvas_id(text: str) -> int | None:
-    """A Canvas id written as digits or ``shard~local``, as a global id; None if it is not."""
-    if not _ID_TEXT.fullmatch(text):
-        return None
-    if "~" in text:
-        shard, local = text.split("~")
-        value = int(shard) * _SHARD + int(local)
-    else:
-        value = int(text)
-    return value if value <= _MAX_ID else None
-
-
 def _act_as(conn: psycopg.Connection[Any], actor: str) -> None:
     if not actor or not actor.strip():
         raise InvalidDataError("say who makes this change (author/actor): the audit log records it")
@@ -512,19 +501,37 @@ def _label(path: Path, number: int) -> str:
     return canvas.record_label(path, number)
 
 
-def _records(path: Path, fmt: str) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
-    """(record number, record) in file order; a record that cannot be read is a message."""
+def _records(path: Path, fmt: str,
+             columns: Sequence[str]) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
+    """(record number, record) in file order; a record that cannot be read is a message.
+
+    A CSV file whose header names a column not in ``columns``, that is not UTF-8 or
+    whose quotes do not close is refused whole (InvalidDataError)."""
     if not path.is_file():
         raise NotFoundError(f"{path}: no such file")
     if fmt == "csv":
         with path.open(encoding="utf-8-sig", newline="") as f:
-            reader = csv.DictReader(f)
-            width = len(reader.fieldnames or [])
-            for number, row in enumerate(reader, start=1):
-                if None in row:
-                    yield number, f"{width + len(row[None])} columns, but the header names {width}"
-                else:
-                    yield number, row
+            reader = csv.DictReader(f, strict=True)
+            try:
+                header = reader.fieldnames or []
+                if unknown := [c for c in header if c not in columns]:
+                    raise InvalidDataError(
+                        f"{path.name}: the header names {', '.join(map(repr, unknown))}, not "
+                        f"a column of this import (the columns: {', '.join(columns)}); "
+                        "nothing was written")
+                for number, row in enumerate(reader, start=1):
+                    if None in row:
+                        yield number, (f"{len(header) + len(row[None])} columns, but the header "
+                                       f"names {len(header)}")
+                    else:
+                        yield number, row
+            except UnicodeDecodeError:
+                line = _undecodable_line(path)
+                raise InvalidDataError(f"{path.name} line {line} is not UTF-8 text: save the "
+                                       "file as UTF-8; nothing was written") from None
+            except csv.Error as exc:
+                raise InvalidDataError(f"{path.name} line {reader.reader.line_num}: {exc} (a "
+                                       "quote that does not close?); nothing was written") from None
         return
     raw = path.read_bytes()
     if path.name.lower().endswith(".gz"):
@@ -544,6 +551,17 @@ def _records(path: Path, fmt: str) -> Iterator[tuple[int, Mapping[str, Any] | st
         yield number, _json_object(doc)
 
 
+def _undecodable_line(path: Path) -> int:
+    """The number of the first line of ``path`` that is not UTF-8 (0: none is)."""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def _json_object(doc: bytes) -> Mapping[str, Any] | str:
     try:
         value = orjson.loads(doc)
@@ -555,21 +573,22 @@ def _json_object(doc: bytes) -> Mapping[str, Any] | str:
 
 
 def _stage(conn: psycopg.Connection[Any], path: Path, fmt: str, check: Any, copy_statement: Any,
-           **defaults: Any) -> tuple[int, list[str]]:
+           *, columns: Sequence[str], **defaults: Any) -> tuple[int, list[str]]:
     """Check each record of ``path`` with ``check`` and COPY the good ones into the stage.
 
-    Returns (records read, problems). Stops copying at the first problem but keeps
-    checking, to report up to the limit.
+    ``columns`` are the keys a record may have. Returns (records read, problems). Stops
+    copying at the first problem but keeps checking, to report up to the limit.
     """
     problems: list[str] = []
     records = 0
     with copy_statement.copy(conn) as copy:
-        for number, record in _records(path, fmt):
+        for number, record in _records(path, fmt, columns):
             records = number
             if isinstance(record, str):
                 problems.append(f"{_label(path, number)}: {record}")
                 continue
             row, errors = check(record, **defaults)
+            errors = [*_key_problems(record, columns), *errors]
             if errors:
                 problems += [f"{_label(path, number)}: {e}" for e in errors]
             elif not problems:
@@ -581,11 +600,22 @@ def _stage(conn: psycopg.Connection[Any], path: Path, fmt: str, check: Any, copy
     return records, problems
 
 
-def _text(record: Mapping[str, Any], key: str) -> str | None:
+def _key_problems(record: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """Keys a record may not have, and text PostgreSQL cannot store."""
+    unknown = [f"{key}: not a key of this import (the keys: {', '.join(columns)})"
+               for key in record if key not in columns]
+    nul = [f"{key}: holds a NUL character (\\u0000), which PostgreSQL text cannot hold"
+           for key, value in record.items() if isinstance(value, str) and "\x00" in value]
+    return unknown + nul
+
+
+def _text(record: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
+    """The text of ``key``, None when absent; a JSON value that is not a string is an error."""
     value = record.get(key)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
+    if value is None or isinstance(value, str):
+        return value
+    errors.append(f"{key}: expected a string, got {_show(value)}")
+    return None
 
 
 def check_subject(record: Mapping[str, Any]) -> tuple[Subject | None, list[str]]:
@@ -600,7 +630,7 @@ def check_subject(record: Mapping[str, Any]) -> tuple[Subject | None, list[str]]
             errors.append(f"{name}: missing; every record needs it")
         elif problem := canvas.field_problem(kind, value):
             errors.append(f"{name}: expected {problem}, got {_show(value)}")
-    subject_id = parse_canvas_id(str(raw_id).strip()) if not errors else None
+    subject_id = canvas.parse_canvas_id(str(raw_id).strip()) if not errors else None
     if errors or subject_id is None:
         return None, errors or [f"subject_id: expected a Canvas id, got {_show(raw_id)}"]
     return Subject(str(subject_type), subject_id), []
@@ -622,10 +652,10 @@ def _show(value: Any) -> str:
 
 def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[Any, ...], list[str]]:
     subject, errors = check_subject(record)
-    body = _text(record, "body")
-    if body is None or not body.strip():
+    body = _text(record, "body", errors)
+    if (body is None or not body.strip()) and not any(e.startswith("body:") for e in errors):
         errors.append("body: missing or empty; a note needs some text")
-    author = (_text(record, "author") or "").strip() or default_author
+    author = (_text(record, "author", errors) or "").strip() or default_author
     note_id = None
     raw_id = record.get("id")
     if raw_id not in (None, ""):

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from tracker import MIGRATIONS_DIR, db, embedded, migrate
-from tracker.cli.output import format_option, render, to_json
+from tracker.cli.output import AT_LEAST_ONE, format_option, render, to_json
 from tracker.errors import MigrationError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -143,7 +143,7 @@ def _human(s: migrate.MigrationStatus) -> dict[str, str]:
 @click.option(
     "--count",
     "-n",
-    type=click.IntRange(min=1),
+    type=AT_LEAST_ONE,
     default=1,
     show_default=True,
     help="How many of the most recent migrations to roll back.",

@@ -16,11 +16,16 @@ from tracker import analytics, db, migrate, sample, sync
 from tracker.cli.output import render
 from tracker.cli.sync import print_report, progress_bar
 
+COURSES_PER_STUDENT = 4
+
 
 @click.command("demo")
-@click.option("--students", default=300, show_default=True, help="Students in the sample school.")
-@click.option("--courses", default=12, show_default=True, help="Courses in the sample school.")
-@click.option("--changed-fraction", default=0.05, show_default=True,
+@click.option("--students", type=click.IntRange(1, 100_000), default=300, show_default=True,
+              help="Students in the sample school.")
+@click.option("--courses", type=click.IntRange(COURSES_PER_STUDENT, 10_000), default=12,
+              show_default=True,
+              help=f"Courses in the sample school (each student takes {COURSES_PER_STUDENT}).")
+@click.option("--changed-fraction", type=click.FloatRange(0, 1), default=0.05, show_default=True,
               help="Share of submission scores the second sync changes.")
 def command(students: int, courses: int, changed_fraction: float) -> None:
     """Run the main loop on a synthetic school: migrate, sync, change grades, sync, report.
@@ -35,7 +40,7 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
                    f" ({len(applied)} migration(s) applied now)")
         with tempfile.TemporaryDirectory(prefix="tracker-demo-") as tmp:
             size = dict(students=students, courses=courses, assignments_per_course=15,
-                        courses_per_student=4)
+                        courses_per_student=COURSES_PER_STUDENT)
             first = sample.generate(Path(tmp) / "before", **size)
             click.echo(f"\n1. a sample school: {first.users:,} people, {first.courses:,} courses, "
                        f"{first.submissions:,} submissions; syncing it")

@@ -13,7 +13,15 @@ from datetime import timedelta
 import click
 
 from tracker import db, lifecycle
-from tracker.cli.output import FORMATS, format_option, render, to_json
+from tracker.cli.output import (
+    AT_LEAST_ONE,
+    COUNT,
+    FORMATS,
+    ID,
+    format_option,
+    render,
+    to_json,
+)
 from tracker.cli.userdata import actor_option
 
 
@@ -43,7 +51,7 @@ def _confirm(yes: bool, question: str) -> None:
 
 
 @group.command("pending")
-@click.option("--min-syncs", type=click.IntRange(min=1), default=3, show_default=True,
+@click.option("--min-syncs", type=AT_LEAST_ONE, default=3, show_default=True,
               help="Missing for at least this many full syncs of its course …")
 @click.option("--min-days", type=click.FloatRange(min=0), default=14, show_default=True,
               help="… or for at least this many days.")
@@ -202,7 +210,7 @@ def cleanup_cmd(objects: tuple[str, ...], dry_run: bool, reason: str | None, yes
 
 
 @group.command("cleanups")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", type=COUNT, default=20, show_default=True)
 @click.option("--all-kinds", is_flag=True, help="Retention runs and repairs too.")
 @format_option
 def cleanups_cmd(limit: int, all_kinds: bool, fmt: str) -> None:
@@ -220,7 +228,7 @@ def cleanups_cmd(limit: int, all_kinds: bool, fmt: str) -> None:
 
 
 @group.command("restore")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @actor_option
 @format_option

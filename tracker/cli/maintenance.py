@@ -10,8 +10,16 @@ from pathlib import Path
 import click
 
 from tracker import db, maintenance, monitor
-from tracker.cli.output import format_option, render, to_json
-from tracker.cli.userdata import actor_option, write_to
+from tracker.cli.output import (
+    AT_LEAST_ONE,
+    COUNT,
+    ID,
+    format_option,
+    render,
+    to_json,
+    write_to,
+)
+from tracker.cli.userdata import actor_option
 
 
 def _size(n: int) -> str:
@@ -27,7 +35,7 @@ def _size(n: int) -> str:
 
 @click.command("check")
 @click.option("--fix", is_flag=True, help="Apply the safe repairs, in one transaction, and report them.")
-@click.option("--examples", type=click.IntRange(min=0), default=5, show_default=True,
+@click.option("--examples", type=COUNT, default=5, show_default=True,
               help="Examples per finding.")
 @click.option("--all", "show_all", is_flag=True, help="List the checks that found nothing too.")
 @actor_option
@@ -118,8 +126,8 @@ def policies_cmd(fmt: str) -> None:
 
 
 @maintenance_group.command("retention")
-@click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True)
-@click.option("--max-batches", type=click.IntRange(min=1), help="Stop after this many batches.")
+@click.option("--batch-size", type=AT_LEAST_ONE, default=5000, show_default=True)
+@click.option("--max-batches", type=AT_LEAST_ONE, help="Stop after this many batches.")
 @actor_option
 def retention_cmd(batch_size: int, max_batches: int | None, actor: str) -> None:
     """Archive history older than its policy, in small batches that each commit."""
@@ -136,7 +144,7 @@ def retention_cmd(batch_size: int, max_batches: int | None, actor: str) -> None:
 
 @maintenance_group.command("export-archive")
 @click.option("--relation", help="Only rows of this table (e.g. history.submission_scores).")
-@click.option("--run", "run_id", type=int, help="Only rows of this archive run.")
+@click.option("--run", "run_id", type=ID, help="Only rows of this archive run.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 def export_archive_cmd(relation: str | None, run_id: int | None, out: Path | None) -> None:
     """Archived rows as CSV (each row whole as JSON in row_data)."""
@@ -191,7 +199,7 @@ def monitor_group() -> None:
 
 
 @monitor_group.command("top")
-@click.option("--limit", default=10, show_default=True)
+@click.option("--limit", type=COUNT, default=10, show_default=True)
 @format_option
 def top_cmd(limit: int, fmt: str) -> None:
     """The heaviest statements, from pg_stat_statements (says how to enable it if need be)."""

@@ -6,19 +6,33 @@ import csv
 import dataclasses
 import io
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import psycopg
 
+from tracker.db import first_line
 from tracker.errors import TrackerError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 FORMATS = ("table", "json", "csv")
+
+_BIGINT_MAX = 2**63 - 1
+#: An id (a Canvas object's, a sync run's, a note's): above 0 and within PostgreSQL's bigint.
+ID = click.IntRange(1, _BIGINT_MAX)
+#: How many (rows, examples): 0 or more, within a bigint.
+COUNT = click.IntRange(0, _BIGINT_MAX)
+#: How many, at least one.
+AT_LEAST_ONE = click.IntRange(1, _BIGINT_MAX)
 
 format_option = click.option(
     "--format",
@@ -31,12 +45,33 @@ format_option = click.option(
 
 
 def run_guarded(fn: Callable[[], T]) -> T:
-    """Run ``fn``; turn tracker's expected errors into a message on stderr and an exit code."""
+    """Run ``fn``; turn tracker's expected errors into a message on stderr and an exit code.
+
+    An error the server raised that tracker did not foresee (a statement timeout, a
+    read-only server, a lost connection) is reported the same way, with exit code 1; the
+    traceback goes to the log (``-vv``).
+    """
     try:
         return fn()
     except TrackerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except psycopg.Error as exc:
+        log.debug("the database refused", exc_info=True)
+        state = f" ({exc.sqlstate})" if exc.sqlstate else ""
+        click.echo(f"error: the database refused{state}: {first_line(exc)} (-vv shows where)",
+                   err=True)
+        sys.exit(1)
+
+
+def write_to(path: Path | None) -> Any:
+    """The file to write (closed afterwards), or stdout (left open); a file that cannot be
+    opened is a bad ``--out`` (exit code 2)."""
+    try:
+        return click.open_file(str(path) if path else "-", "wb")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {path}: {exc.strerror or exc}",
+                                 param_hint="'--out'") from None
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from tracker import analytics, db
-from tracker.cli.output import format_option, render
+from tracker.cli.output import ID, format_option, render
 
 
 def _cell(value: Any, fmt: str) -> Any:
@@ -29,9 +29,9 @@ def _cell(value: Any, fmt: str) -> Any:
 
 @click.command("report")
 @click.argument("name", type=click.Choice(list(analytics.REPORTS)), metavar="NAME")
-@click.option("--course", "course_id", type=click.IntRange(min=1),
+@click.option("--course", "course_id", type=ID,
               help="Only this course (default: every course).")
-@click.option("--student", "user_id", type=click.IntRange(min=1),
+@click.option("--student", "user_id", type=ID,
               help="Only this student's rows (reports that take a student).")
 @format_option
 def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> None:

@@ -108,6 +108,11 @@ def command(
     changed (`--revision 2`, another 1%, and so on): sync it after revision 0 to
     measure a re-sync.
     """
+    if not out.strip():
+        raise click.BadParameter("a directory is needed", param_hint="'--out'")
+    if students and courses_per_student > courses:
+        raise click.BadParameter(f"{courses_per_student} is more than --courses {courses}",
+                                 param_hint="'--courses-per-student'")
     options: dict[str, Any] = dict(
         students=students,
         courses=courses,
@@ -119,23 +124,30 @@ def command(
         gzip=gz,
         edge_cases=not no_edge_cases,
     )
-    if sys.stderr.isatty() and not as_json:
+    try:
+        summary = _generate(Path(out), options, progress=sys.stderr.isatty() and not as_json)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write into {out}: {exc.strerror or exc}",
+                                 param_hint="'--out'") from None
+    if as_json:
+        click.echo(to_json(_plain(summary)))
+        return
+    _print(summary)
+
+
+def _generate(out: Path, options: dict[str, Any], *, progress: bool) -> sample.SampleSummary:
+    if progress:
         from rich.console import Console
         from rich.progress import Progress
 
         with Progress(console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("writing courses", total=None)
-            summary = sample.generate(
-                Path(out),
+            return sample.generate(
+                out,
                 **options,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
-    else:
-        summary = sample.generate(Path(out), **options)
-    if as_json:
-        click.echo(to_json(_plain(summary)))
-        return
-    _print(summary)
+    return sample.generate(out, **options)
 
 
 def _plain(summary: sample.SampleSummary) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from tracker import db, migrate, sync
-from tracker.cli.output import FORMATS, render, to_json
+from tracker.cli.output import COUNT, FORMATS, ID, render, to_json
 from tracker.errors import ConfigurationError, MigrationError
 
 
@@ -52,10 +52,12 @@ def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
 @click.option("--bundle", "bundle_dir", type=click.Path(path_type=Path),
               help="A directory of Canvas API JSON files (NAME.json, NAME.ndjson, optionally .gz).")
 @click.option("--canvas-url", help="Fetch from a live Canvas instead (token: CANVAS_API_TOKEN).")
-@click.option("--course", "courses", type=int, multiple=True,
-              help="Course id in the scope (repeatable). Default: every course in the bundle.")
-@click.option("--account", type=int, help="With --canvas-url: every course of this account.")
-@click.option("--term", type=int, help="With --account: only this term's courses.")
+@click.option("--course", "courses", type=ID, multiple=True,
+              help="Course id in the scope (repeatable); the bundle must hold no other "
+                   "course's records, and a stored course it no longer holds is marked "
+                   "missing. Default: every course in the bundle.")
+@click.option("--account", type=ID, help="With --canvas-url: every course of this account.")
+@click.option("--term", type=ID, help="With --account: only this term's courses.")
 @click.option("--incremental", is_flag=True,
               help="Write only what is given; mark nothing missing.")
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
@@ -82,6 +84,13 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
         return
     if (bundle_dir is None) == (canvas_url is None):
         raise click.UsageError("give either --bundle DIR or --canvas-url URL (see --help)")
+    if bundle_dir is not None and (account is not None or term is not None):
+        raise click.UsageError("--account and --term choose courses of a live Canvas: with "
+                               "--bundle, name courses with --course")
+    if courses and account is not None:
+        raise click.UsageError("name courses with --course or an account with --account, not both")
+    if term is not None and account is None:
+        raise click.UsageError("--term needs --account: the term's courses of that account")
     url = db.database_url()
     pending = [m.id for m in migrate.status(url) if not m.applied]
     if pending:
@@ -105,7 +114,8 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
 
 
 @group.command("list")
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--limit", type=COUNT, default=20, show_default=True,
+              help="How many runs, newest first.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def list_cmd(limit: int, fmt: str) -> None:
     """The journal of sync runs, newest first."""
@@ -128,8 +138,9 @@ def _written(counts: dict[str, Any]) -> int:
 
 
 @group.command("report")
-@click.argument("sync_id", type=int, required=False)
-@click.option("--limit", default=50, show_default=True, help="How many grade changes to show.")
+@click.argument("sync_id", type=ID, required=False)
+@click.option("--limit", type=COUNT, default=50, show_default=True,
+              help="How many grade changes to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report_cmd(sync_id: int | None, limit: int, as_json: bool) -> None:
     """What a sync (default: the latest) changed: per table, and per student's grades."""
@@ -147,7 +158,7 @@ def report_cmd(sync_id: int | None, limit: int, as_json: bool) -> None:
 
 
 @group.command("undo")
-@click.argument("sync_id", type=int, required=False)
+@click.argument("sync_id", type=ID, required=False)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def undo_cmd(sync_id: int | None, yes: bool) -> None:
     """Revert a sync (default: the latest): layers 1 and 0 as before it, its history rows removed."""

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from tracker import db, tags, userdata
-from tracker.cli.output import format_option, render, to_json
+from tracker.cli.output import COUNT, ID, format_option, render, to_json, write_to
 
 FILE_FORMATS = click.Choice(userdata.FORMATS)
 
@@ -35,11 +35,6 @@ def default_actor() -> str:
 actor_option = click.option(
     "--by", "actor", default=default_actor, show_default="$TRACKER_ACTOR or your login name",
     help="Who makes the change (recorded in the audit log).")
-
-
-def write_to(path: Path | None) -> Any:
-    """The file to write (closed afterwards), or stdout (left open)."""
-    return click.open_file(str(path) if path else "-", "wb")
 
 
 # -- notes ---------------------------------------------------------------------------------------
@@ -70,7 +65,7 @@ def notes_add(subject: str, body: str, actor: str, fmt: str) -> None:
 
 
 @notes_group.command("show")
-@click.argument("note_id", type=int)
+@click.argument("note_id", type=ID)
 @format_option
 def notes_show(note_id: int, fmt: str) -> None:
     """One note."""
@@ -79,7 +74,7 @@ def notes_show(note_id: int, fmt: str) -> None:
 
 
 @notes_group.command("edit")
-@click.argument("note_id", type=int)
+@click.argument("note_id", type=ID)
 @click.argument("body")
 @actor_option
 @format_option
@@ -90,7 +85,7 @@ def notes_edit(note_id: int, body: str, actor: str, fmt: str) -> None:
 
 
 @notes_group.command("delete")
-@click.argument("note_id", type=int)
+@click.argument("note_id", type=ID)
 @actor_option
 def notes_delete(note_id: int, actor: str) -> None:
     """Delete a note (its history keeps it)."""
@@ -105,8 +100,8 @@ def notes_delete(note_id: int, actor: str) -> None:
               help="Only about subjects of this type.")
 @click.option("--author", help="Only by this author.")
 @click.option("--contains", help="Only those containing this text (any case).")
-@click.option("--before", "before_id", type=int, help="Only older than this note id (next page).")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--before", "before_id", type=ID, help="Only older than this note id (next page).")
+@click.option("--limit", type=COUNT, default=100, show_default=True)
 @format_option
 def notes_list(subject: str | None, subject_type: str | None, author: str | None,
                contains: str | None, before_id: int | None, limit: int, fmt: str) -> None:
@@ -118,7 +113,7 @@ def notes_list(subject: str | None, subject_type: str | None, author: str | None
 
 
 @notes_group.command("history")
-@click.argument("note_id", type=int)
+@click.argument("note_id", type=ID)
 @format_option
 def notes_history(note_id: int, fmt: str) -> None:
     """Every change of one note: action, who, when, the text before and after."""
@@ -135,7 +130,7 @@ def notes_history(note_id: int, fmt: str) -> None:
 
 @notes_group.command("trail")
 @click.argument("subject")
-@click.option("--limit", default=200, show_default=True)
+@click.option("--limit", type=COUNT, default=200, show_default=True)
 @format_option
 def notes_trail(subject: str, limit: int, fmt: str) -> None:
     """Every change to the notes, fields and tags of SUBJECT, oldest first."""
@@ -240,7 +235,7 @@ def fields_delete(subject: str, name: str, actor: str) -> None:
 @fields_group.command("list")
 @click.option("--name", help="Only this field.")
 @click.option("--type", "subject_type", type=click.Choice(userdata.SUBJECT_TYPES))
-@click.option("--limit", default=1000, show_default=True)
+@click.option("--limit", type=COUNT, default=1000, show_default=True)
 @format_option
 def fields_list(name: str | None, subject_type: str | None, limit: int, fmt: str) -> None:
     """Custom fields of every subject."""
@@ -298,7 +293,7 @@ def tags_of(subject: str, fmt: str) -> None:
 @tags_group.command("with")
 @click.argument("name")
 @click.option("--type", "subject_type", type=click.Choice(userdata.SUBJECT_TYPES))
-@click.option("--limit", default=1000, show_default=True)
+@click.option("--limit", type=COUNT, default=1000, show_default=True)
 @format_option
 def tags_with(name: str, subject_type: str | None, limit: int, fmt: str) -> None:
     """The subjects tagged NAME, newest first."""
@@ -355,7 +350,7 @@ def tags_synonyms(fmt: str) -> None:
 
 @tags_group.command("suggest")
 @click.argument("subject")
-@click.option("--limit", default=5, show_default=True)
+@click.option("--limit", type=COUNT, default=5, show_default=True)
 @format_option
 def tags_suggest(subject: str, limit: int, fmt: str) -> None:
     """Tags that co-occur with SUBJECT's own on similar subjects."""
@@ -422,7 +417,7 @@ def curricula_create(name: str, description: str | None, actor: str) -> None:
 
 @curricula_group.command("add")
 @click.argument("name")
-@click.argument("course_ids", nargs=-1, type=int, required=True)
+@click.argument("course_ids", nargs=-1, type=ID, required=True)
 @actor_option
 def curricula_add(name: str, course_ids: tuple[int, ...], actor: str) -> None:
     """Put courses into curriculum NAME."""
@@ -433,7 +428,7 @@ def curricula_add(name: str, course_ids: tuple[int, ...], actor: str) -> None:
 
 @curricula_group.command("remove")
 @click.argument("name")
-@click.argument("course_ids", nargs=-1, type=int, required=True)
+@click.argument("course_ids", nargs=-1, type=ID, required=True)
 @actor_option
 def curricula_remove(name: str, course_ids: tuple[int, ...], actor: str) -> None:
     """Take courses out of curriculum NAME."""

@@ -1,0 +1,107 @@
+"""The command line's guards, shared by every command: ids, counts, output files, the
+database URL, the statement timeout and errors the server raises. Bad input is a clear
+message and an exit code, never a traceback; nothing is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tracker.cli import main
+
+TOO_BIG = "9" * 20  # over PostgreSQL's bigint
+
+
+def tracker(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), prog_name="tracker")
+
+
+@pytest.fixture
+def migrated_db(db_url, monkeypatch) -> str:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return db_url
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "at_risk_students", "--course", TOO_BIG],
+    ["report", "at_risk_students", "--course", "-5"],
+    ["notes", "show", TOO_BIG],
+    ["notes", "list", "--before", TOO_BIG],
+    ["notes", "list", "--limit", "-1"],
+    ["sync", "undo", TOO_BIG, "--yes"],
+    ["sync", "list", "--limit", "-1"],
+    ["sync", "--bundle", ".", "--course", "0"],
+    ["curricula", "add", "web_dev", TOO_BIG],
+    ["lifecycle", "restore", TOO_BIG],
+    ["lifecycle", "cleanups", "--limit", "-3"],
+    ["check", "--examples", TOO_BIG],
+    ["tags", "suggest", "user:1", "--limit", "-1"],
+])
+def test_an_id_or_count_out_of_range_is_a_usage_error_naming_the_option(migrated_db, args):
+    result = tracker(*args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output and "is not in the range" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("subject", ["course:" + TOO_BIG, "course:-5", "planet:3", TOO_BIG])
+def test_an_object_that_cannot_exist_is_refused_before_the_database(migrated_db, subject):
+    result = tracker("lifecycle", "impact", subject)
+    assert result.exit_code == 2, result.output
+    assert f"error: {subject!r} does not name an object" in result.output
+
+
+@pytest.mark.parametrize("command", [["notes", "export"], ["tags", "export"]])
+def test_an_output_file_that_cannot_be_written_is_a_usage_error(migrated_db, tmp_path, command):
+    out = tmp_path / "no" / "such" / "folder.csv"
+    result = tracker(*command, "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--out': cannot write {out}: No such file" in result.output
+
+
+@pytest.mark.parametrize("url", ["not a url", "host=/nowhere port=abc"])
+def test_a_database_url_libpq_cannot_read_is_a_configuration_error(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = tracker("sync", "list")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: cannot connect to ")
+    assert "Check that the server runs and the URL (DATABASE_URL) is right." in result.output
+
+
+def test_a_statement_timeout_must_be_a_duration_not_more_options(migrated_db, monkeypatch):
+    monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "30s -c default_transaction_read_only=on")
+    result = tracker("notes", "add", "user:1", "hello")
+    assert result.exit_code == 2, result.output
+    assert "TRACKER_STATEMENT_TIMEOUT='30s -c default_transaction_read_only=on' is not a " \
+           "duration" in result.output
+    monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "30s")
+    assert tracker("sync", "list").exit_code == 0
+
+
+def test_an_error_the_server_raises_is_a_message_and_exit_1(db_url, monkeypatch):
+    # A read-only session: the server refuses a write tracker did not expect it to.
+    monkeypatch.setenv("DATABASE_URL", db_url + (
+        "&" if "?" in db_url else "?") + "options=-c%20default_transaction_read_only%3Don")
+    result = tracker("curricula", "create", "web_dev")
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("error: the database refused (25006): ")
+    assert "read-only transaction" in result.output and "Traceback" not in result.output
+
+
+def test_the_demo_names_its_own_options(tmp_path: Path):
+    result = tracker("demo", "--courses", "2")
+    assert result.exit_code == 2
+    assert "Invalid value for '--courses': 2 is not in the range 4<=x<=10000" in result.output
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--bundle", ".", "--account", "1"], "--account and --term choose courses of a live Canvas"),
+    (["--canvas-url", "http://canvas.test", "--course", "1", "--account", "2"],
+     "name courses with --course or an account with --account, not both"),
+    (["--canvas-url", "http://canvas.test", "--term", "3"], "--term needs --account"),
+])
+def test_sync_options_that_do_not_go_together_are_a_usage_error(args, says):
+    result = tracker("sync", *args)
+    assert result.exit_code == 2 and says in result.output, result.output
