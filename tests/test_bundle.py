@@ -223,18 +223,24 @@ def test_a_file_that_does_not_exist_is_invalid_data(tmp_path: Path) -> None:
         bundle.iter_documents(tmp_path / "users.ndjson")
 
 
-def test_find_files_maps_each_kind_to_its_file_in_dependency_order(tmp_path: Path) -> None:
+def test_find_files_maps_each_kind_to_its_file_in_dependency_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     _write(tmp_path / "submissions.ndjson.gz", b"")
     _write(tmp_path / "terms.json", b"[]")
     _write(tmp_path / "users.ndjson", b"")
     _write(tmp_path / "courses.json.gz", b"[]")
     _write(tmp_path / "README.md", b"not a kind")
-    _write(tmp_path / "grades.json", b"[]")  # unknown kinds are ignored
+    _write(tmp_path / "grades.json", b"[]")  # unknown kinds are ignored, with a warning
+    _write(tmp_path / "Assignments.NDJSON", b"")  # names are lower case
     (tmp_path / "sections.json").mkdir()  # a directory is not a file
 
     found = bundle.find_files(tmp_path)
 
     assert list(found) == ["terms", "courses", "users", "submissions"]
+    ignored = [r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "WARNING"]
+    assert ignored == [str(tmp_path / "Assignments.NDJSON"), str(tmp_path / "grades.json"),
+                       str(tmp_path / "sections.json")]
     assert found["courses"] == tmp_path / "courses.json.gz"
     assert found["submissions"] == tmp_path / "submissions.ndjson.gz"
 

@@ -255,6 +255,10 @@ def test_tracker_report_prints_rows_and_exits_1_on_findings(school, conn, db_url
 
     none = tracker_cli("report", "missing_work", "--student", str(BEN))
     assert none.exit_code == 0 and "(none)" in none.output
+    # a script reading CSV gets the header even when no row matches
+    header = tracker_cli("report", "missing_work", "--student", str(BEN), "--format", "csv")
+    lines = header.output.splitlines()
+    assert header.exit_code == 0 and len(lines) == 1 and lines[0].startswith("user_id,")
 
 
 def test_tracker_report_refuses_bad_input_with_exit_2(school, conn, db_url, monkeypatch):

@@ -649,7 +649,8 @@ def test_undo_refuses_a_sync_whose_rows_a_later_sync_changed(
 
     sync.undo(db)  # the latest, sync 3
     sync.undo(db)  # then sync 2
-    with pytest.raises(SyncConflictError, match="sync 3 undone; only a sync that succeeded"):
+    with pytest.raises(SyncConflictError,
+                       match="sync 3 was undone already; only a sync that succeeded"):
         sync.undo(db, 3)
 
     assert rows(db, "SELECT score FROM canvas.submissions WHERE id = 501") == [(Decimal("9.0"),)]
@@ -1093,7 +1094,8 @@ def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
     assert run.finished_at is not None and run.counts == {}
     assert row_counts(db) == EMPTY_ROWS
     assert rows(db, "SELECT count(*) FROM tracker.sync_changes")[0][0] == 0
-    with pytest.raises(SyncConflictError, match="failed; only a sync that succeeded"):
+    with pytest.raises(SyncConflictError,
+                       match=r"failed \(it wrote nothing\); only a sync that succeeded"):
         sync.undo(db, run.sync_id)
 
     assert sync.sync_bundle(db, path).sync_id == run.sync_id + 1  # the next one succeeds

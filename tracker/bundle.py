@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,8 @@ import ijson
 import orjson
 
 from tracker.errors import InvalidDataError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KINDS", "SUFFIXES", "count_records", "find_files", "iter_documents", "json_errors"]
 
@@ -83,6 +86,11 @@ def find_files(directory: Path) -> dict[str, Path]:
             )
         if present:
             found[kind] = present[0]
+    for path in sorted(directory.iterdir()):
+        if path.name.lower().endswith(SUFFIXES) and path not in found.values():
+            log.warning("%s: ignored, not a bundle file; the files are named KIND.json (or "
+                        ".ndjson, .json.gz, .ndjson.gz), KIND one of %s", path,
+                        ", ".join(KINDS))
     if not found:
         expected = ", ".join(f"{kind}.json" for kind in KINDS)
         raise InvalidDataError(

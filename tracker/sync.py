@@ -536,8 +536,10 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
     with conn.transaction():
         run = get_run(conn, sync_id)
         if run.status != "succeeded":
-            raise SyncConflictError(f"sync {run.sync_id} {run.status}; only a sync that "
-                                    "succeeded can be undone")
+            was = {"undone": "was undone already", "failed": "failed (it wrote nothing)",
+                   "running": "is still running"}.get(run.status, f"is {run.status}")
+            raise SyncConflictError(f"sync {run.sync_id} {was}; only a sync that succeeded can "
+                                    "be undone")
         lock_courses(conn, run.scope_course_ids, wait=True)
         conflicts = sql.tracker.later_conflicts(conn, sync_id=run.sync_id).fetchall()
         if conflicts:

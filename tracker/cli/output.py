@@ -98,16 +98,19 @@ def rows_of(items: Iterable[Any]) -> list[dict[str, Any]]:
     return [_plain(item) for item in items]
 
 
-def render(items: Sequence[Any], fmt: str, *, title: str | None = None) -> None:
-    """Print rows as a table, JSON or CSV."""
+def render(items: Sequence[Any], fmt: str, *, title: str | None = None,
+           columns: Sequence[str] | None = None) -> None:
+    """Print rows as a table, JSON or CSV. CSV has a header line even with no rows when
+    ``columns`` names them."""
     rows = rows_of(items)
     if fmt == "json":
         click.echo(to_json(rows))
         return
     if fmt == "csv":
         buf = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        fieldnames = list(rows[0]) if rows else list(columns or ())
+        if fieldnames:
+            writer = csv.DictWriter(buf, fieldnames=fieldnames)
             writer.writeheader()
             writer.writerows(rows)
         click.echo(buf.getvalue(), nl=False)

@@ -54,6 +54,6 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     with db.connect() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
     rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
-    render(rows, fmt, title=name.replace("_", " "))
+    render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
     if result.findings:
         sys.exit(1)
