@@ -105,3 +105,11 @@ def test_the_demo_names_its_own_options(tmp_path: Path):
 def test_sync_options_that_do_not_go_together_are_a_usage_error(args, says):
     result = tracker("sync", *args)
     assert result.exit_code == 2 and says in result.output, result.output
+
+
+@pytest.mark.parametrize("args", [["lifecycle", "approve", "course:1"], ["check", "--fix"],
+                                  ["notes", "add", "user:1", "hi"]])
+def test_who_makes_a_change_cannot_be_empty(migrated_db, args):
+    result = tracker(*args, "--by", "  ")
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--by': say who makes the change" in result.output

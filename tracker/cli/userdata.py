@@ -32,9 +32,15 @@ def default_actor() -> str:
         return "unknown"
 
 
+def _named(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("say who makes the change (a name, not empty)")
+    return value.strip()
+
+
 actor_option = click.option(
     "--by", "actor", default=default_actor, show_default="$TRACKER_ACTOR or your login name",
-    help="Who makes the change (recorded in the audit log).")
+    callback=_named, help="Who makes the change (recorded in the audit log).")
 
 
 # -- notes ---------------------------------------------------------------------------------------
