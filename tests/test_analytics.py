@@ -22,7 +22,7 @@ from bundles import write_bundle  # tests/ is on sys.path (rootdir conftest, no 
 from tracker import analytics, sync
 from tracker.analytics import WorkItem, project_final_grade
 from tracker.errors import NotFoundError
-from tracker.queries import InvalidQueryError
+from tracker.errors import InvalidArgumentError, InvalidQueryError
 
 KINDS = ("terms", "courses", "sections", "users", "assignment_groups", "assignments",
          "enrollments", "submissions")
@@ -550,7 +550,7 @@ def test_run_report_refuses_unknown_reports_and_filters(conn, school):
         analytics.run_report(conn, "drop_everything")
     with pytest.raises(InvalidQueryError, match="takes no user_id"):
         analytics.run_report(conn, "course_statistics", user_id=ANA)
-    with pytest.raises(InvalidQueryError, match="whole number"):
+    with pytest.raises(InvalidArgumentError, match="course_id: expected a Canvas id"):
         analytics.run_report(conn, "missing_work", course_id="1; DROP TABLE x")  # type: ignore[arg-type]
 
 

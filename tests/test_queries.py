@@ -41,7 +41,7 @@ from test_analytics import (  # tests/ is on sys.path (rootdir conftest, no pack
 )
 
 from tracker import queries, sample, sync
-from tracker.queries import InvalidQueryError
+from tracker.errors import InvalidQueryError
 
 
 @pytest.fixture

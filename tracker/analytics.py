@@ -39,8 +39,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from tracker.errors import NotFoundError
-from tracker.queries import InvalidQueryError
+from tracker import arguments
+from tracker.errors import InvalidQueryError, NotFoundError
 from tracker.sqlfiles import sql
 
 __all__ = [
@@ -172,8 +172,11 @@ def _momentum(row: Mapping[str, Any]) -> Momentum:
 def momentum(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Momentum:
     """The grade momentum of one student in one course (``sql/reports/grade_momentum.sql``).
 
-    Raises NotFoundError when the student is not actively enrolled in the course.
+    Raises NotFoundError when the student is not actively enrolled in the course, and
+    InvalidArgumentError when an id is not one (None included: it does not mean "any").
     """
+    user_id = arguments.one_id("user_id", user_id)
+    course_id = arguments.one_id("course_id", course_id)
     row = sql.reports.grade_momentum(conn, course_id=course_id, user_id=user_id,
                                      row_factory=dict_row).fetchone()
     if row is None:
@@ -186,6 +189,7 @@ def momentum(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Mom
 def course_momentum(conn: psycopg.Connection[Any], course_id: int | None = None) -> list[Momentum]:
     """The momentum of every active student of a course (None: every course), most
     declining first."""
+    course_id = arguments.optional_id("course_id", course_id)
     rows = sql.reports.grade_momentum(conn, course_id=course_id, user_id=None,
                                       row_factory=dict_row).fetchall()
     return [_momentum(row) for row in rows]
@@ -494,6 +498,7 @@ def assess_risk(conn: psycopg.Connection[Any], course_id: int | None = None
 
     One assessment per student and course (``sql/reports/at_risk_students.sql``).
     """
+    course_id = arguments.optional_id("course_id", course_id)
     rows = sql.reports.at_risk_students(conn, course_id=course_id, row_factory=dict_row)
     return [_assessment(row) for row in rows]
 
@@ -532,6 +537,7 @@ def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None
     Returns how many rows were appended. ``tracker report latest_risk`` reads them back.
     Each sync does this for the courses it changed (:func:`record_sync_risk`).
     """
+    course_id = arguments.optional_id("course_id", course_id)
     return _record_risk(conn, None if course_id is None else [course_id], sync_id=None)
 
 
@@ -544,9 +550,10 @@ def record_sync_risk(conn: psycopg.Connection[Any], sync_id: int,
     re-sync appends nothing, and undoing the sync removes what it appended. Returns how
     many rows were appended.
     """
+    course_ids = arguments.ids("course_ids", course_ids)
     if not course_ids:
         return 0
-    return _record_risk(conn, [int(c) for c in course_ids], sync_id=sync_id)
+    return _record_risk(conn, course_ids, sync_id=arguments.one_id("sync_id", sync_id))
 
 
 def _record_risk(conn: psycopg.Connection[Any], course_ids: list[int] | None, *,
@@ -649,6 +656,7 @@ class CourseSnapshot:
 def course_statistics(conn: psycopg.Connection[Any], course_id: int | None = None
                       ) -> list[CourseStatistics]:
     """Enrolled students, mean and median score, distribution and missing rate per course."""
+    course_id = arguments.optional_id("course_id", course_id)
     rows = sql.reports.course_statistics(conn, course_id=course_id, row_factory=dict_row)
     return [CourseStatistics(**row) for row in rows]
 
@@ -662,15 +670,17 @@ def record_course_snapshots(conn: psycopg.Connection[Any], sync_id: int | None,
     from its latest snapshot (an unchanged re-sync appends nothing), and undoing the
     sync removes them with the rest of its layer 2 rows. Returns how many were appended.
     """
+    course_ids = arguments.ids("course_ids", course_ids)
     if not course_ids:
         return 0
-    cur = sql.history.record_course_snapshots(conn, sync_id=sync_id,
-                                              course_ids=[int(c) for c in course_ids])
+    cur = sql.history.record_course_snapshots(
+        conn, sync_id=arguments.optional_id("sync_id", sync_id), course_ids=course_ids)
     return cur.rowcount
 
 
 def course_snapshots(conn: psycopg.Connection[Any], course_id: int) -> list[CourseSnapshot]:
     """The snapshots of one course, oldest first."""
+    course_id = arguments.one_id("course_id", course_id)
     rows = sql.history.course_snapshot_history(conn, course_id=course_id, row_factory=dict_row)
     return [CourseSnapshot(**row) for row in rows]
 
@@ -718,8 +728,7 @@ def run_report(
         if value is not None and param not in takes:
             raise InvalidQueryError(f"report {name} takes no {param} (it takes: "
                                     f"{', '.join(takes)})")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise InvalidQueryError(f"{param} must be a whole number, not {value!r}")
+        arguments.optional_id(param, value)
     statement = getattr(sql.reports, name)
     cur = statement(conn, **{p: given[p] for p in takes})
     columns = tuple(c.name for c in cur.description or ())

@@ -14,6 +14,18 @@ class TrackerError(Exception):
     exit_code = 1
 
 
+class InvalidArgumentError(TrackerError, ValueError):
+    """A function was called wrongly: an argument of the wrong type or out of range, or a
+    connection whose transaction already failed. Nothing was sent to the server."""
+
+    exit_code = 2
+
+
+class InvalidQueryError(InvalidArgumentError):
+    """A query was asked for wrongly: an unknown filter or sort key, a value of the wrong
+    type, a cursor this query did not make. Nothing was sent to the server."""
+
+
 class ConfigurationError(TrackerError):
     """The environment or the options do not let tracker start (bad URL, no server)."""
 

@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from tracker import canvas, sync
+from tracker import arguments, canvas, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.sqlfiles import sql
 
@@ -319,12 +319,14 @@ def impact(conn: psycopg.Connection[Any], obj: ObjectRef | str) -> Impact:
 def list_cleanups(conn: psycopg.Connection[Any], *, limit: int = 20,
                   kind: str | None = "cleanup") -> list[ArchiveRun]:
     """The newest archive runs (cleanups by default; ``kind=None``: every kind), newest first."""
+    limit = arguments.count("limit", limit)
     return sql.lifecycle.list_archive_runs(conn, kind=kind, limit=limit,
                                            row_factory=_archive_run_row).fetchall()
 
 
 def get_cleanup(conn: psycopg.Connection[Any], run_id: int) -> ArchiveRun:
-    """One archive run."""
+    """One archive run; NotFoundError if there is none of that id."""
+    run_id = arguments.one_id("run_id", run_id)
     run = sql.lifecycle.get_archive_run(conn, run_id=run_id, row_factory=_archive_run_row).fetchone()
     if run is None:
         raise NotFoundError(f"there is no archive run {run_id}: tracker lifecycle cleanups lists them")
@@ -352,7 +354,7 @@ def approve(
     """
     _check_actor(approved_by, "approved_by")
     _check_kinds(kinds)
-    named = list(objects)
+    named = _objects(objects)
     if not named and not kinds and older_than is None:
         raise InvalidDataError("say what to approve: objects (KIND:ID), kinds, or an age "
                                "(older_than); tracker lifecycle pending lists the candidates")
@@ -381,7 +383,7 @@ def approve(
 def revoke(conn: psycopg.Connection[Any], objects: Iterable[ObjectRef | str]) -> list[ObjectRef]:
     """Take back approvals: the objects are missing again. Returns those that were approved."""
     with conn.transaction():
-        refs = [resolve(conn, o) for o in objects]
+        refs = [resolve(conn, o) for o in _objects(objects)]
         rows = sql.lifecycle.revoke_approval(conn, kinds=[r.kind for r in refs],
                                              ids=[r.id for r in refs]).fetchall()
     return sorted(ObjectRef(k, i) for k, i in rows)
@@ -409,7 +411,7 @@ def cleanup(
     """
     _check_actor(performed_by, "performed_by")
     with conn.transaction() as tx:
-        refs = None if objects is None else [resolve(conn, o) for o in objects]
+        refs = None if objects is None else [resolve(conn, o) for o in _objects(objects)]
         if refs:
             rows = sql.lifecycle.find_objects(conn, kinds=[r.kind for r in refs],
                                               ids=[r.id for r in refs]).fetchall()
@@ -470,6 +472,7 @@ def restore(conn: psycopg.Connection[Any], run_id: int, *, restored_by: str) -> 
     The archived rows stay in the archive; the run is marked restored.
     """
     _check_actor(restored_by, "restored_by")
+    run_id = arguments.one_id("run_id", run_id)
     with conn.transaction():
         locked = sql.lifecycle.lock_archive_run(conn, run_id=run_id).fetchone()
         if locked is None:
@@ -633,7 +636,19 @@ def _check_named(conn: psycopg.Connection[Any], refs: Sequence[ObjectRef]) -> No
         raise InvalidDataError("nothing was approved:", problems)
 
 
+def _objects(objects: Any) -> list[ObjectRef | str]:
+    """Objects named one by one: a lone ``"course:101"`` or ObjectRef is a list of one."""
+    if isinstance(objects, (str, ObjectRef)):
+        return [objects]
+    if not isinstance(objects, Iterable):
+        raise InvalidDataError(f"objects: expected KIND:ID names or ObjectRefs, got {objects!r}")
+    return list(objects)
+
+
 def _check_kinds(kinds: Sequence[str] | None) -> None:
+    if isinstance(kinds, str):
+        raise InvalidDataError(f"kinds: expected a list of kinds, got the text {kinds!r} "
+                               f"(write [{kinds!r}])")
     unknown = [k for k in kinds or () if k not in KINDS]
     if unknown:
         raise InvalidDataError(f"unknown kind {', '.join(map(repr, unknown))}: the kinds are "
@@ -641,7 +656,7 @@ def _check_kinds(kinds: Sequence[str] | None) -> None:
 
 
 def _check_actor(value: str, name: str) -> None:
-    if not value or not value.strip():
+    if not isinstance(value, str) or not value.strip():
         raise InvalidDataError(f"{name} is empty: say who does this (a person's name or login)")
 
 

@@ -27,10 +27,14 @@ from typing import IO, Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from tracker.errors import ConfigurationError, InvalidDataError
+from tracker import arguments
+from tracker.errors import ConfigurationError, InvalidArgumentError, InvalidDataError
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
+
+#: The most rows one retention batch archives (a batch is one transaction).
+_MAX_BATCH = 2**31 - 1
 
 HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores",
                   "history.course_snapshots", "history.risk_assessments")
@@ -217,8 +221,13 @@ def run_retention(
     if conn.info.transaction_status != TransactionStatus.IDLE:
         raise ConfigurationError("retention commits batch by batch: call it on a connection "
                                  "with no transaction open (autocommit, or between transactions)")
-    if batch_size < 1:
-        raise InvalidDataError("batch_size must be 1 or more")
+    actor = arguments.text("actor", actor)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not (
+            1 <= batch_size <= _MAX_BATCH):
+        raise InvalidArgumentError(f"batch_size: expected a whole number from 1 to {_MAX_BATCH:,}, "
+                                   f"got {batch_size!r}")
+    if max_batches is not None:
+        max_batches = arguments.count("max_batches", max_batches, minimum=1)
     due = {p.relation: p.due for p in retention_policies(conn)}
     conn.commit()
     if not any(due.values()):
@@ -268,6 +277,7 @@ def export_archive(conn: psycopg.Connection[Any], out: IO[bytes], *, relation: s
     header; each row whole as JSON in the ``row_data`` column. Returns the rows written."""
     from tracker.userdata import copy_out
 
+    run_id = arguments.optional_id("run_id", run_id)
     return copy_out(conn, sql.maintenance.export_archived_rows, out, json_lines=False,
                     relation=relation or "", run_id="" if run_id is None else str(run_id))
 
@@ -342,6 +352,7 @@ def vacuum(conn: psycopg.Connection[Any], tables: Sequence[str] | None = None) -
     if tables is None:
         tables = [t.table_name for t in optimize_report(conn).needing_vacuum_or_analyze]
         conn.commit()
+    tables = arguments.names("tables", tables)
     statement = sql.maintenance.vacuum_analyze_table
     allowed = set(statement.identifiers["table"])
     targets = []

@@ -62,7 +62,8 @@ from pypika.dialects import PostgreSQLQueryBuilder
 from pypika.queries import QueryBuilder
 from pypika.terms import Criterion, CustomFunction, ExistsCriterion, Term, ValueWrapper
 
-from tracker.errors import TrackerError
+from tracker import arguments
+from tracker.errors import InvalidQueryError
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -105,13 +106,6 @@ R = TypeVar("R")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 _INT64 = (-(2**63), 2**63 - 1)
-
-
-class InvalidQueryError(TrackerError, ValueError):
-    """A query was asked for wrongly: an unknown filter or sort key, a value of the wrong
-    type, a cursor this query did not make. Nothing was sent to the server."""
-
-    exit_code = 2
 
 
 # -- rows ----------------------------------------------------------------------------------------
@@ -684,6 +678,7 @@ def _ordered(query: QueryBuilder, keyset: _Keyset, id_term: Term) -> QueryBuilde
 
 def fetch_all(conn: psycopg.Connection[Any], q: BuiltQuery[R]) -> list[R]:
     """Run a built query and return all its rows as ``q.row_type``."""
+    arguments.usable(conn)
     with conn.cursor(row_factory=class_row(q.row_type)) as cur:
         cur.execute(q.sql, q.params)  # type: ignore[arg-type]
         return cur.fetchall()

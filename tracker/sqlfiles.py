@@ -48,7 +48,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import Row, RowFactory
 
 import tracker
-from tracker import monitor
+from tracker import arguments, monitor
 from tracker.errors import NotFoundError, SqlFileError
 
 __all__ = ["SqlFolder", "SqlTree", "Statement", "load_dir", "load_file", "sql"]
@@ -371,6 +371,7 @@ class Statement:
         its fifth run — for the at-risk students of every course, three times slower.
         Planning them each time costs little beside running them.
         """
+        arguments.usable(conn)
         values, idents = self._bind(params)
         cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
         try:
@@ -387,6 +388,7 @@ class Statement:
 
         COPY takes no bound parameters: psycopg quotes values into the text.
         """
+        arguments.usable(conn)
         values, idents = self._bind(params)
         text = self._render(idents, numbered=not values)[0]  # no values: send the text as is
         try:

@@ -28,7 +28,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from tracker import analytics, bundle, canvas
+from tracker import analytics, arguments, bundle, canvas
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
 from tracker.sqlfiles import sql
@@ -146,16 +146,20 @@ def sync_bundle(
     rolls everything back, journal included. ``wait`` waits for a sync holding one of
     the courses instead of failing at once.
 
-    Raises InvalidDataError (nothing written) when the bundle is wrong, and
-    SyncConflictError when another sync holds a course.
+    Raises InvalidDataError (nothing written) when the bundle is wrong,
+    SyncConflictError when another sync holds a course, and InvalidArgumentError when
+    ``courses`` is not a list of ids.
     """
+    arguments.usable(conn)
+    named_ids = None if courses is None else arguments.ids("courses", courses)
+    error_limit = arguments.count("error_limit", error_limit, minimum=1)
     path = Path(path)
     files = bundle.find_files(path)
     kind = "incremental" if incremental else "full"
     source = source or str(path.resolve())
     started = datetime.now().astimezone()
     result: SyncReport | None = None
-    named = sorted(set(courses)) if courses else None
+    named = sorted(set(named_ids)) if named_ids else None
     scope: list[int] = list(named or [])  # filled in by _sync once known, for the journal
     try:
         with conn.transaction() as tx:
@@ -500,7 +504,10 @@ def _record_failure(conn: psycopg.Connection[Any], *, kind: str, source: str, sc
 
 
 def get_run(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
-    """One run of the journal: ``sync_id``, else the latest that succeeded."""
+    """One run of the journal: ``sync_id``, else the latest that succeeded.
+
+    Raises NotFoundError when there is no such run."""
+    sync_id = arguments.optional_id("sync_id", sync_id)
     if sync_id is None:
         row = sql.tracker.latest_succeeded_run(conn).fetchone()
         if row is None:
@@ -514,12 +521,14 @@ def get_run(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRu
 
 def list_runs(conn: psycopg.Connection[Any], *, limit: int = 20) -> list[SyncRun]:
     """The newest runs of the journal, newest first."""
+    limit = arguments.count("limit", limit)
     return sql.tracker.list_runs(conn, limit=limit, row_factory=_run_row).fetchall()
 
 
 def report(conn: psycopg.Connection[Any], sync_id: int | None = None, *, limit: int = 100) -> ChangeReport:
     """What one sync (default: the latest that succeeded) changed, per table and per student."""
     run = get_run(conn, sync_id)
+    limit = arguments.count("limit", limit)
     changes = sql.tracker.grade_changes(conn, sync_id=run.sync_id, limit=limit,
                                         row_factory=_grade_row).fetchall()
     return ChangeReport(run=run, grade_changes=changes)

@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import psycopg
 
-from tracker import userdata
+from tracker import arguments, userdata
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 from tracker.userdata import ImportReport, Subject
@@ -168,6 +168,7 @@ def tags_of(conn: psycopg.Connection[Any], subject: Subject | str) -> list[TagLi
 def tagged_with(conn: psycopg.Connection[Any], name: str, *, subject_type: str | None = None,
                 limit: int = 1000) -> list[TagLink]:
     """The subjects a tag is linked to (optionally of one type), newest first."""
+    limit = arguments.count("limit", limit)
     tag_id = _tag_id(conn, normalize(name))
     return [TagLink(*row) for row in sql.userdata.tagged_with(
         conn, tag_id=tag_id, subject_type=subject_type, limit=limit)]
@@ -233,6 +234,7 @@ def merge(conn: psycopg.Connection[Any], sources: Sequence[str], into: str, *,
     become synonyms of the target, so that tagging with them later lands on the target.
     Taggings running at the same time finish first or wait (no link is lost).
     """
+    sources = arguments.names("sources", sources)
     if not sources:
         raise InvalidDataError("name the tags to merge")
     with conn.transaction():
@@ -274,7 +276,7 @@ def suggest(conn: psycopg.Connection[Any], subject: Subject | str, *,
     """Tags ``subject`` does not have that co-occur with its own on similar subjects (of
     its type); for an untagged subject, the tags of its neighbours in layer 1 (a
     student's classmates, a course's curriculum and term, an assignment's course)."""
-    subject = Subject.parse(subject)
+    subject, limit = Subject.parse(subject), arguments.count("limit", limit)
     return [Suggestion(*row) for row in sql.userdata.suggest_tags(
         conn, subject_type=subject.type, subject_id=subject.id, limit=limit)]
 
@@ -286,7 +288,9 @@ def usage_over_time(conn: psycopg.Connection[Any], *, period: str = "month",
     removed, and the total at the end of the period, from the audit log."""
     if period not in PERIODS:
         raise InvalidDataError(f"period is one of {', '.join(PERIODS)}, not {period!r}")
-    wanted = [normalize(n) for n in names] if names else None
+    if since is not None and not isinstance(since, datetime):
+        raise InvalidDataError(f"since: expected a datetime, got {since!r}")
+    wanted = [normalize(n) for n in arguments.names("names", names)] if names else None
     return [UsagePoint(*row) for row in sql.userdata.usage_over_time(
         conn, period=period, since=since, tags=wanted)]
 

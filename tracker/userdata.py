@@ -32,7 +32,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tracker import canvas, queries
+from tracker import arguments, canvas, queries
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 
@@ -69,7 +69,10 @@ class Subject:
         if isinstance(value, Subject):
             subject = value
         elif isinstance(value, tuple):
-            subject = cls(value[0], value[1])
+            if len(value) != 2:
+                raise InvalidDataError(f"{value!r} does not name a subject: write (TYPE, ID) "
+                                       "or TYPE:ID (e.g. user:42)")
+            subject = cls(value[0], arguments.one_id("subject id", value[1]))
         else:
             kind, sep, ident = str(value).strip().partition(":")
             parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
@@ -170,6 +173,7 @@ def add_note(conn: psycopg.Connection[Any], subject: Subject | str, body: str, *
 
 def get_note(conn: psycopg.Connection[Any], note_id: int) -> Note:
     """One note; NotFoundError if there is none of that id."""
+    note_id = arguments.one_id("note_id", note_id)
     notes = _notes(conn, [note_id])
     if not notes:
         raise NotFoundError(f"there is no note {note_id}: tracker notes list shows them")
@@ -178,7 +182,7 @@ def get_note(conn: psycopg.Connection[Any], note_id: int) -> Note:
 
 def update_note(conn: psycopg.Connection[Any], note_id: int, body: str, *, author: str) -> Note:
     """Rewrite a note's body as ``author`` (the audit log keeps the old text)."""
-    body = _body(body)
+    note_id, body = arguments.one_id("note_id", note_id), _body(body)
     with conn.transaction():
         _act_as(conn, author)
         note = get_note(conn, note_id)
@@ -190,6 +194,7 @@ def update_note(conn: psycopg.Connection[Any], note_id: int, body: str, *, autho
 
 def delete_note(conn: psycopg.Connection[Any], note_id: int, *, author: str) -> Note:
     """Delete a note as ``author``; returns it as it was (the audit log keeps it)."""
+    note_id = arguments.one_id("note_id", note_id)
     with conn.transaction():
         _act_as(conn, author)
         row = sql.userdata.delete_note(conn, id=note_id, actor=author).fetchone()
@@ -211,6 +216,8 @@ def list_notes(
     """Notes, newest first: about one ``subject`` or ``subject_type``, by one ``author``,
     containing a text. Page on with ``before_id`` = the last id of a page."""
     parsed = Subject.parse(subject) if subject is not None else None
+    before_id = arguments.optional_id("before_id", before_id)
+    limit = arguments.count("limit", limit)
     if subject_type is not None and subject_type not in SUBJECT_TYPES:
         raise InvalidDataError(f"{subject_type!r} is not a subject type ({', '.join(SUBJECT_TYPES)})")
     ids = [r[0] for r in sql.userdata.list_notes(
@@ -222,6 +229,7 @@ def list_notes(
 
 def note_history(conn: psycopg.Connection[Any], note_id: int) -> list[AuditEntry]:
     """Every change of one note, oldest first: its text before and after, who and when."""
+    note_id = arguments.one_id("note_id", note_id)
     entries = [AuditEntry(*row) for row in sql.userdata.row_trail(conn, relation="userdata.notes",
                                                                   id=note_id)]
     if not entries:
@@ -233,7 +241,7 @@ def audit_trail(conn: psycopg.Connection[Any], subject: Subject | str, *,
                 limit: int = 200) -> list[AuditEntry]:
     """The latest ``limit`` changes to the notes, custom fields and tags of one subject,
     oldest first."""
-    subject = Subject.parse(subject)
+    subject, limit = Subject.parse(subject), arguments.count("limit", limit)
     rows = sql.userdata.subject_trail(conn, subject_type=subject.type, subject_id=subject.id,
                                       limit=limit).fetchall()
     return [AuditEntry(*row) for row in reversed(rows)]
@@ -400,6 +408,7 @@ def delete_curriculum(conn: psycopg.Connection[Any], name: str, *, actor: str) -
 def add_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequence[int], *,
                 actor: str) -> list[int]:
     """Put courses (which layer 1 must hold) into a curriculum; returns those added."""
+    course_ids = arguments.ids("course_ids", course_ids)
     with conn.transaction():
         _act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
@@ -414,6 +423,7 @@ def add_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequence[i
 def remove_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequence[int], *,
                    actor: str) -> list[int]:
     """Take courses out of a curriculum; returns those removed."""
+    course_ids = arguments.ids("course_ids", course_ids)
     with conn.transaction():
         _act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
@@ -434,7 +444,7 @@ def curriculum_students(conn: psycopg.Connection[Any], names: Sequence[str], *,
     all its pages): enrolled in a course of any of them (``match="any"``) or of each of
     them (``"all"``), by sortable name. Active enrollments only, unless
     ``include_inactive``. A name that is no curriculum is an error."""
-    names = list(dict.fromkeys(n.strip() for n in names))
+    names = list(dict.fromkeys(n.strip() for n in arguments.names("names", names)))
     for name in names:
         _curriculum_id(conn, name)
     students: list[queries.CurriculumStudent] = []
@@ -453,9 +463,10 @@ def curriculum_students(conn: psycopg.Connection[Any], names: Sequence[str], *,
 
 
 def _act_as(conn: psycopg.Connection[Any], actor: str) -> None:
-    if not actor or not actor.strip():
-        raise InvalidDataError("say who makes this change (author/actor): the audit log records it")
-    sql.userdata.set_actor(conn, actor=actor)
+    if not isinstance(actor, str) or not actor.strip():
+        raise InvalidDataError(f"say who makes this change (author/actor, a name; got {actor!r}): "
+                               "the audit log records it")
+    sql.userdata.set_actor(conn, actor=arguments.text("actor", actor))
 
 
 def _require_subject(conn: psycopg.Connection[Any], subject: Subject) -> str:
@@ -467,9 +478,9 @@ def _require_subject(conn: psycopg.Connection[Any], subject: Subject) -> str:
 
 
 def _body(body: str) -> str:
-    if not body or not body.strip():
-        raise InvalidDataError("a note needs some text")
-    return body
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidDataError(f"a note needs some text, not {body!r}")
+    return arguments.text("body", body)
 
 
 def _notes(conn: psycopg.Connection[Any], ids: Sequence[int]) -> list[Note]:
