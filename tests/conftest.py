@@ -133,6 +133,13 @@ def db_url(pg: Backend, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def migrated_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DATABASE_URL names this test's migrated database (for the command line)."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    return db_url
+
+
+@pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A connection to this test's database (not in autocommit)."""
     with psycopg.connect(db_url) as c:

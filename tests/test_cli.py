@@ -7,21 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
-
-from tracker.cli import main
+from test_cli_db import tracker  # tests/ is on sys.path: one runner for the command line
 
 TOO_BIG = "9" * 20  # over PostgreSQL's bigint
-
-
-def tracker(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), prog_name="tracker")
-
-
-@pytest.fixture
-def migrated_db(db_url, monkeypatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    return db_url
 
 
 @pytest.mark.parametrize("args", [

@@ -39,13 +39,6 @@ def empty_db(empty_db_url, monkeypatch) -> str:
 
 
 @pytest.fixture
-def migrated_db(db_url, monkeypatch) -> str:
-    """DATABASE_URL names a database with every migration applied."""
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    return db_url
-
-
-@pytest.fixture
 def migrations_copy(tmp_path: Path) -> Path:
     directory = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, directory)
