@@ -13,7 +13,11 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-#: The repository's ``sql/`` and ``migrations/`` folders (the package is installed editable).
-ROOT = Path(__file__).resolve().parent.parent
-SQL_DIR = ROOT / "sql"
-MIGRATIONS_DIR = ROOT / "migrations"
+_HERE = Path(__file__).resolve().parent
+
+#: The repository (a clone, installed editable); a wheel has no repository around it.
+ROOT = _HERE.parent
+#: The ``sql/`` and ``migrations/`` folders: the repository's, or the copies a wheel
+#: carries inside the package (``tracker/sql``, ``tracker/migrations``).
+SQL_DIR = _HERE / "sql" if (_HERE / "sql").is_dir() else ROOT / "sql"
+MIGRATIONS_DIR = _HERE / "migrations" if (_HERE / "migrations").is_dir() else ROOT / "migrations"
