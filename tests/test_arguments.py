@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
 
-from tracker import analytics, lifecycle, maintenance, sync, tags, userdata
+from tracker import analytics, db, lifecycle, maintenance, sync, tags, userdata
 from tracker.errors import InvalidArgumentError, TrackerError
 
 Call = Callable[[psycopg.Connection[Any]], Any]
@@ -47,6 +48,19 @@ WRONG: dict[str, tuple[Call, str]] = {
     "a note by nobody": (lambda c: userdata.add_note(c, "user:1", "hi", author=5), "author/actor"),
     "a note of a number": (lambda c: userdata.add_note(c, "user:1", 123, author="ms.k"),
                            "a note needs some text"),
+    "fields of students": (lambda c: userdata.list_fields(c, subject_type="student"),
+                           "'student' is not a subject type"),
+    "tag links of students": (lambda c: tags.export_tags(c, io.BytesIO(), subject_type="student"),
+                              "'student' is not a subject type"),
+    "archive runs of a kind that is not": (lambda c: lifecycle.list_cleanups(c, kind="nope"),
+                                           "kind: one of cleanup, retention, repair"),
+    "a cleanup, dry run 'no'": (lambda c: lifecycle.cleanup(c, performed_by="dba", dry_run="no"),
+                                "dry_run: expected True or False"),
+    "approval of what is missing for -1 day": (
+        lambda c: lifecycle.approve(c, approved_by="dba", older_than=timedelta(days=-1)),
+        "older_than: expected a timedelta over zero"),
+    "no attempt at all": (lambda c: db.run_in_transaction(c, lambda _: None, attempts=0),
+                          "attempts: expected a whole number from 1 up"),
 }
 
 

@@ -27,6 +27,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from tracker import arguments
 from tracker.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def run_in_transaction(
 
     ``work`` must do nothing outside the database that cannot be repeated.
     """
+    attempts = arguments.count("attempts", attempts, minimum=1)
     for attempt in range(1, attempts + 1):
         try:
             with conn.transaction():

@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 #: The kinds of object layer 0 tracks (submissions follow their assignment and user).
 KINDS = ("term", "course", "section", "user", "assignment_group", "assignment", "enrollment")
 
+#: The kinds of archive run (``archive.runs.kind``).
+ARCHIVE_KINDS = ("cleanup", "retention", "repair")
+
 #: Layer 1 tables in the order cleanup deletes from them (children before parents).
 CANVAS_DELETE_ORDER = (
     "canvas.submissions", "canvas.enrollments", "canvas.assignments", "canvas.assignment_groups",
@@ -320,6 +323,9 @@ def list_cleanups(conn: psycopg.Connection[Any], *, limit: int = 20,
                   kind: str | None = "cleanup") -> list[ArchiveRun]:
     """The newest archive runs (cleanups by default; ``kind=None``: every kind), newest first."""
     limit = arguments.count("limit", limit)
+    if kind not in (None, *ARCHIVE_KINDS):
+        raise InvalidDataError(f"kind: one of {', '.join(ARCHIVE_KINDS)} or None (every kind), "
+                               f"not {kind!r}")
     return sql.lifecycle.list_archive_runs(conn, kind=kind, limit=limit,
                                            row_factory=_archive_run_row).fetchall()
 
@@ -354,6 +360,10 @@ def approve(
     """
     _check_actor(approved_by, "approved_by")
     _check_kinds(kinds)
+    if older_than is not None and (not isinstance(older_than, timedelta)
+                                   or older_than <= timedelta(0)):
+        raise InvalidDataError(f"older_than: expected a timedelta over zero (missing for at "
+                               f"least that long), got {older_than!r}")
     named = _objects(objects)
     if not named and not kinds and older_than is None:
         raise InvalidDataError("say what to approve: objects (KIND:ID), kinds, or an age "
@@ -410,6 +420,8 @@ def cleanup(
     left, and reported in ``skipped``. ``dry_run`` reports the same and rolls back.
     """
     _check_actor(performed_by, "performed_by")
+    if not isinstance(dry_run, bool):
+        raise InvalidDataError(f"dry_run: expected True or False, got {dry_run!r}")
     with conn.transaction() as tx:
         refs = None if objects is None else [resolve(conn, o) for o in _objects(objects)]
         if refs:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -128,10 +129,10 @@ class ChangeReport:
 
 def sync_bundle(
     conn: psycopg.Connection[Any],
-    path: Path,
+    path: str | os.PathLike[str],
     *,
     incremental: bool = False,
-    courses: Sequence[int] | None = None,
+    courses: Iterable[int] | None = None,
     dry_run: bool = False,
     wait: bool = False,
     source: str | None = None,

@@ -21,6 +21,7 @@ Every writing function takes ``actor``, the person the audit log names.
 from __future__ import annotations
 
 import logging
+import os
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -169,6 +170,7 @@ def tagged_with(conn: psycopg.Connection[Any], name: str, *, subject_type: str |
                 limit: int = 1000) -> list[TagLink]:
     """The subjects a tag is linked to (optionally of one type), newest first."""
     limit = arguments.count("limit", limit)
+    subject_type = userdata.check_subject_type(subject_type)
     tag_id = _tag_id(conn, normalize(name))
     return [TagLink(*row) for row in sql.userdata.tagged_with(
         conn, tag_id=tag_id, subject_type=subject_type, limit=limit)]
@@ -298,7 +300,7 @@ def usage_over_time(conn: psycopg.Connection[Any], *, period: str = "month",
 # -- bulk --------------------------------------------------------------------------------------
 
 
-def import_tags(conn: psycopg.Connection[Any], path: Path, *, actor: str,
+def import_tags(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *, actor: str,
                 format: str | None = None) -> ImportReport:
     """Import tag links from a CSV or JSON file in one transaction, through ``COPY``.
 
@@ -335,6 +337,7 @@ def export_tags(conn: psycopg.Connection[Any], out: IO[bytes], *, format: str = 
     which :func:`import_tags` reads back. Returns the rows written."""
     if format not in userdata.FORMATS:
         raise InvalidDataError(f"unknown format {format!r}: use csv or json")
+    subject_type = userdata.check_subject_type(subject_type)
     statement = sql.userdata.export_tags_csv if format == "csv" else sql.userdata.export_tags_json
     return userdata.copy_out(conn, statement, out, json_lines=format == "json",
                              subject_type=subject_type)

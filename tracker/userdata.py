@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,8 +219,7 @@ def list_notes(
     parsed = Subject.parse(subject) if subject is not None else None
     before_id = arguments.optional_id("before_id", before_id)
     limit = arguments.count("limit", limit)
-    if subject_type is not None and subject_type not in SUBJECT_TYPES:
-        raise InvalidDataError(f"{subject_type!r} is not a subject type ({', '.join(SUBJECT_TYPES)})")
+    subject_type = check_subject_type(subject_type)
     ids = [r[0] for r in sql.userdata.list_notes(
         conn, subject_type=parsed.type if parsed else subject_type,
         subject_id=parsed.id if parsed else None, author=author, contains=contains,
@@ -288,6 +288,7 @@ def delete_field(conn: psycopg.Connection[Any], subject: Subject | str, name: st
 def list_fields(conn: psycopg.Connection[Any], *, name: str | None = None,
                 subject_type: str | None = None, limit: int = 1000) -> list[CustomField]:
     """Custom fields of every subject, optionally of one name and subject type."""
+    subject_type, limit = check_subject_type(subject_type), arguments.count("limit", limit)
     return [CustomField(*row) for row in sql.userdata.list_fields(
         conn, name=name, subject_type=subject_type, limit=limit)]
 
@@ -295,7 +296,7 @@ def list_fields(conn: psycopg.Connection[Any], *, name: str | None = None,
 # -- bulk import and export of notes -----------------------------------------------------------
 
 
-def import_notes(conn: psycopg.Connection[Any], path: Path, *, actor: str,
+def import_notes(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *, actor: str,
                  format: str | None = None) -> ImportReport:
     """Import notes from a CSV or JSON file in one transaction, through ``COPY``.
 
@@ -342,6 +343,7 @@ def export_notes(conn: psycopg.Connection[Any], out: IO[bytes], *, format: str =
     JSON (one object a line, which :func:`import_notes` reads back). Returns the rows."""
     if format not in FORMATS:
         raise InvalidDataError(f"unknown format {format!r}: use {' or '.join(FORMATS)}")
+    subject_type = check_subject_type(subject_type)
     statement = sql.userdata.export_notes_csv if format == "csv" else sql.userdata.export_notes_json
     return copy_out(conn, statement, out, json_lines=format == "json", subject_type=subject_type)
 
@@ -627,6 +629,14 @@ def _text(record: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
         return value
     errors.append(f"{key}: expected a string, got {_show(value)}")
     return None
+
+
+def check_subject_type(subject_type: str | None) -> str | None:
+    """``subject_type`` if it is one of :data:`SUBJECT_TYPES` (or None: every type)."""
+    if subject_type is not None and subject_type not in SUBJECT_TYPES:
+        raise InvalidDataError(f"subject_type: {subject_type!r} is not a subject type "
+                               f"({', '.join(SUBJECT_TYPES)})")
+    return subject_type
 
 
 def check_subject(record: Mapping[str, Any]) -> tuple[Subject | None, list[str]]:

@@ -39,16 +39,20 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
         click.echo(f"database: {db.server_version(conn)} at {db.mask_url(url)}"
                    f" ({len(applied)} migration(s) applied now)")
         with tempfile.TemporaryDirectory(prefix="tracker-demo-") as tmp:
-            size = dict(students=students, courses=courses, assignments_per_course=15,
-                        courses_per_student=COURSES_PER_STUDENT)
-            first = sample.generate(Path(tmp) / "before", **size)
-            click.echo(f"\n1. a sample school: {first.users:,} people, {first.courses:,} courses, "
-                       f"{first.submissions:,} submissions; syncing it")
-            with progress_bar(True) as progress:
-                print_report(sync.sync_bundle(conn, first.directory, progress=progress), as_json=False)
+            def school(folder: str, revision: int) -> sample.SampleSummary:
+                return sample.generate(Path(tmp) / folder, students=students, courses=courses,
+                                       assignments_per_course=15,
+                                       courses_per_student=COURSES_PER_STUDENT,
+                                       revision=revision, changed_fraction=changed_fraction)
 
-            later = sample.generate(Path(tmp) / "after", revision=1,
-                                    changed_fraction=changed_fraction, **size)
+            before = school("before", 0)
+            click.echo(f"\n1. a sample school: {before.users:,} people, {before.courses:,} "
+                       f"courses, {before.submissions:,} submissions; syncing it")
+            with progress_bar(True) as progress:
+                print_report(sync.sync_bundle(conn, before.directory, progress=progress),
+                             as_json=False)
+
+            later = school("after", 1)
             click.echo(f"\n2. a week later: {later.changed_submissions} submission score(s) and "
                        f"{later.changed_enrollments} course grade(s) changed in Canvas; syncing again")
             with progress_bar(True) as progress:
@@ -68,7 +72,7 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
                  "category": r.category, "why": "; ".join(r.reasons)} for r in risky], "table",
                title="students at risk, most first")
         if risky:
-            first = risky[0]
+            first = risky[0]  # the student most at risk
             trend = analytics.momentum(conn, first.user_id, first.course_id)
             guess = analytics.predict_final_grade(conn, first.user_id, first.course_id)
             slope = "n/a" if trend.slope_per_week is None else f"{trend.slope_per_week:+.1f}"
