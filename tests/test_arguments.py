@@ -61,6 +61,16 @@ WRONG: dict[str, tuple[Call, str]] = {
         "older_than: expected a timedelta over zero"),
     "no attempt at all": (lambda c: db.run_in_transaction(c, lambda _: None, attempts=0),
                           "attempts: expected a whole number from 1 up"),
+    # an empty text removed the policy, as None does: rows would have been kept forever
+    "a retention of ''": (
+        lambda c: maintenance.set_retention(c, "history.submission_scores", " ", actor="dba"),
+        "keep: give an interval such as '2 years'"),
+    "a retention of 5": (
+        lambda c: maintenance.set_retention(c, "history.submission_scores", 5, actor="dba"),
+        "keep: give an interval"),
+    "the archive of a table never archived": (
+        lambda c: maintenance.export_archive(c, io.BytesIO(), relation="nosuch.table"),
+        "relation: 'nosuch.table' is never archived"),
 }
 
 

@@ -187,8 +187,11 @@ def set_retention(conn: psycopg.Connection[Any], relation: str, keep: timedelta 
         if keep <= timedelta(0):
             raise InvalidDataError("keep must be longer than nothing")
         text = f"{keep.total_seconds()} seconds"
+    elif isinstance(keep, str) and keep.strip():
+        text = keep.strip()
     elif keep is not None:
-        text = keep.strip() or None
+        raise InvalidDataError(f"keep: give an interval such as '2 years' (or a timedelta), or "
+                               f"None to remove the policy; not {keep!r}")
     with conn.transaction():
         try:
             with conn.transaction():
@@ -275,9 +278,13 @@ def export_archive(conn: psycopg.Connection[Any], out: IO[bytes], *, relation: s
                    run_id: int | None = None) -> int:
     """Write archived rows (of one relation and/or run, or all) to ``out`` as CSV with a
     header; each row whole as JSON in the ``row_data`` column. Returns the rows written."""
+    from tracker.lifecycle import RELATIONS
     from tracker.userdata import copy_out
 
     run_id = arguments.optional_id("run_id", run_id)
+    if relation and relation not in (*RELATIONS, *HISTORY_TABLES):
+        raise InvalidDataError(f"relation: {relation!r} is never archived; the archive holds "
+                               f"rows of {', '.join(dict.fromkeys((*RELATIONS, *HISTORY_TABLES)))}")
     return copy_out(conn, sql.maintenance.export_archived_rows, out, json_lines=False,
                     relation=relation or "", run_id="" if run_id is None else str(run_id))
 

@@ -242,8 +242,10 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
             raise _invalid(files, problems)
     scope[:] = named or spoken_of
     lock_courses(conn, scope, wait=wait)
-    sync_id = sql.tracker.start_run(conn, kind=kind, source=source,
-                                    scope_course_ids=scope).fetchone()[0]
+    started = sql.tracker.start_run(conn, kind=kind, source=source,
+                                    scope_course_ids=scope).fetchone()
+    assert started is not None  # INSERT … RETURNING
+    sync_id = started[0]
 
     for name in _STAGE_ORDER:
         step(f"typing {name}", 0, 0)
@@ -338,7 +340,8 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
     a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
     """
     ranges: list[tuple[int, int]] | None = None  # None: send every record
-    if not sql.canvas.table_is_empty(conn, table=canvas.TABLES[name]).fetchone()[0]:
+    empty = sql.canvas.table_is_empty(conn, table=canvas.TABLES[name]).fetchone()
+    if not (empty and empty[0]):
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
         with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
             for chunk in _batches(b"%d\t%s\n" % (n, _digest(doc))
