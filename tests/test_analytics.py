@@ -21,8 +21,7 @@ from bundles import write_bundle  # tests/ is on sys.path (rootdir conftest, no 
 
 from tracker import analytics, sync
 from tracker.analytics import WorkItem, project_final_grade
-from tracker.errors import NotFoundError
-from tracker.errors import InvalidArgumentError, InvalidQueryError
+from tracker.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
 
 KINDS = ("terms", "courses", "sections", "users", "assignment_groups", "assignments",
          "enrollments", "submissions")

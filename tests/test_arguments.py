@@ -100,6 +100,9 @@ def test_a_connection_whose_transaction_failed_is_refused_with_what_to_do(conn):
         conn.execute("SELECT 1 / 0")
     with pytest.raises(InvalidArgumentError, match=r"roll it back \(conn.rollback\(\)\)"):
         sync.list_runs(conn)
+    # a writer too, which opens its savepoint before its first statement
+    with pytest.raises(InvalidArgumentError, match=r"roll it back \(conn.rollback\(\)\)"):
+        userdata.add_note(conn, "user:1", "hi", author="ms.k")
     conn.rollback()
     assert sync.list_runs(conn) == []
     conn.close()

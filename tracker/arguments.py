@@ -20,11 +20,12 @@ from tracker.errors import InvalidArgumentError
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
-def one_id(name: str, value: Any) -> int:
-    """``value`` as an id: a whole number within bigint (not a bool, a string or None)."""
+def one_id(name: str, value: Any, *,
+           error: type[InvalidArgumentError] = InvalidArgumentError) -> int:
+    """``value`` as an id: a whole number within bigint (not a bool, a string or None).
+    ``error``: the class to raise (the query builders raise InvalidQueryError)."""
     if isinstance(value, bool) or not isinstance(value, int) or not BIGINT_MIN <= value <= BIGINT_MAX:
-        raise InvalidArgumentError(f"{name}: expected a Canvas id (a whole number), got "
-                                   f"{value!r}")
+        raise error(f"{name}: expected a Canvas id (a whole number), got {value!r}")
     return value
 
 

@@ -19,7 +19,8 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -163,6 +164,17 @@ def pool(url: str | None = None, *, min_size: int = 1, max_size: int = 10) -> An
     )
 
 
+@contextmanager
+def transaction(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Transaction]:
+    """``conn.transaction()`` (a savepoint inside an open one), once the connection is
+    known usable: a closed one, or one whose transaction failed earlier, is refused with
+    what to do (InvalidArgumentError) rather than with PostgreSQL's "current transaction
+    is aborted". Every transaction tracker opens goes through here."""
+    arguments.usable(conn)
+    with conn.transaction() as tx:
+        yield tx
+
+
 def run_in_transaction(
     conn: psycopg.Connection[Any],
     work: Callable[[psycopg.Connection[Any]], T],
@@ -178,7 +190,7 @@ def run_in_transaction(
     attempts = arguments.count("attempts", attempts, minimum=1)
     for attempt in range(1, attempts + 1):
         try:
-            with conn.transaction():
+            with transaction(conn):
                 return work(conn)
         except RETRYABLE as exc:
             if attempt == attempts:

@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from tracker import arguments, canvas, sync
+from tracker import arguments, canvas, db, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.sqlfiles import sql
 
@@ -266,7 +266,7 @@ def pending(
     days (either suffices; both None: every missing object), and every object approved
     for deletion and awaiting cleanup, oldest first, each with what depends on it."""
     _check_kinds(kinds)
-    with conn.transaction():
+    with db.transaction(conn):
         rows = sql.lifecycle.pending_objects(
             conn, kinds=list(kinds) if kinds else None, min_syncs=min_syncs, min_days=min_days,
         ).fetchall()
@@ -288,7 +288,7 @@ def pending(
 def impact(conn: psycopg.Connection[Any], obj: ObjectRef | str) -> Impact:
     """What would go with ``obj`` if it were deleted: every row, per relation, and the
     dependency graph of the objects that depend on it."""
-    with conn.transaction():
+    with db.transaction(conn):
         root = resolve(conn, obj)
         found = sql.lifecycle.find_objects(conn, kinds=[root.kind], ids=[root.id]).fetchall()
         _prepare(conn, [root])
@@ -368,7 +368,7 @@ def approve(
     if not named and not kinds and older_than is None:
         raise InvalidDataError("say what to approve: objects (KIND:ID), kinds, or an age "
                                "(older_than); tracker lifecycle pending lists the candidates")
-    with conn.transaction():
+    with db.transaction(conn):
         refs = [resolve(conn, o) for o in named]
         _check_named(conn, refs)
         sql.lifecycle.create_cleanup_tables(conn)
@@ -392,7 +392,7 @@ def approve(
 
 def revoke(conn: psycopg.Connection[Any], objects: Iterable[ObjectRef | str]) -> list[ObjectRef]:
     """Take back approvals: the objects are missing again. Returns those that were approved."""
-    with conn.transaction():
+    with db.transaction(conn):
         refs = [resolve(conn, o) for o in _objects(objects)]
         rows = sql.lifecycle.revoke_approval(conn, kinds=[r.kind for r in refs],
                                              ids=[r.id for r in refs]).fetchall()
@@ -422,7 +422,7 @@ def cleanup(
     _check_actor(performed_by, "performed_by")
     if not isinstance(dry_run, bool):
         raise InvalidDataError(f"dry_run: expected True or False, got {dry_run!r}")
-    with conn.transaction() as tx:
+    with db.transaction(conn) as tx:
         refs = None if objects is None else [resolve(conn, o) for o in _objects(objects)]
         if refs:
             rows = sql.lifecycle.find_objects(conn, kinds=[r.kind for r in refs],
@@ -485,7 +485,7 @@ def restore(conn: psycopg.Connection[Any], run_id: int, *, restored_by: str) -> 
     """
     _check_actor(restored_by, "restored_by")
     run_id = arguments.one_id("run_id", run_id)
-    with conn.transaction():
+    with db.transaction(conn):
         locked = sql.lifecycle.lock_archive_run(conn, run_id=run_id).fetchone()
         if locked is None:
             raise NotFoundError(f"there is no cleanup {run_id}: tracker lifecycle cleanups lists them")

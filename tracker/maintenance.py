@@ -27,7 +27,7 @@ from typing import IO, Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from tracker import arguments
+from tracker import arguments, db
 from tracker.errors import ConfigurationError, InvalidArgumentError, InvalidDataError
 from tracker.sqlfiles import sql
 
@@ -104,7 +104,7 @@ class FixReport:
 
 def check(conn: psycopg.Connection[Any], *, examples: int = 5) -> CheckReport:
     """Run every integrity check (read-only) and report each, found or not."""
-    with conn.transaction():
+    with db.transaction(conn):
         findings = []
         for stmt in sql.file("maintenance/integrity.sql").values():
             row = stmt(conn, examples=examples).fetchone()
@@ -122,7 +122,7 @@ def fix(conn: psycopg.Connection[Any], *, actor: str, examples: int = 5) -> FixR
     """
     if not actor or not actor.strip():
         raise InvalidDataError("say who repairs (actor): the archive and the audit log record it")
-    with conn.transaction():
+    with db.transaction(conn):
         before = check(conn, examples=examples)
         found = {f.check_name for f in before.findings if f.fixable}
         repairs: list[Repair] = []
@@ -192,9 +192,9 @@ def set_retention(conn: psycopg.Connection[Any], relation: str, keep: timedelta 
     elif keep is not None:
         raise InvalidDataError(f"keep: give an interval such as '2 years' (or a timedelta), or "
                                f"None to remove the policy; not {keep!r}")
-    with conn.transaction():
+    with db.transaction(conn):
         try:
-            with conn.transaction():
+            with db.transaction(conn):
                 sql.maintenance.drop_retention_policy(conn, relation=relation, keep=text or "")
                 sql.maintenance.put_retention_policy(conn, relation=relation, keep=text or "",
                                                      actor=actor)
@@ -235,7 +235,7 @@ def run_retention(
     conn.commit()
     if not any(due.values()):
         return RetentionReport(run_id=None, archived={}, batches=0, lock_waits=0)
-    with conn.transaction():
+    with db.transaction(conn):
         started = sql.maintenance.start_retention_run(conn, actor=actor).fetchone()
         assert started is not None
         run_id = started[0]
@@ -248,7 +248,7 @@ def run_retention(
         done = retries = 0
         while max_batches is None or batches < max_batches:
             try:
-                with conn.transaction():
+                with db.transaction(conn):
                     sql.maintenance.allow_retention_archive(conn)
                     n = statement(conn, run_id=str(run_id), batch_size=batch_size).rowcount
             except psycopg.errors.LockNotAvailable:
@@ -268,7 +268,7 @@ def run_retention(
                 break
         if done:
             archived[relation] = done
-    with conn.transaction():
+    with db.transaction(conn):
         sql.maintenance.finish_retention_run(conn, run_id=str(run_id))
     log.info("retention run %d archived %s", run_id, archived or "nothing")
     return RetentionReport(run_id=run_id, archived=archived, batches=batches, lock_waits=lock_waits)
@@ -339,7 +339,7 @@ class OptimizeReport:
 
 def optimize_report(conn: psycopg.Connection[Any]) -> OptimizeReport:
     """Tables that need VACUUM or ANALYZE, unused and duplicate indexes, and sizes."""
-    with conn.transaction():
+    with db.transaction(conn):
         tables = tuple(TableHealth(*r) for r in sql.maintenance.table_health(conn))
         unused = tuple(UnusedIndex(*r) for r in sql.maintenance.unused_indexes(conn))
         duplicates = tuple(DuplicateIndex(*r) for r in sql.maintenance.duplicate_indexes(conn))

@@ -105,7 +105,6 @@ R = TypeVar("R")
 #: Rows per page when the caller does not say, and the most a page may hold.
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-_INT64 = (-(2**63), 2**63 - 1)
 
 
 # -- rows ----------------------------------------------------------------------------------------
@@ -389,9 +388,7 @@ _LIVE_ENROLLMENT = _fixed(_not_missing("enrollment", _E.id))
 
 def _ids(name: str, value: Any) -> int | list[int]:
     def one(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or not _INT64[0] <= v <= _INT64[1]:
-            raise InvalidQueryError(f"{name}: expected a Canvas id (a whole number), got {v!r}")
-        return v
+        return arguments.one_id(name, v, error=InvalidQueryError)
 
     if isinstance(value, (list, tuple, set, frozenset)):
         values = [one(v) for v in value]
@@ -592,7 +589,7 @@ def _decode_cursor(cursor: Any, sort: str, descending: bool, key: _Sort) -> tupl
         raise bad from None
     if (version != _CURSOR_VERSION or c_sort != sort or c_desc is not descending
             or isinstance(row_id, bool) or not isinstance(row_id, int)
-            or not _INT64[0] <= row_id <= _INT64[1]
+            or not arguments.BIGINT_MIN <= row_id <= arguments.BIGINT_MAX
             or not (text is None or isinstance(text, str))):
         raise bad
     if text is None:

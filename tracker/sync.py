@@ -29,7 +29,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from tracker import analytics, arguments, bundle, canvas
+from tracker import analytics, arguments, bundle, canvas, db
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
 from tracker.sqlfiles import sql
@@ -151,7 +151,6 @@ def sync_bundle(
     SyncConflictError when another sync holds a course, and InvalidArgumentError when
     ``courses`` is not a list of ids.
     """
-    arguments.usable(conn)
     named_ids = None if courses is None else arguments.ids("courses", courses)
     error_limit = arguments.count("error_limit", error_limit, minimum=1)
     path = Path(path)
@@ -163,7 +162,7 @@ def sync_bundle(
     named = sorted(set(named_ids)) if named_ids else None
     scope: list[int] = list(named or [])  # filled in by _sync once known, for the journal
     try:
-        with conn.transaction() as tx:
+        with db.transaction(conn) as tx:
             result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
                            dry_run=dry_run, wait=wait, progress=progress, limit=error_limit)
             if dry_run:
@@ -221,7 +220,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step = progress or (lambda what, done, total: None)
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
-        with conn.transaction():
+        with db.transaction(conn):
             sql.canvas.widen_temp_buffers(conn, size=TEMP_BUFFERS)
     except psycopg.errors.InvalidParameterValue:
         log.debug("temp_buffers unchanged: this session already used temporary tables")
@@ -497,7 +496,7 @@ def _record_failure(conn: psycopg.Connection[Any], *, kind: str, source: str, sc
     if conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
         return
     try:
-        with conn.transaction():
+        with db.transaction(conn):
             sql.tracker.record_failed_run(conn, kind=kind, source=source, scope_course_ids=scope,
                                           started_at=started, error=f"{type(exc).__name__}: {first_line(exc)}")
     except psycopg.Error:
@@ -546,7 +545,7 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
     a cleanup or a retention run since removed rows it depends on, or when user data
     written since refers to objects the sync brought in.
     """
-    with conn.transaction():
+    with db.transaction(conn):
         run = get_run(conn, sync_id)
         if run.status != "succeeded":
             was = {"undone": "was undone already", "failed": "failed (it wrote nothing)",

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 import psycopg
 
-from tracker import arguments, userdata
+from tracker import arguments, db, userdata
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 from tracker.userdata import ImportReport, Subject
@@ -135,7 +135,7 @@ def attach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
     Returns the subject's tags afterwards. A link that exists already is left as it is."""
     subject = Subject.parse(subject)
     wanted = _names(names)
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         userdata._require_subject(conn, subject)
@@ -150,7 +150,7 @@ def detach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
            actor: str) -> int:
     """Remove tags from ``subject``; returns how many links were removed."""
     subject = Subject.parse(subject)
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         ids = [row[0] for name in _names(names)
@@ -198,7 +198,7 @@ def add_synonym(conn: psycopg.Connection[Any], alias: str, canonical: str, *,
     if alias_name == canonical_name:
         raise InvalidDataError(f"{alias!r} and {canonical!r} are one name once normalized "
                                f"({alias_name!r}): no synonym is needed")
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, canonical_name)
@@ -218,7 +218,7 @@ def add_synonym(conn: psycopg.Connection[Any], alias: str, canonical: str, *,
 def remove_synonym(conn: psycopg.Connection[Any], alias: str, *, actor: str) -> str:
     """Forget a synonym; returns the name it stood for."""
     alias_name = normalize(alias)
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         row = sql.userdata.delete_synonym(conn, alias=alias_name).fetchone()
@@ -239,7 +239,7 @@ def merge(conn: psycopg.Connection[Any], sources: Sequence[str], into: str, *,
     sources = arguments.names("sources", sources)
     if not sources:
         raise InvalidDataError("name the tags to merge")
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, normalize(into))
@@ -311,7 +311,7 @@ def import_tags(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *, 
     """
     path = Path(path)
     fmt = userdata._format(path, format)
-    with conn.transaction():
+    with db.transaction(conn):
         userdata._act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         sql.userdata.create_import_tables(conn)

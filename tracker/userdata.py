@@ -33,7 +33,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tracker import arguments, canvas, queries
+from tracker import arguments, canvas, db, queries
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.sqlfiles import sql
 
@@ -163,7 +163,7 @@ def add_note(conn: psycopg.Connection[Any], subject: Subject | str, body: str, *
              author: str) -> Note:
     """Write a note about ``subject`` (which layer 1 must hold) as ``author``."""
     subject, body = Subject.parse(subject), _body(body)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, author)
         _require_subject(conn, subject)
         row = sql.userdata.add_note(conn, subject_type=subject.type, subject_id=subject.id,
@@ -184,7 +184,7 @@ def get_note(conn: psycopg.Connection[Any], note_id: int) -> Note:
 def update_note(conn: psycopg.Connection[Any], note_id: int, body: str, *, author: str) -> Note:
     """Rewrite a note's body as ``author`` (the audit log keeps the old text)."""
     note_id, body = arguments.one_id("note_id", note_id), _body(body)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, author)
         note = get_note(conn, note_id)
         if note.body != body:
@@ -196,7 +196,7 @@ def update_note(conn: psycopg.Connection[Any], note_id: int, body: str, *, autho
 def delete_note(conn: psycopg.Connection[Any], note_id: int, *, author: str) -> Note:
     """Delete a note as ``author``; returns it as it was (the audit log keeps it)."""
     note_id = arguments.one_id("note_id", note_id)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, author)
         row = sql.userdata.delete_note(conn, id=note_id, actor=author).fetchone()
     if row is None:
@@ -256,7 +256,7 @@ def set_field(conn: psycopg.Connection[Any], subject: Subject | str, name: str, 
     subject, name = Subject.parse(subject), name.strip()
     if not name:
         raise InvalidDataError("a custom field needs a name")
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, author)
         _require_subject(conn, subject)
         sql.userdata.set_field(conn, subject_type=subject.type, subject_id=subject.id, name=name,
@@ -276,7 +276,7 @@ def delete_field(conn: psycopg.Connection[Any], subject: Subject | str, name: st
                  author: str) -> CustomField:
     """Delete one custom field as ``author``; returns it as it was."""
     subject = Subject.parse(subject)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, author)
         row = sql.userdata.delete_field(conn, subject_type=subject.type, subject_id=subject.id,
                                         name=name).fetchone()
@@ -310,7 +310,7 @@ def import_notes(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *,
     """
     path = Path(path)
     fmt = _format(path, format)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, actor)
         sql.userdata.create_import_tables(conn)
         records, problems = _stage(conn, path, fmt, _note_row, sql.userdata.copy_import_notes,
@@ -376,7 +376,7 @@ def create_curriculum(conn: psycopg.Connection[Any], name: str, *, actor: str,
     name = name.strip()
     if not name:
         raise InvalidDataError("a curriculum needs a name (e.g. web_dev)")
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, actor)
         row = sql.userdata.create_curriculum(conn, name=name, description=description,
                                              actor=actor).fetchone()
@@ -399,7 +399,7 @@ def list_curricula(conn: psycopg.Connection[Any]) -> list[Curriculum]:
 
 def delete_curriculum(conn: psycopg.Connection[Any], name: str, *, actor: str) -> None:
     """Delete an empty curriculum (take its courses out first)."""
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         if curriculum_courses(conn, name):
@@ -411,7 +411,7 @@ def add_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequence[i
                 actor: str) -> list[int]:
     """Put courses (which layer 1 must hold) into a curriculum; returns those added."""
     course_ids = arguments.ids("course_ids", course_ids)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         unknown = [r[0] for r in sql.userdata.unknown_courses(conn, course_ids=list(course_ids))]
@@ -426,7 +426,7 @@ def remove_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequenc
                    actor: str) -> list[int]:
     """Take courses out of a curriculum; returns those removed."""
     course_ids = arguments.ids("course_ids", course_ids)
-    with conn.transaction():
+    with db.transaction(conn):
         _act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         return sorted(r[0] for r in sql.userdata.remove_curriculum_courses(
@@ -673,9 +673,10 @@ def _show(value: Any) -> str:
 
 def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[Any, ...], list[str]]:
     subject, errors = check_subject(record)
-    body = _text(record, "body", errors)
-    if (body is None or not body.strip()) and not any(e.startswith("body:") for e in errors):
+    raw_body = record.get("body")
+    if raw_body is None or (isinstance(raw_body, str) and not raw_body.strip()):
         errors.append("body: missing or empty; a note needs some text")
+    body = _text(record, "body", errors)
     author = (_text(record, "author", errors) or "").strip() or default_author
     note_id = None
     raw_id = record.get("id")

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
+from tracker.arguments import BIGINT_MAX
 from tracker.db import first_line
 from tracker.errors import TrackerError
 
@@ -26,13 +27,12 @@ T = TypeVar("T")
 
 FORMATS = ("table", "json", "csv")
 
-_BIGINT_MAX = 2**63 - 1
 #: An id (a Canvas object's, a sync run's, a note's): above 0 and within PostgreSQL's bigint.
-ID = click.IntRange(1, _BIGINT_MAX)
+ID = click.IntRange(1, BIGINT_MAX)
 #: How many (rows, examples): 0 or more, within a bigint.
-COUNT = click.IntRange(0, _BIGINT_MAX)
+COUNT = click.IntRange(0, BIGINT_MAX)
 #: How many, at least one.
-AT_LEAST_ONE = click.IntRange(1, _BIGINT_MAX)
+AT_LEAST_ONE = click.IntRange(1, BIGINT_MAX)
 
 format_option = click.option(
     "--format",
