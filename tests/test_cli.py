@@ -101,3 +101,14 @@ def test_who_makes_a_change_cannot_be_empty(migrated_db, args):
     result = tracker(*args, "--by", "  ")
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--by': say who makes the change" in result.output
+
+
+def test_the_demo_runs_the_main_loop_end_to_end(migrated_db):
+    # README's first command: migrate, sync a school, change grades, sync, report.
+    result = tracker("demo", "--students", "40", "--courses", "4")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for step in ("1. a sample school: ", "2. a week later: ", "3. whose course grade moved",
+                 "4. who is at risk", "5. "):
+        assert step in out, out
+    assert "predicted final score" in out or "no prediction:" in out
