@@ -124,17 +124,53 @@ def slow_threshold_ms() -> float | None:
     return value
 
 
+@dataclass(frozen=True)
+class Execution:
+    """One statement as :func:`watch` saw it run: its name, time and rows (the cursor's
+    ``rowcount``: rows returned or written; None when not known)."""
+
+    name: str
+    ms: float
+    rows: int | None
+
+
+class _Rows:
+    """What :func:`timed` yields: set ``rows`` to the statement's row count."""
+
+    rows: int | None = None
+
+
+_watchers: list[list[Execution]] = []
+
+
 @contextmanager
-def timed(name: str) -> Iterator[None]:
+def watch() -> Iterator[list[Execution]]:
+    """Every statement this process runs while inside, in order, as :class:`Execution`
+    records: ``with watch() as ran: sync_bundle(…)``. For a benchmark or a test that
+    wants to see which statement took the time, not only the totals of :func:`timings`."""
+    ran: list[Execution] = []
+    with _lock:
+        _watchers.append(ran)
+    try:
+        yield ran
+    finally:
+        with _lock:
+            _watchers.remove(ran)
+
+
+@contextmanager
+def timed(name: str) -> Iterator[_Rows]:
     """Time what runs inside as the statement ``name``: ``with timed("userdata.add_note"): …``.
 
-    Counted whether it succeeds or fails; logged as a warning when slow.
+    Counted whether it succeeds or fails; logged as a warning when slow. The caller may
+    set ``.rows`` on what it yields (``with timed(n) as t: …; t.rows = cur.rowcount``).
     """
     start = time.perf_counter()
+    counted = _Rows()
     try:
-        yield
+        yield counted
     finally:
-        record(name, (time.perf_counter() - start) * 1000.0)
+        record(name, (time.perf_counter() - start) * 1000.0, rows=counted.rows)
 
 
 def statement_name(statement: Any) -> str:
@@ -148,7 +184,7 @@ def timed_call(name: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) ->
         return fn(*args, **kwargs)
 
 
-def record(name: str, elapsed_ms: float) -> None:
+def record(name: str, elapsed_ms: float, *, rows: int | None = None) -> None:
     """Count one execution of ``name`` that took ``elapsed_ms``; log it if slow."""
     threshold = slow_threshold_ms()
     slow = threshold is not None and elapsed_ms >= threshold
@@ -158,6 +194,8 @@ def record(name: str, elapsed_ms: float) -> None:
         entry[1] += elapsed_ms
         entry[2] = max(entry[2], elapsed_ms)
         entry[3] += slow
+        for ran in _watchers:
+            ran.append(Execution(name, elapsed_ms, rows))
     if slow:
         log.warning("slow statement %s: %.1f ms (%s=%s)", name, elapsed_ms, SLOW_MS_ENV,
                     f"{threshold:g}")

@@ -34,10 +34,12 @@ the file's line.
 from __future__ import annotations
 
 import bisect
+import json
 import keyword
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -51,7 +53,7 @@ import tracker
 from tracker import arguments, monitor
 from tracker.errors import NotFoundError, SqlFileError
 
-__all__ = ["SqlFolder", "SqlTree", "Statement", "load_dir", "load_file", "sql"]
+__all__ = ["Plan", "SqlFolder", "SqlTree", "Statement", "explaining", "load_dir", "load_file", "sql"]
 
 # ----------------------------------------------------------------------------- lexer
 
@@ -373,10 +375,15 @@ class Statement:
         """
         arguments.usable(conn)
         values, idents = self._bind(params)
+        text = self._render(idents, numbered=False)[0]
+        plans = _explaining.get()
+        if plans is not None and _EXPLAINABLE.match(self.sql):
+            plans.append(Plan(monitor.statement_name(self), _explain(conn, text, values)))
         cur = conn.cursor() if row_factory is None else conn.cursor(row_factory=row_factory)
         try:
-            with monitor.timed(monitor.statement_name(self)):
-                cur.execute(self._render(idents, numbered=False)[0], values, prepare=False)
+            with monitor.timed(monitor.statement_name(self)) as timed:
+                cur.execute(text, values, prepare=False)
+                timed.rows = cur.rowcount if cur.rowcount >= 0 else None
         except psycopg.Error as exc:
             exc.add_note(self._locate(exc, idents))
             raise
@@ -443,6 +450,52 @@ class Statement:
         line = self.line + before.count("\n")
         column = self.column + offset if "\n" not in before else offset - before.rfind("\n")
         return f"{self.path}:{line}:{column}: in SQL statement {self.name!r}"
+
+
+# ---------------------------------------------------------------------------- explain
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`` said of one statement as it ran:
+    ``plan`` is the JSON's top object (``plan["Plan"]`` the root node)."""
+
+    name: str
+    plan: dict[str, Any]
+
+
+_explaining: ContextVar[list[Plan] | None] = ContextVar("tracker_explaining", default=None)
+#: Statements EXPLAIN can run: a query or a data-changing statement (not DDL, COPY, DO).
+_EXPLAINABLE = re.compile(r"\s*(?:--[^\n]*\n\s*)*(?:SELECT|WITH|INSERT|UPDATE|DELETE|MERGE)\b",
+                          re.IGNORECASE)
+
+
+@contextmanager
+def explaining() -> Iterator[list[Plan]]:
+    """Explain every statement the loader runs while inside, in its real context.
+
+    Each query or data-changing statement is first run under ``EXPLAIN (ANALYZE,
+    BUFFERS, FORMAT JSON)`` in a savepoint that is rolled back, then for real: the plan
+    is the one the server chose at that moment, with the rows each node actually
+    handled. It costs each statement twice, so it is for tests and for finding out why
+    a statement is slow (``with explaining() as plans: sync_bundle(conn, path)``), not
+    for production.
+    """
+    plans: list[Plan] = []
+    token = _explaining.set(plans)
+    try:
+        yield plans
+    finally:
+        _explaining.reset(token)
+
+
+def _explain(conn: psycopg.Connection[Any], text: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    with conn.transaction(force_rollback=True), conn.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + text, values, prepare=False)
+        row = cur.fetchone()
+    assert row is not None
+    document = row[0]
+    return cast(dict[str, Any], (document if isinstance(document, list) else json.loads(document))[0])
 
 
 # ------------------------------------------------------------------------------ tree

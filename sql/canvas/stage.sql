@@ -44,7 +44,10 @@ BEGIN
             ' rec canvas.%s) ON COMMIT DROP', kind, kind);
         EXECUTE format('CREATE TEMP TABLE undo_%s (LIKE pg_temp.stage_%s) ON COMMIT DROP', kind, kind);
     END LOOP;
-    CREATE TEMP TABLE seen (kind text NOT NULL, id bigint NOT NULL, course_id bigint) ON COMMIT DROP;
+    -- Keyed, so that whatever plan the lookups of lifecycle.objects in it get, each row of
+    -- theirs costs one index probe, never a scan of it (sql/lifecycle/sync.sql).
+    CREATE TEMP TABLE seen (kind text NOT NULL, id bigint NOT NULL, course_id bigint,
+                            PRIMARY KEY (kind, id)) ON COMMIT DROP;
     CREATE TEMP TABLE lifecycle_changes (kind text NOT NULL, id bigint NOT NULL, status text NOT NULL)
         ON COMMIT DROP;
 END
@@ -62,7 +65,7 @@ SELECT NOT EXISTS (SELECT 1 FROM :"table");
 
 -- name: analyze_stage
 -- Give the planner the size of a freshly filled temporary table (autovacuum never sees them).
--- allow stage: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions, pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions, pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions
+-- allow stage: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions, pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions, pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions, pg_temp.seen
 ANALYZE :"stage";
 
 -- name: find_known_global
