@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tracker import sample, sync
+from tracker import analytics, sample, sync
 from tracker.sqlfiles import Plan, explaining
 
 #: 4 courses of 1,500 students: the shape that went quadratic, at a size the suite affords.
@@ -40,27 +40,60 @@ def heaviest(plans: list[Plan]) -> list[tuple[str, float]]:
 
 
 @pytest.fixture(scope="module")
-def tall_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("tall")
-    sample.generate(out, **TALL, edge_cases=False)
-    return out
+def tall_bundles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The school, and the same school with 1% of its scores regraded."""
+    first, regraded = tmp_path_factory.mktemp("tall"), tmp_path_factory.mktemp("tall_r1")
+    sample.generate(first, **TALL, edge_cases=False)
+    sample.generate(regraded, **TALL, edge_cases=False, revision=1)
+    return first, regraded
+
+
+@pytest.fixture
+def tall_bundle(tall_bundles: tuple[Path, Path]) -> Path:
+    return tall_bundles[0]
 
 
 def records(bundle: Path) -> int:
     return sum(sum(1 for _ in f.open()) for f in bundle.glob("*.ndjson"))
 
 
-def test_every_statement_of_a_first_sync_and_a_resync_of_large_courses_is_linear(
-        conn: psycopg.Connection[Any], tall_bundle: Path) -> None:
-    bound = ROWS_PER_RECORD * records(tall_bundle)
-    for run in ("first sync", "unchanged re-sync"):
+def over_bound(plans: list[Plan], bound: int) -> list[tuple[str, int]]:
+    return [(name, int(rows)) for name, rows in heaviest(plans) if rows > bound]
+
+
+def test_every_statement_of_syncs_and_an_undo_of_large_courses_is_linear(
+        conn: psycopg.Connection[Any], tall_bundles: tuple[Path, Path]) -> None:
+    first, regraded = tall_bundles
+    bound = ROWS_PER_RECORD * records(first)
+    steps = (("first sync", lambda: sync.sync_bundle(conn, first)),
+             ("unchanged re-sync", lambda: sync.sync_bundle(conn, first)),
+             ("1% re-sync", lambda: sync.sync_bundle(conn, regraded)),
+             ("undo", lambda: sync.undo(conn)))
+    for step, run in steps:
         with explaining() as plans:
-            report = sync.sync_bundle(conn, tall_bundle)
-        assert report.counts["submissions"].inserted == (12000 if run == "first sync" else 0)
-        names = {p.name for p in plans}
-        assert "lifecycle.find_missing" in names and "lifecycle.find_returned" in names
-        over = [(name, int(rows)) for name, rows in heaviest(plans) if rows > bound]
-        assert over == [], f"{run}: statements beyond {bound} rows handled"
+            result = run()
+        if step == "first sync":
+            assert isinstance(result, sync.SyncReport)
+            assert result.counts["submissions"].inserted == 12000
+            assert {"lifecycle.find_missing", "lifecycle.find_returned"} <= {p.name for p in plans}
+        if step == "1% re-sync":
+            assert isinstance(result, sync.SyncReport)
+            assert 0 < result.counts["submissions"].updated < 12000 / 10
+        assert over_bound(plans, bound) == [], f"{step}: statements beyond {bound} rows handled"
+
+
+def test_every_report_of_one_large_course_is_linear_in_that_course(
+        conn: psycopg.Connection[Any], tall_bundle: Path) -> None:
+    sync.sync_bundle(conn, tall_bundle)
+    course_id = conn.execute("SELECT min(id) FROM canvas.courses").fetchone()[0]
+    bound = ROWS_PER_RECORD * records(tall_bundle) // TALL["courses"]
+    for name in analytics.REPORTS:
+        with explaining() as plans:
+            report = analytics.run_report(conn, name, course_id=course_id)
+        assert [p.name for p in plans] == [f"reports.{name}"]
+        if name == "at_risk_students":
+            assert len(report.rows) > 100  # a large course: some of its 1,500 are at risk
+        assert over_bound(plans, bound) == [], f"{name}: beyond {bound} rows handled"
 
 
 def test_explaining_runs_each_statement_once_for_real(conn: psycopg.Connection[Any],
