@@ -151,6 +151,17 @@ def parse_canvas_id(text: str) -> int | None:
     return value if 0 < value <= _MAX_ID else None
 
 
+def parse_ref(text: str) -> tuple[str, int] | None:
+    """``"KIND:ID"`` (or ``"KIND ID"``) as ``(KIND, ID)``, ID a Canvas id as
+    :func:`parse_canvas_id` reads it; None if the text is not of that form. KIND is not
+    checked: which kinds may be named is the caller's to say."""
+    kind, sep, ident = text.strip().partition(":")
+    if not sep:
+        kind, sep, ident = text.strip().partition(" ")
+    parsed = parse_canvas_id(ident.strip()) if sep else None
+    return None if parsed is None else (kind.strip(), parsed)
+
+
 def _global_id(text: str) -> int:
     shard, local = text.split("~")
     return int(shard) * 10**13 + int(local)

@@ -76,12 +76,11 @@ class ObjectRef:
     @classmethod
     def parse(cls, text: str) -> ObjectRef:
         """``"course:101"`` (or ``"course 101"``) as an ObjectRef; InvalidDataError if not."""
-        kind, sep, ident = text.replace(" ", ":").partition(":")
-        parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
-        if kind not in KINDS or parsed is None:
+        parsed = canvas.parse_ref(text)
+        if parsed is None or parsed[0] not in KINDS:
             raise InvalidDataError(f"{text!r} does not name an object: write KIND:ID, KIND one of "
                                    f"{', '.join(KINDS)}, ID a Canvas id (e.g. course:101)")
-        return cls(kind, parsed)
+        return cls(*parsed)
 
 
 @dataclass(frozen=True)
