@@ -155,11 +155,13 @@ def sync_bundle(
     started = datetime.now().astimezone()
     result: SyncReport | None = None
     named = sorted(set(named_ids)) if named_ids else None
-    scope: list[int] = list(named or [])  # filled in by _sync once known, for the journal
+    scope: list[int] = list(named or [])  # the journal's, should the sync fail
+    step = progress or (lambda what, done, total: None)
     try:
         with db.transaction(conn) as tx:
+            scope = _load(conn, files, named=named, step=step, limit=error_limit)
             result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
-                           dry_run=dry_run, wait=wait, progress=progress, limit=error_limit)
+                           dry_run=dry_run, wait=wait, step=step, limit=error_limit)
             if dry_run:
                 raise psycopg.Rollback(tx)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
@@ -209,10 +211,13 @@ def sync_canvas(
         return sync_bundle(conn, Path(tmp), source=base_url, **options)
 
 
-def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
-          named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
-          progress: Progress | None, limit: int) -> SyncReport:
-    step = progress or (lambda what, done, total: None)
+def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,
+          step: Progress, limit: int) -> list[int]:
+    """Copy the bundle's files to the server and check them: the courses the sync covers.
+
+    Those are ``named``, else every course the bundle speaks of. Raises InvalidDataError
+    when a record lacks a required key or, with ``named``, the bundle holds records of
+    other courses or a named course is nowhere."""
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
         with db.transaction(conn):
@@ -234,7 +239,13 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         problems = _outside_named(conn, named, spoken_of)
         if problems:
             raise _invalid(files, problems)
-    scope[:] = named or spoken_of
+    return named or spoken_of
+
+
+def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
+          named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
+          step: Progress, limit: int) -> SyncReport:
+    """Type and write what :func:`_load` copied, for the courses ``scope``; journal the run."""
     lock_courses(conn, scope, wait=wait)
     started = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()
@@ -447,17 +458,19 @@ def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
             numbers = ", ".join(f"{n:,}" for n in record_nos)
             problems.append(f"{file.name} records {numbers}: id {canvas_id} occurs "
                             f"{len(record_nos)} times; each object may appear once")
+    dangling: set[tuple[str, int, str]] = set()  # (kind, record number, field)
     for name, fld, parent in ((k.name, r.field, r.parent) for k in KINDS for r in k.parents
                               if k.name in files):
         rows = sql.canvas.dangling_references(
             conn, stage=f"pg_temp.stage_{name}", field=fld, parent_stage=f"pg_temp.stage_{parent}",
             parent_table=BY_NAME[parent].table, limit=limit)
         for record_no, canvas_id, ref in rows:
+            dangling.add((name, record_no, fld))
             problems.append(f"{canvas.record_label(files[name], record_no, canvas_id)}: {fld} {ref} "
                             f"is neither in this bundle nor in the database")
     if "submissions" in files:
         for record_no, canvas_id, ref in sql.canvas.submissions_without_course(conn, limit=limit):
-            if not any(f"(id {canvas_id}): assignment_id" in p for p in problems):
+            if ("submissions", record_no, "assignment_id") not in dangling:
                 problems.append(f"{canvas.record_label(files['submissions'], record_no, canvas_id)}: "
                                 f"assignment_id {ref}: its course is unknown")
     if "assignment_groups" in files:
