@@ -13,8 +13,9 @@ import orjson
 import pytest
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
-from tracker.canvas_api import BUNDLE_KINDS, CanvasApiError, CanvasClient, fetch_bundle
+from tracker.canvas_api import CanvasApiError, CanvasClient, fetch_bundle
 from tracker.errors import ConfigurationError, NotFoundError
+from tracker.kinds import NAMES as BUNDLE_KINDS
 
 TOKEN = "7~Zq3SecretTokenValue9xY"
 V1 = "/api/v1"

@@ -32,23 +32,15 @@ from typing import Any
 import ijson
 import orjson
 
+from tracker import kinds
 from tracker.errors import InvalidDataError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["KINDS", "SUFFIXES", "count_records", "find_files", "iter_documents", "json_errors"]
 
-KINDS: tuple[str, ...] = (
-    "terms",
-    "courses",
-    "sections",
-    "users",
-    "assignment_groups",
-    "assignments",
-    "enrollments",
-    "submissions",
-)
-"""The kinds a bundle may hold, in dependency order (a kind refers only to kinds before it)."""
+KINDS: tuple[str, ...] = kinds.NAMES
+"""The kinds a bundle may hold (:data:`tracker.kinds.NAMES`), in dependency order."""
 
 SUFFIXES: tuple[str, ...] = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 """The file name endings recognised for each kind."""

@@ -5,7 +5,7 @@ when it refuses one, :func:`field_errors` re-reads the file and says which recor
 which field is wrong, and what was expected. Only the fields tracker stores in typed
 columns are checked: every other key is kept in ``raw`` as Canvas sent it. A key that
 is absent is unknown (Canvas leaves keys out without a permission or ``include[]``),
-never an error, unless the kind cannot do without it (``REQUIRED``).
+never an error, unless the kind cannot do without it (``tracker.kinds.Kind.required``).
 """
 
 from __future__ import annotations
@@ -18,56 +18,8 @@ from typing import Any
 
 import orjson
 
+from tracker import kinds
 from tracker.bundle import iter_documents
-
-#: Each bundle kind's layer 1 table and its lifecycle kind (submissions have none: they
-#: follow their assignment and enrollment).
-TABLES: Mapping[str, str] = {
-    "terms": "canvas.terms",
-    "courses": "canvas.courses",
-    "sections": "canvas.sections",
-    "users": "canvas.users",
-    "assignment_groups": "canvas.assignment_groups",
-    "assignments": "canvas.assignments",
-    "enrollments": "canvas.enrollments",
-    "submissions": "canvas.submissions",
-}
-LIFECYCLE_KINDS: Mapping[str, str] = {
-    "terms": "term",
-    "courses": "course",
-    "sections": "section",
-    "users": "user",
-    "assignment_groups": "assignment_group",
-    "assignments": "assignment",
-    "enrollments": "enrollment",
-}
-
-#: Keys Canvas always sends, without which tracker cannot store an object.
-REQUIRED: Mapping[str, tuple[str, ...]] = {
-    "terms": ("id", "name"),
-    "courses": ("id", "name", "workflow_state"),
-    "sections": ("id", "course_id", "name"),
-    "users": ("id", "name"),
-    "assignment_groups": ("id", "name"),
-    "assignments": ("id", "course_id", "name"),
-    "enrollments": ("id", "user_id", "course_id", "type", "enrollment_state"),
-    "submissions": ("id", "assignment_id", "workflow_state"),
-}
-
-#: References checked before writing: (kind, field, parent kind). The parent must be in
-#: the bundle or already in the database.
-REFERENCES: tuple[tuple[str, str, str], ...] = (
-    ("courses", "enrollment_term_id", "terms"),
-    ("sections", "course_id", "courses"),
-    ("assignment_groups", "course_id", "courses"),
-    ("assignments", "course_id", "courses"),
-    ("assignments", "assignment_group_id", "assignment_groups"),
-    ("enrollments", "user_id", "users"),
-    ("enrollments", "course_id", "courses"),
-    ("enrollments", "course_section_id", "sections"),
-    ("submissions", "assignment_id", "assignments"),
-    ("submissions", "user_id", "users"),
-)
 
 _ENROLLMENT_TYPES = frozenset({
     "StudentEnrollment", "TeacherEnrollment", "TaEnrollment", "DesignerEnrollment",
@@ -199,6 +151,17 @@ def parse_canvas_id(text: str) -> int | None:
     return value if 0 < value <= _MAX_ID else None
 
 
+def parse_ref(text: str) -> tuple[str, int] | None:
+    """``"KIND:ID"`` (or ``"KIND ID"``) as ``(KIND, ID)``, ID a Canvas id as
+    :func:`parse_canvas_id` reads it; None if the text is not of that form. KIND is not
+    checked: which kinds may be named is the caller's to say."""
+    kind, sep, ident = text.strip().partition(":")
+    if not sep:
+        kind, sep, ident = text.strip().partition(" ")
+    parsed = parse_canvas_id(ident.strip()) if sep else None
+    return None if parsed is None else (kind.strip(), parsed)
+
+
 def _global_id(text: str) -> int:
     shard, local = text.split("~")
     return int(shard) * 10**13 + int(local)
@@ -256,7 +219,7 @@ def _record_problems(kind: str, doc: Any) -> Iterable[str]:
     if not isinstance(doc, dict):
         yield "expected a JSON object"
         return
-    for name in REQUIRED[kind]:
+    for name in kinds.BY_NAME[kind].required:
         if doc.get(name) is None:
             yield f"{name}: missing; Canvas always sends it and tracker cannot store the {kind[:-1]} without it"
     for name, expected in FIELDS[kind].items():

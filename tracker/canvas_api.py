@@ -40,28 +40,15 @@ import httpx
 import orjson
 
 from tracker.errors import ConfigurationError, NotFoundError, TrackerError
+from tracker.kinds import NAMES
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "BUNDLE_KINDS",
     "CanvasApiError",
     "CanvasClient",
     "fetch_bundle",
 ]
-
-#: The kinds of object a bundle holds, in the order ``fetch_bundle`` reports them;
-#: each is written to ``<kind>.ndjson``.
-BUNDLE_KINDS: tuple[str, ...] = (
-    "terms",
-    "courses",
-    "sections",
-    "users",
-    "assignment_groups",
-    "assignments",
-    "enrollments",
-    "submissions",
-)
 
 #: A query parameter's value; a sequence becomes a repeated parameter
 #: (``{"include[]": ["term", "email"]}`` → ``include[]=term&include[]=email``).
@@ -472,10 +459,10 @@ class _BundleWriter:
 
     def __init__(self, out_dir: Path, progress: Callable[[str, int], None] | None) -> None:
         self.out_dir = out_dir
-        self.counts = dict.fromkeys(BUNDLE_KINDS, 0)
+        self.counts = dict.fromkeys(NAMES, 0)
         self._progress = progress
         self._files: dict[str, IO[bytes]] = {}
-        for kind in BUNDLE_KINDS:
+        for kind in NAMES:
             self._files[kind] = open(self._part(kind), "wb")  # noqa: SIM115 - closed in close()
 
     def _part(self, kind: str) -> Path:
@@ -499,7 +486,7 @@ class _BundleWriter:
 
     def commit(self) -> None:
         self.close()
-        for kind in BUNDLE_KINDS:
+        for kind in NAMES:
             self._part(kind).replace(self.out_dir / f"{kind}.ndjson")
 
     def close(self) -> None:
@@ -508,7 +495,7 @@ class _BundleWriter:
 
     def discard(self) -> None:
         self.close()
-        for kind in BUNDLE_KINDS:
+        for kind in NAMES:
             self._part(kind).unlink(missing_ok=True)
 
 
@@ -532,7 +519,7 @@ def fetch_bundle(
     copy), assignment groups, assignments (``override_assignment_dates=false``),
     enrollments in every state, and submissions of all students.
 
-    Writes ``<kind>.ndjson`` for each of ``BUNDLE_KINDS`` (one object per line,
+    Writes ``<kind>.ndjson`` for each of :data:`tracker.kinds.NAMES` (one object per line,
     as received) into ``out_dir`` (created if missing) and returns the number of
     objects per kind. The files appear only when everything was fetched; on an
     error none is left behind. ``progress(kind, count)`` is called as objects of

@@ -40,25 +40,19 @@ import psycopg
 
 from tracker import arguments, canvas, db, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
+from tracker.kinds import BY_LIFECYCLE, DELETE_ORDER, HISTORY_TABLES, LIFECYCLE_KINDS
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
 
 #: The kinds of object layer 0 tracks (submissions follow their assignment and user).
-KINDS = ("term", "course", "section", "user", "assignment_group", "assignment", "enrollment")
+KINDS = LIFECYCLE_KINDS
+#: Layer 1 tables in the order cleanup deletes from them (children before parents).
+CANVAS_DELETE_ORDER = tuple(kind.table for kind in DELETE_ORDER)
 
 #: The kinds of archive run (``archive.runs.kind``).
 ARCHIVE_KINDS = ("cleanup", "retention", "repair")
 
-#: Layer 1 tables in the order cleanup deletes from them (children before parents).
-CANVAS_DELETE_ORDER = (
-    "canvas.submissions", "canvas.enrollments", "canvas.assignments", "canvas.assignment_groups",
-    "canvas.sections", "canvas.courses", "canvas.users", "canvas.terms",
-)
-HISTORY_TABLES = (
-    "history.enrollment_grades", "history.submission_scores", "history.course_snapshots",
-    "history.risk_assessments",
-)
 USERDATA_TABLES = (
     "userdata.notes", "userdata.custom_fields", "userdata.tag_links", "userdata.curriculum_courses",
 )
@@ -82,12 +76,11 @@ class ObjectRef:
     @classmethod
     def parse(cls, text: str) -> ObjectRef:
         """``"course:101"`` (or ``"course 101"``) as an ObjectRef; InvalidDataError if not."""
-        kind, sep, ident = text.replace(" ", ":").partition(":")
-        parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
-        if kind not in KINDS or parsed is None:
+        parsed = canvas.parse_ref(text)
+        if parsed is None or parsed[0] not in KINDS:
             raise InvalidDataError(f"{text!r} does not name an object: write KIND:ID, KIND one of "
                                    f"{', '.join(KINDS)}, ID a Canvas id (e.g. course:101)")
-        return cls(kind, parsed)
+        return cls(*parsed)
 
 
 @dataclass(frozen=True)
@@ -293,7 +286,7 @@ def impact(conn: psycopg.Connection[Any], obj: ObjectRef | str) -> Impact:
         found = sql.lifecycle.find_objects(conn, kinds=[root.kind], ids=[root.id]).fetchall()
         _prepare(conn, [root])
         counts = _impact_counts(conn)
-        if not found and not counts.get(root, {}).get(f"canvas.{_TABLE_OF[root.kind]}"):
+        if not found and not counts.get(root, {}).get(BY_LIFECYCLE[root.kind].table):
             raise NotFoundError(f"{root} is neither in layer 1 nor in layer 0")
         nodes_rows = sql.lifecycle.closure_nodes(conn).fetchall()
         leaf_rows = sql.lifecycle.object_rows(conn).fetchall()
@@ -580,7 +573,7 @@ def _impact_counts(conn: psycopg.Connection[Any]) -> dict[ObjectRef, dict[str, i
 
 
 def _dependents(root: ObjectRef, rows: Mapping[str, int]) -> Dependents:
-    own = 1 if rows.get(f"canvas.{_TABLE_OF[root.kind]}") else 0
+    own = 1 if rows.get(BY_LIFECYCLE[root.kind].table) else 0
     children = sum(n for rel, n in rows.items()
                    if rel.startswith("canvas.") and rel != "canvas.submissions") - own
     return Dependents(
@@ -592,11 +585,6 @@ def _dependents(root: ObjectRef, rows: Mapping[str, int]) -> Dependents:
         tag_links=rows.get("userdata.tag_links", 0),
         curricula=rows.get("userdata.curriculum_courses", 0),
     )
-
-
-_TABLE_OF = {"term": "terms", "course": "courses", "section": "sections", "user": "users",
-             "assignment_group": "assignment_groups", "assignment": "assignments",
-             "enrollment": "enrollments"}
 
 
 def _add_roots(conn: psycopg.Connection[Any], refs: Sequence[ObjectRef]) -> None:

@@ -29,6 +29,7 @@ from psycopg.pq import TransactionStatus
 
 from tracker import arguments, db
 from tracker.errors import ConfigurationError, InvalidArgumentError, InvalidDataError
+from tracker.kinds import HISTORY_TABLES
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 #: The most rows one retention batch archives (a batch is one transaction).
 _MAX_BATCH = 2**31 - 1
 
-HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores",
-                  "history.course_snapshots", "history.risk_assessments")
 SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker", "archive")
 
 #: The repair statements of each fixable check, in the order :func:`fix` runs them.

@@ -32,6 +32,7 @@ from psycopg.rows import dict_row
 from tracker import analytics, arguments, bundle, canvas, db
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
+from tracker.kinds import BY_LIFECYCLE, BY_NAME, DELETE_ORDER, HISTORY_TABLES, KINDS, STAGE_ORDER
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 #: ``progress(step, done, total)``: called as the work advances (for a progress bar).
 Progress = Callable[[str, int, int], None]
 
-#: Staging order: assignments before groups and submissions, which take their course from them.
-_STAGE_ORDER = ("terms", "courses", "sections", "users", "assignments", "assignment_groups",
-                "enrollments", "submissions")
 #: Memory for the staging tables of one sync, per session (PostgreSQL's default is 8MB).
 TEMP_BUFFERS = "1GB"
 #: A sync that writes at least this many rows of a table, and a tenth of what it held,
@@ -49,9 +47,6 @@ TEMP_BUFFERS = "1GB"
 ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
-
-_HISTORY_TABLES = ("history.enrollment_grades", "history.submission_scores",
-                   "history.course_snapshots", "history.risk_assessments")
 
 
 @dataclass(frozen=True)
@@ -160,11 +155,13 @@ def sync_bundle(
     started = datetime.now().astimezone()
     result: SyncReport | None = None
     named = sorted(set(named_ids)) if named_ids else None
-    scope: list[int] = list(named or [])  # filled in by _sync once known, for the journal
+    scope: list[int] = list(named or [])  # the journal's, should the sync fail
+    step = progress or (lambda what, done, total: None)
     try:
         with db.transaction(conn) as tx:
+            scope = _load(conn, files, named=named, step=step, limit=error_limit)
             result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
-                           dry_run=dry_run, wait=wait, progress=progress, limit=error_limit)
+                           dry_run=dry_run, wait=wait, step=step, limit=error_limit)
             if dry_run:
                 raise psycopg.Rollback(tx)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
@@ -214,10 +211,13 @@ def sync_canvas(
         return sync_bundle(conn, Path(tmp), source=base_url, **options)
 
 
-def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
-          named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
-          progress: Progress | None, limit: int) -> SyncReport:
-    step = progress or (lambda what, done, total: None)
+def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,
+          step: Progress, limit: int) -> list[int]:
+    """Copy the bundle's files to the server and check them: the courses the sync covers.
+
+    Those are ``named``, else every course the bundle speaks of. Raises InvalidDataError
+    when a record lacks a required key or, with ``named``, the bundle holds records of
+    other courses or a named course is nowhere."""
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
         with db.transaction(conn):
@@ -239,14 +239,20 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         problems = _outside_named(conn, named, spoken_of)
         if problems:
             raise _invalid(files, problems)
-    scope[:] = named or spoken_of
+    return named or spoken_of
+
+
+def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
+          named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
+          step: Progress, limit: int) -> SyncReport:
+    """Type and write what :func:`_load` copied, for the courses ``scope``; journal the run."""
     lock_courses(conn, scope, wait=wait)
     started = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()
     assert started is not None  # INSERT … RETURNING
     sync_id = started[0]
 
-    for name in _STAGE_ORDER:
+    for name in (k.name for k in STAGE_ORDER):
         step(f"typing {name}", 0, 0)
         getattr(sql.canvas, f"stage_{name}")(conn, sync_id=sync_id)
         sql.canvas.analyze_stage(conn, stage=f"pg_temp.stage_{name}")
@@ -255,9 +261,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         raise _invalid(files, problems)
 
     counts: dict[str, dict[str, int]] = {}
-    for name in bundle.KINDS:
+    for name, table in ((k.name, k.table) for k in KINDS):
         step(f"writing {name}", 0, 0)
-        table, stage = canvas.TABLES[name], f"pg_temp.stage_{name}"
+        stage = f"pg_temp.stage_{name}"
         row = sql.canvas.stage_counts(conn, stage=stage, known=f"pg_temp.known_{name}",
                                       row_factory=dict_row).fetchone()
         counts[name] = dict(row or {})
@@ -278,11 +284,11 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
 
     step("tracking lifecycle", 0, 0)
     seen = 0
-    for name, lifecycle_kind in canvas.LIFECYCLE_KINDS.items():
+    for lifecycle_kind, tracked in BY_LIFECYCLE.items():
         seen += sql.lifecycle.collect_seen(
-            conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{name}").rowcount
+            conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{tracked.name}").rowcount
         seen += sql.lifecycle.collect_seen_known(
-            conn, kind=lifecycle_kind, known=f"pg_temp.known_{name}").rowcount
+            conn, kind=lifecycle_kind, known=f"pg_temp.known_{tracked.name}").rowcount
     # What follows joins lifecycle.objects with what this sync saw: both need statistics
     # of now. Without them a large course's anti-join (find_missing) was planned as a
     # nested loop over rows the planner believed were few: 10 s of a 16 s sync at 1,000
@@ -293,14 +299,13 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         sql.canvas.analyze_table(conn, table="lifecycle.objects")
     sql.lifecycle.find_returned(conn)
     if kind == "full":
-        present = [canvas.LIFECYCLE_KINDS[n] for n in files if n in canvas.LIFECYCLE_KINDS]
+        present = [BY_NAME[n].lifecycle for n in files if BY_NAME[n].lifecycle]
         sql.lifecycle.find_missing(conn, kinds=present, courses_named=named is not None,
                                    scope_course_ids=scope)
     sql.lifecycle.save_lifecycle_before_images(conn, sync_id=sync_id)
     sql.lifecycle.apply_lifecycle_changes(conn, sync_id=sync_id)
-    by_kind = {canvas.LIFECYCLE_KINDS[n]: n for n in canvas.LIFECYCLE_KINDS}
     for lifecycle_kind, missing, reactivated in sql.lifecycle.lifecycle_counts(conn):
-        counts[by_kind[lifecycle_kind]].update(missing=missing, reactivated=reactivated)
+        counts[BY_LIFECYCLE[lifecycle_kind].name].update(missing=missing, reactivated=reactivated)
 
     step("recording course snapshots", 0, 0)
     touched = [r[0] for r in sql.lifecycle.courses_with_changes(conn)]
@@ -355,7 +360,8 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
     a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
     """
     ranges: list[tuple[int, int]] | None = None  # None: send every record
-    empty = sql.canvas.table_is_empty(conn, table=canvas.TABLES[name]).fetchone()
+    table = BY_NAME[name].table
+    empty = sql.canvas.table_is_empty(conn, table=table).fetchone()
     if not (empty and empty[0]):
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
         with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
@@ -363,7 +369,6 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
                                   for n, doc in enumerate(bundle.iter_documents(file), start=1)):
                 cp.write(chunk)
         sql.canvas.analyze_stage(conn, stage=hashes)
-        table = canvas.TABLES[name]
         if name in ("terms", "users"):
             sql.canvas.find_known_global(conn, hashes=hashes, known=known, table=table)
         elif name == "courses":
@@ -432,7 +437,7 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
     problems: list[str] = []
     for name, file in files.items():
         rows = sql.canvas.records_without_required_keys(
-            conn, raw=f"pg_temp.raw_{name}", required=list(canvas.REQUIRED[name]), limit=limit)
+            conn, raw=f"pg_temp.raw_{name}", required=list(BY_NAME[name].required), limit=limit)
         for record_no, canvas_id, json_type, missing in rows:
             label = canvas.record_label(file, record_no, canvas_id)
             if json_type != "object":
@@ -453,18 +458,19 @@ def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
             numbers = ", ".join(f"{n:,}" for n in record_nos)
             problems.append(f"{file.name} records {numbers}: id {canvas_id} occurs "
                             f"{len(record_nos)} times; each object may appear once")
-    for name, fld, parent in canvas.REFERENCES:
-        if name not in files:
-            continue
+    dangling: set[tuple[str, int, str]] = set()  # (kind, record number, field)
+    for name, fld, parent in ((k.name, r.field, r.parent) for k in KINDS for r in k.parents
+                              if k.name in files):
         rows = sql.canvas.dangling_references(
             conn, stage=f"pg_temp.stage_{name}", field=fld, parent_stage=f"pg_temp.stage_{parent}",
-            parent_table=canvas.TABLES[parent], limit=limit)
+            parent_table=BY_NAME[parent].table, limit=limit)
         for record_no, canvas_id, ref in rows:
+            dangling.add((name, record_no, fld))
             problems.append(f"{canvas.record_label(files[name], record_no, canvas_id)}: {fld} {ref} "
                             f"is neither in this bundle nor in the database")
     if "submissions" in files:
         for record_no, canvas_id, ref in sql.canvas.submissions_without_course(conn, limit=limit):
-            if not any(f"(id {canvas_id}): assignment_id" in p for p in problems):
+            if ("submissions", record_no, "assignment_id") not in dangling:
                 problems.append(f"{canvas.record_label(files['submissions'], record_no, canvas_id)}: "
                                 f"assignment_id {ref}: its course is unknown")
     if "assignment_groups" in files:
@@ -590,21 +596,21 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
                 "instead (the archived rows: tracker maintenance export-archive).")
         sql.canvas.create_temp_stages(conn)
         sql.history.allow_undo(conn)
-        for table in _HISTORY_TABLES:
+        for table in HISTORY_TABLES:
             sql.history.delete_appended(conn, table=table, sync_id=run.sync_id)
-        for name in bundle.KINDS:
-            table, stage = canvas.TABLES[name], f"pg_temp.undo_{name}"
+        for name, table in ((k.name, k.table) for k in KINDS):
+            stage = f"pg_temp.undo_{name}"
             sql.tracker.stage_before_images(conn, stage=stage, table=table, sync_id=run.sync_id,
                                             relation=table)
             getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
         sql.lifecycle.restore_lifecycle(conn, sync_id=run.sync_id)
         sql.lifecycle.delete_first_seen(conn, sync_id=run.sync_id)
-        for name in reversed(bundle.KINDS):
+        for table in (k.table for k in DELETE_ORDER):
             try:
-                sql.tracker.delete_inserted(conn, table=canvas.TABLES[name], sync_id=run.sync_id)
+                sql.tracker.delete_inserted(conn, table=table, sync_id=run.sync_id)
             except psycopg.errors.ForeignKeyViolation as exc:
                 raise SyncConflictError(
-                    f"cannot undo sync {run.sync_id}: {canvas.TABLES[name]} rows it brought in are "
+                    f"cannot undo sync {run.sync_id}: {table} rows it brought in are "
                     f"referred to by data written since ({first_line(exc)}). Remove or archive "
                     "those first.") from None
         sql.tracker.mark_undone(conn, sync_id=run.sync_id)

@@ -75,12 +75,11 @@ class Subject:
                                        "or TYPE:ID (e.g. user:42)")
             subject = cls(value[0], arguments.one_id("subject id", value[1]))
         else:
-            kind, sep, ident = str(value).strip().partition(":")
-            parsed = canvas.parse_canvas_id(ident.strip()) if sep else None
+            parsed = canvas.parse_ref(str(value))
             if parsed is None:
                 raise InvalidDataError(f"{value!r} does not name a subject: write TYPE:ID, TYPE one "
                                        f"of {', '.join(SUBJECT_TYPES)} (e.g. user:42)")
-            subject = cls(kind.strip(), parsed)
+            subject = cls(*parsed)
         if subject.type not in SUBJECT_TYPES:
             raise InvalidDataError(f"{subject.type!r} is not a subject type: notes, fields and "
                                    f"tags are about a {', '.join(SUBJECT_TYPES)}")
