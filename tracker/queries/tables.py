@@ -4,8 +4,10 @@ expressions and conditions over them that several builders share.
 Each table carries the alias its SQL uses (``canvas.submissions AS s``). Who counts as an
 active student is the database's view ``canvas.active_students`` (migration 0008: active
 student enrollments, not the test student, not marked missing in layer 0); the planner
-reads through it to the partial index of active students beneath, so the plans are those
-of the conditions spelled out.
+reads through it to the partial index of active students beneath. Checked against the
+conditions spelled out (100,000 and 250,000 submissions, PostgreSQL 15, custom and generic
+plans): the same plans and timings, but for grades as of a date, whose plan applies the
+layer 0 anti-join before the course lookup instead of after (same indexes, same time).
 """
 
 from __future__ import annotations
