@@ -162,8 +162,8 @@ def _builder_cases(values: dict[str, Any], cases: list[Case], notes: list[str]) 
     if importlib.util.find_spec("tracker.queries") is None:
         return
     module = importlib.import_module("tracker.queries")
-    functions = {name: fn for name, fn in inspect.getmembers(module, inspect.isfunction)
-                 if not name.startswith("_") and fn.__module__ == module.__name__}
+    functions = {name: fn for name in module.__all__
+                 if inspect.isfunction(fn := getattr(module, name))}
     for name, fn in functions.items():
         parameters = list(inspect.signature(fn).parameters.values())
         if not parameters or parameters[0].name not in ("conn", "connection"):

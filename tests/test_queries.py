@@ -42,6 +42,7 @@ from test_analytics import (  # tests/ is on sys.path (rootdir conftest, no pack
 
 from tracker import queries, sample, sync
 from tracker.errors import InvalidQueryError
+from tracker.queries import enrollment_pages, submission_pages
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_each_call_numbers_its_parameters_afresh():
 
 def test_the_text_is_built_once_per_shape_and_is_the_same_as_a_fresh_build():
     first = queries.grades_query(user_id=[1, 2], missing=True, sort="score")
-    queries._RENDERED.clear()
+    queries.RENDERED.clear()
     fresh = queries.grades_query(user_id=[3], missing=False, sort="score")
     assert first.sql == fresh.sql
     assert queries.grades_query(user_id=3, missing=False, sort="score").sql != fresh.sql
@@ -159,11 +160,11 @@ def test_every_allowed_filter_and_sort_key_runs_on_the_server(conn, school):
     samples = {"ids": 1, "texts": ["graded"], "flag": True, "after": moment, "before": moment,
                "search": "a"}
     tables = {
-        queries.grades_query: (queries._SUBMISSION_FILTERS, queries.GRADE_FILTERS,
+        queries.grades_query: (submission_pages.FILTERS, queries.GRADE_FILTERS,
                                queries.GRADE_SORTS),
-        queries.submissions_query: (queries._SUBMISSION_FILTERS, queries.SUBMISSION_FILTERS,
+        queries.submissions_query: (submission_pages.FILTERS, queries.SUBMISSION_FILTERS,
                                     queries.SUBMISSION_SORTS),
-        queries.enrollments_query: (queries._ENROLLMENT_FILTERS, queries.ENROLLMENT_FILTERS,
+        queries.enrollments_query: (enrollment_pages.FILTERS, queries.ENROLLMENT_FILTERS,
                                     queries.ENROLLMENT_SORTS),
     }
     for builder, (specs, allowed, sorts) in tables.items():
@@ -350,7 +351,7 @@ def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, school):
     assert students(["web_dev", "web_dev"], match="all") == [ANA, BEN, CY, DEE]  # named twice
     with pytest.raises(InvalidQueryError, match="match: 'any' or 'all'"):
         queries.curriculum_students_query(both, match="most")
-    with pytest.raises(InvalidQueryError, match="include_inactive must be True or False"):
+    with pytest.raises(InvalidQueryError, match="include_inactive: expected True or False"):
         queries.curriculum_students_query(both, include_inactive="yes")  # type: ignore[arg-type]
 
 
