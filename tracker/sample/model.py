@@ -4,6 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tracker.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Options:
+    """What one run makes (the arguments of :func:`tracker.sample.generate`), checked."""
+
+    students: int
+    courses: int
+    assignments_per_course: int
+    courses_per_student: int
+    seed: int
+    revision: int
+    changed_fraction: float
+
+    def __post_init__(self) -> None:
+        for name in ("students", "courses", "assignments_per_course", "courses_per_student",
+                     "revision"):  # fmt: skip
+            value = getattr(self, name)
+            if value < 0:
+                raise ConfigurationError(f"{name} must be 0 or more, not {value}")
+        if self.students and self.courses_per_student > self.courses:
+            raise ConfigurationError(
+                f"courses_per_student ({self.courses_per_student}) cannot exceed courses"
+                f" ({self.courses})"
+            )
+        if not 0.0 <= self.changed_fraction <= 1.0:
+            raise ConfigurationError(
+                f"changed_fraction must be between 0 and 1, not {self.changed_fraction}"
+            )
+
 
 def clamp(x: float, lo: float, hi: float) -> float:
     """``x`` brought within ``lo..hi``."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from tracker.bundle import KINDS, SUFFIXES
 from tracker.errors import ConfigurationError
 from tracker.sample.edge import EdgeCourse
+from tracker.sample.model import Options
 from tracker.sample.school import School
 from tracker.sample.sink import writers
 
@@ -69,8 +70,14 @@ def generate(
     impossible sizes, or when ``out`` already holds a bundle file of another form (say
     ``users.json`` when writing ``users.ndjson``), which would make the bundle ambiguous.
     """
-    _check(
-        students, courses, assignments_per_course, courses_per_student, revision, changed_fraction
+    options = Options(
+        students=students,
+        courses=courses,
+        assignments_per_course=assignments_per_course,
+        courses_per_student=courses_per_student,
+        seed=seed,
+        revision=revision,
+        changed_fraction=changed_fraction,
     )
     out = Path(out)
     suffix = ".ndjson.gz" if gzip else ".ndjson"
@@ -78,16 +85,7 @@ def generate(
     out.mkdir(parents=True, exist_ok=True)
     _check_no_other_form(out, files, suffix)
     with writers(files, gzip=gzip) as sinks:
-        school = School(
-            sinks,
-            seed=seed,
-            students=students,
-            courses=courses,
-            assignments_per_course=assignments_per_course,
-            courses_per_student=courses_per_student,
-            revision=revision,
-            changed_fraction=changed_fraction,
-        )
+        school = School(sinks, options)
         _write_school(school, edge_cases=edge_cases, progress=progress)
         counts = {kind: sink.count for kind, sink in sinks.items()}
     return SampleSummary(
@@ -118,33 +116,6 @@ def _write_school(
         edge.write()
         if progress:
             progress(total, total)
-
-
-def _check(
-    students: int,
-    courses: int,
-    assignments_per_course: int,
-    courses_per_student: int,
-    revision: int,
-    changed_fraction: float,
-) -> None:
-    for name, value in [
-        ("students", students),
-        ("courses", courses),
-        ("assignments_per_course", assignments_per_course),
-        ("courses_per_student", courses_per_student),
-        ("revision", revision),
-    ]:
-        if value < 0:
-            raise ConfigurationError(f"{name} must be 0 or more, not {value}")
-    if students and courses_per_student > courses:
-        raise ConfigurationError(
-            f"courses_per_student ({courses_per_student}) cannot exceed courses ({courses})"
-        )
-    if not 0.0 <= changed_fraction <= 1.0:
-        raise ConfigurationError(
-            f"changed_fraction must be between 0 and 1, not {changed_fraction}"
-        )
 
 
 def _check_no_other_form(out: Path, files: Mapping[str, Path], suffix: str) -> None:

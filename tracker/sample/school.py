@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 from tracker.sample.catalog import HOMEWORK, KINDS, PARTICIPATION, QUIZ, SUBJECTS, TEST
 from tracker.sample.dates import DAY, FALL, HOUR, SNAPSHOT_EPOCH, SPRING, TERMS, Term, epoch, ts
 from tracker.sample.grading import enrollment_grades
-from tracker.sample.model import Assignment, Course, Ids, Student, clamp
+from tracker.sample.model import Assignment, Course, Ids, Options, Student, clamp
 from tracker.sample.names import person_name
 from tracker.sample.people import rosters, traits
 from tracker.sample.records import (
@@ -36,27 +36,13 @@ from tracker.sample.work import cells
 class School:
     """The state of one run: its sizes, id counters, sinks, and the regrading and its tally."""
 
-    def __init__(
-        self,
-        sinks: dict[str, Sink],
-        *,
-        seed: int,
-        students: int,
-        courses: int,
-        assignments_per_course: int,
-        courses_per_student: int,
-        revision: int,
-        changed_fraction: float,
-    ) -> None:
+    def __init__(self, sinks: dict[str, Sink], options: Options) -> None:
         self.sinks = sinks
-        self.seed = seed
-        self.n_students = students
-        self.n_courses = courses
-        self.per_course = assignments_per_course
-        self.per_student = courses_per_student
+        self.options = options
         self.ids = Ids()
         self.regrading = Regrading(
-            [self.rng("revision", r) for r in range(1, revision + 1)], changed_fraction
+            [self.rng("revision", r) for r in range(1, options.revision + 1)],
+            options.changed_fraction,
         )
         self.changed_enrollments = 0
         """Enrollments whose ``grades`` the last regrading round changed."""
@@ -64,7 +50,7 @@ class School:
     def rng(self, *parts: object) -> random.Random:
         """The random stream named by ``parts``, under this run's seed."""
         # A string seed is hashed with SHA-512: stable across runs and platforms.
-        return random.Random(":".join(["tracker-sample", str(self.seed), *map(str, parts)]))
+        return random.Random(":".join(["tracker-sample", str(self.options.seed), *map(str, parts)]))
 
     def write(self, kind: str, record: dict[str, Any]) -> None:
         self.sinks[kind].write(record)
@@ -78,10 +64,11 @@ class School:
     def people(self) -> tuple[list[Student], list[int], list[list[int]]]:
         """The students, the teachers (one for three courses) and each course's roster (as
         indexes of the students), written as users as they are made."""
+        o = self.options
         rng = self.rng("people")
-        students = [self._student(rng) for _ in range(self.n_students)]
-        teachers = [self.teacher(rng) for _ in range(math.ceil(self.n_courses / 3))]
-        return students, teachers, rosters(rng, self.n_students, self.n_courses, self.per_student)
+        students = [self._student(rng) for _ in range(o.students)]
+        teachers = [self.teacher(rng) for _ in range(math.ceil(o.courses / 3))]
+        return students, teachers, rosters(rng, o.students, o.courses, o.courses_per_student)
 
     def _student(self, rng: random.Random) -> Student:
         user_id = self.ids.new("users")
@@ -181,7 +168,7 @@ class School:
     def _assignments(self, course: Course, rng: random.Random, subject: str) -> None:
         """The course's assignments, and the groups that hold them (no group is left empty:
         Canvas leaves ``course_id`` out of a group, so a group is placed by its assignments)."""
-        kinds = [_draw_kind(rng) for _ in range(self.per_course)]
+        kinds = [_draw_kind(rng) for _ in range(self.options.assignments_per_course)]
         groups: dict[int, int] = {}
         for kind in sorted(set(kinds)):
             k = KINDS[kind]
@@ -210,7 +197,9 @@ class School:
         points: float | None = rng.choice(k.points)
         if rng.random() < 0.03:
             grading_type, points = "not_graded", None
-        t = clamp((i + 0.5 + rng.uniform(-0.3, 0.3)) / self.per_course, 0.01, 0.99)
+        t = clamp(
+            (i + 0.5 + rng.uniform(-0.3, 0.3)) / self.options.assignments_per_course, 0.01, 0.99
+        )
         # 23:59:59 in Denver: 05:59:59Z the next day (in daylight saving time).
         days = (course.term_end - course.term_start) // DAY
         midnight = course.term_start - course.term_start % DAY + int(t * days) * DAY
