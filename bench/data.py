@@ -1,8 +1,8 @@
 """The benchmark's data: sample bundles (generated once, then cached) and the floor's CSV files.
 
 A bundle is cached under ``<cache dir>/<generator arguments>-g<generator digest>/revision-N``:
-the digest is that of ``tracker/sample.py``, so a changed generator never serves stale
-files. ``bench-summary.json`` beside the files holds what the generator reported.
+the digest is that of the ``tracker/sample`` package's sources, so a changed generator never
+serves stale files. ``bench-summary.json`` beside the files holds what the generator reported.
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ class Bundle:
 
 def cache_key(generator_args: dict[str, Any]) -> str:
     """The cache folder's name for these generator arguments and this generator."""
-    digest = hashlib.sha256(Path(sample.__file__).read_bytes()).hexdigest()[:12]
+    source = hashlib.sha256()
+    for path in sorted(Path(sample.__file__).parent.glob("*.py")):
+        source.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest = source.hexdigest()[:12]
     args = "-".join(f"{k}{v}" for k, v in sorted(generator_args.items()))
     return f"{args}-g{digest}"
 

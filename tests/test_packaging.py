@@ -23,7 +23,8 @@ def test_a_wheel_carries_the_command_line_the_sql_and_the_migrations(tmp_path: P
              for folder in ("sql", "migrations") for p in (tracker.ROOT / folder).rglob("*.sql")]
     assert len(files) > 40
     assert {f"tracker/{f}" for f in files} <= names
-    assert {"tracker/cli/__init__.py", "tracker/cli/sync.py", "tracker/py.typed"} <= names
+    assert {"tracker/cli/__init__.py", "tracker/cli/sync.py", "tracker/py.typed",
+            "tracker/sample/__init__.py", "tracker/sample/school.py"} <= names
 
     # Unpacked away from the repository, the package reads its own copies.
     found = subprocess.run(

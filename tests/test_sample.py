@@ -568,7 +568,7 @@ def test_memory_stays_flat_as_the_school_grows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small write blocks, so that both runs fill them and only growth would differ.
-    monkeypatch.setattr(sample, "_BLOCK", 32_768)
+    monkeypatch.setattr(sample.sink, "BLOCK", 32_768)
 
     def peak(courses: int) -> int:
         # The same 100 students (people are held throughout), about 12 in each course.
