@@ -19,9 +19,9 @@ from tracker.cli import main
 #: The repository's migrations in order (their numbers order them), read from the folder
 #: so that a new migration needs no change here.
 ALL = sorted(
-    p.name.removesuffix(".sql")
-    for p in MIGRATIONS_DIR.glob("*.sql")
-    if not p.name.endswith(".rollback.sql")
+    p.stem
+    for p in MIGRATIONS_DIR.iterdir()
+    if p.suffix in (".sql", ".py") and not p.name.endswith(".rollback.sql")
 )
 LATEST, BEFORE_LATEST = ALL[-1], ALL[-2]
 NEXT = f"{len(ALL) + 1:04d}"  # the number the next new migration gets

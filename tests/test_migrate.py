@@ -24,11 +24,14 @@ from tracker.errors import ConfigurationError, MigrationError
 #: The repository's migrations in order (their numbers order them), read from the folder
 #: so that a new migration needs no change here.
 ALL = sorted(
-    p.name.removesuffix(".sql")
-    for p in MIGRATIONS_DIR.glob("*.sql")
-    if not p.name.endswith(".rollback.sql")
+    p.stem
+    for p in MIGRATIONS_DIR.iterdir()
+    if p.suffix in (".sql", ".py") and not p.name.endswith(".rollback.sql")
 )
 LATEST, BEFORE_LATEST = ALL[-1], ALL[-2]
+#: The latest migration written in SQL, with a .rollback.sql (0011_rules is Python).
+LATEST_SQL = max(p.name.removesuffix(".rollback.sql")
+                 for p in MIGRATIONS_DIR.glob("*.rollback.sql"))
 NEXT = f"{len(ALL) + 1:04d}"  # the number the next new migration gets
 LAYER_SCHEMAS = ["canvas", "history", "userdata", "lifecycle", "tracker"]
 #: The schemas the catalog snapshot covers: every schema but the system's and ``public``
@@ -240,8 +243,8 @@ def test_rollback_refuses_a_count_below_one(db_url):
 def test_rollback_refuses_when_the_database_has_migrations_the_directory_lacks(
     db_url, migrations_copy
 ):
-    for name in (f"{LATEST}.sql", f"{LATEST}.rollback.sql"):
-        (migrations_copy / name).unlink()
+    for path in migrations_copy.glob(f"{LATEST}.*"):
+        path.unlink()
     with pytest.raises(MigrationError) as caught:
         migrate.rollback(db_url, directory=migrations_copy)
     assert str(caught.value) == (
@@ -270,15 +273,17 @@ def test_a_failing_migration_is_rolled_back_and_stops_the_run(empty_db_url, migr
 
 
 def test_a_failing_rollback_is_undone_and_leaves_the_migration_applied(db_url, migrations_copy):
-    rollback_file = migrations_copy / f"{LATEST}.rollback.sql"
+    rollback_file = migrations_copy / f"{LATEST_SQL}.rollback.sql"
     rollback_file.write_text("CREATE TABLE public.probe (id int);\nDROP TABLE canvas.nothing;\n")
+    after = ALL[ALL.index(LATEST_SQL) + 1:][::-1]
     with pytest.raises(MigrationError) as caught:
-        migrate.rollback(db_url, directory=migrations_copy)
+        migrate.rollback(db_url, len(after) + 1, directory=migrations_copy)
     assert str(caught.value) == (
-        f'rolling back {LATEST} failed and was undone: table "nothing" does not exist. '
-        f"Fix {rollback_file} and try again."
+        f'rolling back {LATEST_SQL} failed and was undone: table "nothing" does not exist. '
+        f"Fix {rollback_file} and try again"
+        + (f" (rolled back before it: {', '.join(after)})." if after else ".")
     )
-    assert applied_ids(db_url) == ALL
+    assert applied_ids(db_url) == ALL[: ALL.index(LATEST_SQL) + 1]
     with psycopg.connect(db_url) as conn:
         row = conn.execute("SELECT to_regclass('public.probe')").fetchone()
     assert row == (None,)  # the rollback's first statement was undone too
@@ -338,11 +343,11 @@ def test_status_notices_an_applied_migration_whose_file_changed(empty_db_url, mi
 
 def test_status_notices_a_changed_rollback_file(db_url, migrations_copy):
     # db_url's migrations were applied from the repository's files, which the copy equals
-    rollback_file = migrations_copy / f"{LATEST}.rollback.sql"
+    rollback_file = migrations_copy / f"{LATEST_SQL}.rollback.sql"
     rollback_file.write_text(rollback_file.read_text() + "\n-- edited\n")
     statuses = migrate.status(db_url, directory=migrations_copy)
     assert [(s.id, s.changed_files) for s in statuses if s.changed] == [
-        (LATEST, (f"{LATEST}.rollback.sql",))
+        (LATEST_SQL, (f"{LATEST_SQL}.rollback.sql",))
     ]
 
 
@@ -356,8 +361,10 @@ def test_applying_again_does_not_hide_a_changed_file(db_url, migrations_copy):
 
 
 def test_a_rolled_back_and_reapplied_migration_is_recorded_afresh(db_url, migrations_copy):
-    latest = migrations_copy / f"{LATEST}.sql"
-    latest.write_text(latest.read_text() + "\n-- edited\n")
+    latest = next(p for p in migrations_copy.glob(f"{LATEST}.*")
+                  if not p.name.endswith(".rollback.sql"))
+    latest.write_text(latest.read_text() + ("\n# edited\n" if latest.suffix == ".py"
+                                            else "\n-- edited\n"))
     assert migrate.rollback(db_url, directory=migrations_copy) == [LATEST]
     assert migrate.apply(db_url, directory=migrations_copy) == [LATEST]
     statuses = migrate.status(db_url, directory=migrations_copy)
@@ -365,8 +372,8 @@ def test_a_rolled_back_and_reapplied_migration_is_recorded_afresh(db_url, migrat
 
 
 def test_status_reports_an_applied_migration_whose_file_is_gone(db_url, migrations_copy):
-    for name in (f"{LATEST}.sql", f"{LATEST}.rollback.sql"):
-        (migrations_copy / name).unlink()
+    for path in migrations_copy.glob(f"{LATEST}.*"):
+        path.unlink()
     last = migrate.status(db_url, directory=migrations_copy)[-1]
     assert (last.id, last.applied, last.changed, last.file_missing) == (
         LATEST,

@@ -24,7 +24,8 @@ def test_a_wheel_carries_the_command_line_the_sql_and_the_migrations(tmp_path: P
     assert len(files) > 40
     assert {f"tracker/{f}" for f in files} <= names
     assert {"tracker/cli/__init__.py", "tracker/cli/sync.py", "tracker/py.typed",
-            "tracker/sample/__init__.py", "tracker/sample/school.py"} <= names
+            "tracker/sample/__init__.py", "tracker/sample/school.py",
+            "tracker/migrations/0011_rules.py", "tracker/sql/rules/risk.sql"} <= names
 
     # Unpacked away from the repository, the package reads its own copies.
     found = subprocess.run(
@@ -34,6 +35,7 @@ def test_a_wheel_carries_the_command_line_the_sql_and_the_migrations(tmp_path: P
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
         capture_output=True, text=True, check=True).stdout.splitlines()
     inside = tmp_path / "site" / "tracker"
-    migrations = len(list(tracker.MIGRATIONS_DIR.glob("*.rollback.sql")))
+    migrations = len([p for p in tracker.MIGRATIONS_DIR.iterdir()
+                      if p.suffix in (".sql", ".py") and not p.name.endswith(".rollback.sql")])
     assert found == [str(inside / "sql"), str(migrations),
                      str(inside / "sql" / "reports" / "latest_risk.sql")]

@@ -48,7 +48,6 @@ __all__ = [
     "PREDICTION_METHOD",
     "REPORTS",
     "RISK_MODEL",
-    "RISK_WEIGHTS",
     "CourseSnapshot",
     "CourseStatistics",
     "Insights",
@@ -72,21 +71,14 @@ __all__ = [
     "record_course_snapshots",
     "record_risk_assessments",
     "record_sync_risk",
+    "risk_weights",
     "run_report",
 ]
 
 #: The risk model's name, stored with every assessment. Change it with the rules, which
-#: are the SQL function ``canvas.student_risk`` (migration ``0010_risk_per_sync``).
+#: are the SQL functions of ``sql/rules/risk.sql`` (``canvas.student_risk``; its weights,
+#: :func:`risk_weights`, are ``canvas.risk_weights``).
 RISK_MODEL = "risk-v1"
-
-#: Weight of each risk factor (they add up to 1), as ``canvas.student_risk`` weighs them.
-RISK_WEIGHTS: Mapping[str, float] = {
-    "score": 0.35,
-    "momentum": 0.20,
-    "missing": 0.25,
-    "late": 0.10,
-    "inactivity": 0.10,
-}
 
 #: Risk categories, least urgent first: low < 0.25 <= medium < 0.5 <= high < 0.75 <= critical.
 CATEGORIES = ("low", "medium", "high", "critical")
@@ -451,7 +443,7 @@ class RiskAssessment:
     model_version: str = RISK_MODEL
 
     def factor(self, name: str) -> RiskFactor:
-        """The factor called ``name`` (one of :data:`RISK_WEIGHTS`)."""
+        """The factor called ``name`` (one of :func:`risk_weights`)."""
         for f in self.factors:
             if f.name == name:
                 return f
@@ -469,7 +461,19 @@ class RiskAssessment:
         }
 
 
-def _assessment(row: Mapping[str, Any]) -> RiskAssessment:
+def risk_weights(conn: psycopg.Connection[Any]) -> dict[str, float]:
+    """The weight of each risk factor by name, in the model's order (they add up to 1).
+
+    Read from the database (``canvas.risk_weights``, ``sql/rules/risk.sql``), the one
+    place they are written, which ``canvas.student_risk`` reads too.
+    """
+    cur = sql.history.risk_weights(conn)
+    row = cur.fetchone()
+    assert row is not None and cur.description is not None
+    return {column.name: float(weight) for column, weight in zip(cur.description, row, strict=True)}
+
+
+def _assessment(row: Mapping[str, Any], weights: Mapping[str, float]) -> RiskAssessment:
     values = {
         "score": row["current_score"],
         "momentum": row["slope_per_week"],
@@ -480,7 +484,7 @@ def _assessment(row: Mapping[str, Any]) -> RiskAssessment:
     factors = tuple(
         RiskFactor(name=name, value=_float(values[name]), risk=_float(row[f"{name}_risk"]),
                    weight=weight)
-        for name, weight in RISK_WEIGHTS.items()
+        for name, weight in weights.items()
     )
     return RiskAssessment(
         user_id=row["user_id"], student=row["student"], sis_user_id=row["sis_user_id"],
@@ -499,8 +503,9 @@ def assess_risk(conn: psycopg.Connection[Any], course_id: int | None = None
     One assessment per student and course (``sql/reports/at_risk_students.sql``).
     """
     course_id = arguments.optional_id("course_id", course_id)
+    weights = risk_weights(conn)
     rows = sql.reports.at_risk_students(conn, course_id=course_id, row_factory=dict_row)
-    return [_assessment(row) for row in rows]
+    return [_assessment(row, weights) for row in rows]
 
 
 def at_risk(

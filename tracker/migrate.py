@@ -553,9 +553,10 @@ def new(name: str, *, directory: Path = MIGRATIONS_DIR) -> tuple[Path, Path]:
     if not directory.is_dir():
         raise MigrationError(f"no migrations folder at {directory}")
     numbered = sorted(
-        (int(m.group(1)), path.name.removesuffix(".sql"))
-        for path in directory.glob("*.sql")
-        if not path.name.endswith(".rollback.sql")
+        (int(m.group(1)), path.stem)
+        for path in directory.iterdir()
+        if path.suffix in (".sql", ".py")  # a Python migration (0011_rules.py) counts too
+        and not path.name.endswith(".rollback.sql")
         and (m := re.match(r"(\d+)_", path.name)) is not None
     )
     number = numbered[-1][0] + 1 if numbered else 1

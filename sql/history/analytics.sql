@@ -12,8 +12,8 @@
 -- without activity, which grow with every hour of the course's clock for every
 -- student: they count through their risk and their reason, which are compared.
 -- sync_id: the sync that made them, empty when a program did. The factors document
--- holds, per factor, its value, risk and weight (canvas.student_risk's columns), then
--- trend, counts, reasons.
+-- holds, per factor, its value, risk (canvas.student_risk's columns) and weight
+-- (canvas.risk_weights), then trend, counts, reasons.
 WITH assessed AS (
     SELECT
         r.user_id,
@@ -23,21 +23,22 @@ WITH assessed AS (
         r.confidence,
         jsonb_build_object(
             'score', jsonb_build_object('value', r.current_score, 'risk', r.score_risk,
-                                        'weight', 0.35),
+                                        'weight', w.score),
             'momentum', jsonb_build_object('value', r.slope_per_week, 'risk', r.momentum_risk,
-                                           'weight', 0.20),
+                                           'weight', w.momentum),
             'missing', jsonb_build_object('value', r.missing_ratio, 'risk', r.missing_risk,
-                                          'weight', 0.25),
+                                          'weight', w.missing),
             'late', jsonb_build_object('value', r.late_ratio, 'risk', r.late_risk,
-                                       'weight', 0.10),
+                                       'weight', w.late),
             'inactivity', jsonb_build_object('value', r.days_inactive, 'risk', r.inactivity_risk,
-                                             'weight', 0.10),
+                                             'weight', w.inactivity),
             'trend', r.trend,
             'counts', jsonb_build_object('due', r.due, 'missing', r.missing,
                                          'submitted', r.submitted, 'late', r.late),
             'reasons', to_jsonb(r.reasons)
         ) AS factors
     FROM canvas.student_risk(:'course_ids'::bigint[]) AS r
+    CROSS JOIN canvas.risk_weights() AS w
 )
 INSERT INTO history.risk_assessments (
     user_id, course_id, sync_id, assessed_at, score, category, confidence, factors, model_version
@@ -72,6 +73,16 @@ WHERE (a.risk_score, a.category, a.confidence, a.factors #- '{inactivity,value}'
       (latest.score, latest.category, latest.confidence, latest.factors #- '{inactivity,value}',
        latest.model_version)
 RETURNING id;
+
+-- name: risk_weights
+-- The weight of each risk factor, one column each (canvas.risk_weights, sql/rules/risk.sql).
+SELECT
+    w.score,
+    w.momentum,
+    w.missing,
+    w.late,
+    w.inactivity
+FROM canvas.risk_weights() AS w;
 
 -- name: student_course_work
 -- One active student's work in one course, a row per submission that counts toward the

@@ -5,8 +5,8 @@
 -- The variable must be given (psql leaves an unset :'course_id' in the text).
 --
 -- One row per active student and course, most at risk first; category 'low' means not
--- at risk. The risk, its factors and reasons are canvas.student_risk's (migration
--- 0010_risk_per_sync, \sf canvas.student_risk, holds the model and its weights; README
+-- at risk. The risk, its factors and reasons are canvas.student_risk's (sql/rules/risk.sql,
+-- \sf canvas.student_risk, holds the model, canvas.risk_weights its weights; README
 -- lists them); this file adds the names and the order. Each sync stores the same
 -- assessments in layer 2 (latest_risk.sql reads them back).
 

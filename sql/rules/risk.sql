@@ -1,0 +1,219 @@
+-- Rules: how much each student is at risk in a course, and why (model risk-v1).
+--
+-- canvas.risk_weights(): the weight of each factor, one row of five columns that add up
+-- to 1. The only place the weights are written: canvas.student_risk reads them, and so
+-- does Python (tracker.analytics.risk_weights, the weight of each RiskFactor).
+--
+-- canvas.student_risk(course_ids): the risk of every active student of each course of
+-- course_ids (NULL: every course), model risk-v1 (tracker.analytics.RISK_MODEL: change
+-- its name with the rules). Read by sql/reports/at_risk_students.sql, which adds names
+-- and order, and by the statement that records assessments in layer 2
+-- (sql/history/analytics.sql). A SQL function of one SELECT, STABLE: PostgreSQL inlines
+-- it into the query that calls it, so a constant course_ids reaches the scans beneath
+-- as if written there.
+--
+-- One row per active student and course; category 'low' means not at risk. The risk
+-- score in [0, 1] is a weighted sum of five factors, each first turned into a risk in
+-- [0, 1]:
+--
+--   factor       risk 0 ... risk 1                       value
+--   score        >= 90 ... <= 50 (linear)                Canvas current score (%)
+--   momentum     not declining ... -5 points/week        slope, when trend is declining
+--   missing      0% ... >= 40% of due work missing       missing / due
+--   late         0% ... >= 50% of handed-in work late    late / submitted
+--   inactivity   <= 3 days ... >= 14 days                days since last activity
+--
+-- A factor whose value is unknown (no current score, fewer than three graded points in
+-- the momentum window, nothing due or handed in yet, no activity data) adds nothing,
+-- and confidence is the sum of the weights of the factors that were known. Categories:
+-- low < 0.25 <= medium < 0.5 <= high < 0.75 <= critical. reasons names each factor
+-- whose risk is 0.5 or more (score <= 70, missing >= 20%, late >= 25%, 8.5 days or
+-- more without activity) and a declining trend.
+--
+-- Time is the course's clock: the latest activity of any active student of the course
+-- (else now). Work is due when its due date (the student's own, else the
+-- assignment's) is at or before the clock, or Canvas marked it missing. The work and
+-- momentum are canvas.student_work's (sql/rules/momentum.sql).
+--
+-- Left out: the test student, enrollments that are not active, objects marked missing
+-- in layer 0, excused work, assignments that are not graded, omitted from the final
+-- grade or unpublished.
+--
+-- Applied by migration 0011_rules with the other files of sql/rules (tracker/rules.py).
+
+-- name: risk_weights
+-- The weight of each risk factor.
+CREATE OR REPLACE FUNCTION canvas.risk_weights()
+RETURNS TABLE (
+    score numeric,
+    momentum numeric,
+    missing numeric,
+    late numeric,
+    inactivity numeric
+)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT
+    0.35 AS score,
+    0.20 AS momentum,
+    0.25 AS missing,
+    0.10 AS late,
+    0.10 AS inactivity
+$$;
+
+-- name: describe_risk_weights
+-- Its comment.
+COMMENT ON FUNCTION canvas.risk_weights() IS
+    'The weight of each factor of canvas.student_risk (model risk-v1); they add up to 1.';
+
+-- name: student_risk
+-- Risk score, category, confidence, reasons and factors per active student and course.
+CREATE OR REPLACE FUNCTION canvas.student_risk(course_ids bigint[])
+RETURNS TABLE (
+    user_id bigint,
+    course_id bigint,
+    risk_score numeric,
+    category text,
+    confidence numeric,
+    reasons text[],
+    current_score numeric,
+    trend text,
+    slope_per_week numeric,
+    r2 numeric,
+    momentum_points bigint,
+    due bigint,
+    missing bigint,
+    missing_ratio numeric,
+    submitted bigint,
+    late bigint,
+    late_ratio numeric,
+    days_inactive numeric,
+    last_activity_at timestamptz,
+    clock timestamptz,
+    score_risk numeric,
+    momentum_risk numeric,
+    missing_risk numeric,
+    late_risk numeric,
+    inactivity_risk numeric
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+WITH students AS (
+    SELECT
+        st.user_id,
+        st.course_id,
+        st.current_score,
+        st.last_activity_at
+    FROM canvas.student_courses AS st
+    WHERE (course_ids IS NULL OR st.course_id = ANY(course_ids))
+),
+measures AS MATERIALIZED (
+    -- Materialized, as is scored: each is computed once per student, not again in every
+    -- expression of the steps after it that names it.
+    SELECT
+        st.user_id,
+        st.course_id,
+        st.current_score,
+        st.last_activity_at,
+        mo.clock,
+        mo.due,
+        mo.missing,
+        mo.submitted,
+        mo.late,
+        mo.points,
+        mo.slope,
+        mo.slope_per_week,
+        mo.r2,
+        mo.trend,
+        mo.missing::numeric / NULLIF(mo.due, 0) AS missing_ratio,
+        mo.late::numeric / NULLIF(mo.submitted, 0) AS late_ratio,
+        CASE WHEN st.last_activity_at IS NOT NULL
+             THEN greatest(extract(epoch FROM mo.clock - st.last_activity_at) / 86400, 0) END AS days_inactive
+    FROM students AS st
+    JOIN canvas.student_work(course_ids) AS mo ON mo.user_id = st.user_id AND mo.course_id = st.course_id
+),
+risks AS (
+    -- Each factor's risk in [0, 1]; NULL when its value is unknown (GREATEST and LEAST
+    -- would skip a NULL argument, hence the CASEs).
+    SELECT
+        m.*,
+        CASE WHEN m.current_score IS NOT NULL
+             THEN greatest(0, least(1, (90 - m.current_score) / 40)) END AS score_risk,
+        CASE
+            WHEN m.points < 3 THEN NULL
+            WHEN m.trend = 'declining' THEN greatest(0, least(1, -m.slope::numeric / 5))
+            ELSE 0
+        END AS momentum_risk,
+        CASE WHEN m.missing_ratio IS NOT NULL
+             THEN greatest(0, least(1, m.missing_ratio / 0.4)) END AS missing_risk,
+        CASE WHEN m.late_ratio IS NOT NULL
+             THEN greatest(0, least(1, m.late_ratio / 0.5)) END AS late_risk,
+        CASE WHEN m.days_inactive IS NOT NULL
+             THEN greatest(0, least(1, (m.days_inactive - 3) / 11)) END AS inactivity_risk
+    FROM measures AS m
+),
+scored AS MATERIALIZED (
+    SELECT
+        r.*,
+        w.score * coalesce(r.score_risk, 0)
+            + w.momentum * coalesce(r.momentum_risk, 0)
+            + w.missing * coalesce(r.missing_risk, 0)
+            + w.late * coalesce(r.late_risk, 0)
+            + w.inactivity * coalesce(r.inactivity_risk, 0) AS risk,
+        w.score * (r.score_risk IS NOT NULL)::int
+            + w.momentum * (r.momentum_risk IS NOT NULL)::int
+            + w.missing * (r.missing_risk IS NOT NULL)::int
+            + w.late * (r.late_risk IS NOT NULL)::int
+            + w.inactivity * (r.inactivity_risk IS NOT NULL)::int AS confidence
+    FROM risks AS r
+    CROSS JOIN canvas.risk_weights() AS w
+)
+SELECT
+    sc.user_id,
+    sc.course_id,
+    round(sc.risk, 3),
+    CASE
+        WHEN sc.risk >= 0.75 THEN 'critical'
+        WHEN sc.risk >= 0.5 THEN 'high'
+        WHEN sc.risk >= 0.25 THEN 'medium'
+        ELSE 'low'
+    END,
+    round(sc.confidence, 2),
+    array_remove(ARRAY[
+        CASE WHEN sc.score_risk >= 0.5
+             THEN format('current score %s%%', round(sc.current_score, 1)) END,
+        CASE WHEN sc.trend = 'declining'
+             THEN format('declining %s points a week', round(-sc.slope::numeric, 1)) END,
+        CASE WHEN sc.missing_risk >= 0.5
+             THEN format('%s of %s due assignments missing', sc.missing, sc.due) END,
+        CASE WHEN sc.late_risk >= 0.5
+             THEN format('%s of %s submissions late', sc.late, sc.submitted) END,
+        CASE WHEN sc.inactivity_risk >= 0.5
+             THEN format('no activity for %s days', floor(sc.days_inactive)) END
+    ], NULL),
+    sc.current_score,
+    sc.trend,
+    sc.slope_per_week,
+    sc.r2,
+    sc.points,
+    sc.due,
+    sc.missing,
+    round(sc.missing_ratio, 3),
+    sc.submitted,
+    sc.late,
+    round(sc.late_ratio, 3),
+    round(sc.days_inactive, 1),
+    sc.last_activity_at,
+    sc.clock,
+    round(sc.score_risk, 3),
+    round(sc.momentum_risk, 3),
+    round(sc.missing_risk, 3),
+    round(sc.late_risk, 3),
+    round(sc.inactivity_risk, 3)
+FROM scored AS sc
+$$;
+
+-- name: describe_student_risk
+-- Its comment.
+COMMENT ON FUNCTION canvas.student_risk(bigint[]) IS
+    'Risk score (model risk-v1), category, reasons and factors of each active student of each course of course_ids (NULL: every course).';

@@ -1,0 +1,34 @@
+"""The database's rules: the views and SQL functions stated once, in ``sql/rules/*.sql``.
+
+Who is an active student of a course (``canvas.active_students``,
+``canvas.student_courses``), which assignments count (``canvas.graded_assignments``),
+a course's figures (``canvas.course_figures``), a student's work and grade momentum
+(``canvas.student_work``) and risk (``canvas.risk_weights``, ``canvas.student_risk``). Each
+file holds ``CREATE OR REPLACE`` statements under ``-- name:`` headers, so psql runs it
+as it stands and ``sql.rules`` loads it like any other folder.
+
+Migration ``0011_rules`` applies the files with :func:`apply`, from where tracker is
+installed (``tracker.SQL_DIR``), for ``tracker db migrate`` and a plain ``yoyo apply``
+alike: from then on the files are what the database runs (a test compares the two).
+A change to a rule is a change to its file, applied to existing databases by a new
+migration that calls :func:`apply` again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from tracker.sqlfiles import sql
+
+__all__ = ["apply"]
+
+
+def apply(conn: psycopg.Connection[Any]) -> None:
+    """Run every statement of ``sql/rules`` on ``conn``, file by file in name order, each
+    file's in file order: a rule another one reads is created before it (``momentum.sql``,
+    which holds ``canvas.student_work``, before ``risk.sql``). The caller owns the
+    transaction (yoyo's, in a migration)."""
+    for statement in sql.rules:
+        statement(conn)
