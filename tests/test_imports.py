@@ -3,7 +3,8 @@
 Each module of ``tracker/`` is read with ``ast``; every import counts, at module level
 or inside a function (an import inside a function hides a cycle, it does not remove it).
 A module may use another module's public names only: a name that starts with one
-underscore belongs to the module that defines it.
+underscore belongs to the module that defines it. The command line's commands share
+only its options and its output.
 """
 
 from __future__ import annotations
@@ -150,3 +151,11 @@ def test_no_module_uses_another_modules_private_name() -> None:
     shared = [str(u) for m in modules() for u in uses(m)
               if u.name is not None and is_private(u.name) and u.target != m]
     assert shared == []
+
+
+def test_the_commands_share_only_the_command_lines_options_and_output() -> None:
+    shared = {"tracker.cli.options", "tracker.cli.output"}
+    commands = [m for m in modules() if m.startswith("tracker.cli.") and m not in shared]
+    borrowed = [str(u) for m in commands for u in uses(m)
+                if u.target.startswith("tracker.cli") and u.target not in shared]
+    assert borrowed == []

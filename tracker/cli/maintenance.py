@@ -10,16 +10,8 @@ from pathlib import Path
 import click
 
 from tracker import db, maintenance, stat_statements
-from tracker.cli.output import (
-    AT_LEAST_ONE,
-    COUNT,
-    ID,
-    format_option,
-    render,
-    to_json,
-    write_to,
-)
-from tracker.cli.userdata import actor_option
+from tracker.cli.options import AT_LEAST_ONE, COUNT, ID, actor_option, format_option
+from tracker.cli.output import render, to_json, write_to
 
 
 def _size(n: int) -> str:
