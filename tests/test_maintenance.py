@@ -242,7 +242,9 @@ def test_retention_needs_a_connection_without_an_open_transaction(db_url):
 def test_the_retention_script_runs_one_batch_under_psql(db, db_url):
     age_history(db)
     psql(db_url, "policies.sql", "relation=history.enrollment_grades", "keep=1 year", "actor=dba")
-    psql(db_url, "retention.sql", "actor=dba", "batch_size=2", "run_id=", single_transaction=True)
+    psql(db_url, "retention.sql", "actor=dba", "batch_size=2", "run_id=", "table=enrollment_grades",
+         "series=enrollment_id", "subseries=enrollment_id", "recorded_at=recorded_at",
+         single_transaction=True)
     assert db.execute("SELECT count(*) FROM archive.rows").fetchone() == (2,)
     assert db.execute("SELECT kind, performed_by, counts FROM archive.runs").fetchall() == [
         ("retention", "dba", {"history.enrollment_grades": 2})]
