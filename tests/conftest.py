@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from bundles import tiny_institution, write_bundle
 from psycopg import sql
+from school import School, build_school
 
 from tracker import db, migrate, sync
 
@@ -162,3 +163,11 @@ def synced_conn(autocommit_conn: psycopg.Connection[Any],
     (synced from ``tmp_path / "bundle"``)."""
     sync.sync_bundle(autocommit_conn, write_bundle(tmp_path / "bundle", tiny_institution()))
     return autocommit_conn
+
+
+@pytest.fixture
+def synced_school(conn: psycopg.Connection[Any], tmp_path: Path) -> School:
+    """The school of tests/school.py, synced into this test's database through ``conn``."""
+    s = build_school()
+    s.sync(conn, tmp_path)
+    return s
