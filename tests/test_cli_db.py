@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
 from tracker import MIGRATIONS_DIR, migrate
-from tracker.cli import main
 
 #: The repository's migrations in order (their numbers order them), read from the folder
 #: so that a new migration needs no change here.
@@ -25,10 +24,6 @@ ALL = sorted(
 )
 LATEST, BEFORE_LATEST = ALL[-1], ALL[-2]
 NEXT = f"{len(ALL) + 1:04d}"  # the number the next new migration gets
-
-
-def tracker(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args), prog_name="tracker")
 
 
 @pytest.fixture

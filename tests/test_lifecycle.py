@@ -9,7 +9,6 @@ course and everything in it are missing. From there each test walks one path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,6 @@ BIOLOGY_OBJECTS = [ObjectRef("assignment", 304), ObjectRef("assignment", 305),
                    ObjectRef("enrollment", 407), ObjectRef("enrollment", 408),
                    ObjectRef("section", 1021)]
 SCHEMAS = ("canvas", "history", "userdata", "lifecycle")
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        yield conn
 
 
 def dump(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
@@ -66,34 +59,35 @@ def statuses(conn: psycopg.Connection[Any]) -> dict[ObjectRef, str]:
 
 
 @pytest.fixture
-def scene(db: psycopg.Connection[Any], tmp_path: Path) -> dict[str, Path]:
+def scene(autocommit_conn: psycopg.Connection[Any], tmp_path: Path) -> dict[str, Path]:
     """Biology with user data and history, then a full sync that no longer sees it."""
     full = write_bundle(tmp_path / "full", tiny_institution())
     gone = write_bundle(tmp_path / "gone", without_biology(tiny_institution()))
-    sync.sync_bundle(db, full)
-    userdata.add_note(db, f"course:{BIOLOGY}", "Lab safety briefing done", author="ms.k")
-    userdata.add_note(db, "assignment:304", "Rubric shared", author="ms.k")
-    userdata.add_note(db, f"user:{ANA}", "Wants to study medicine", author="ms.k")
-    userdata.set_field(db, f"course:{BIOLOGY}", "room", "Lab 2", author="ms.k")
-    tags.attach(db, f"course:{BIOLOGY}", ["Science", "lab"], actor="ms.k")
-    tags.attach(db, f"course:{ALGEBRA}", "science", actor="ms.k")
-    userdata.create_curriculum(db, "life_sciences", actor="ms.k")
-    userdata.add_courses(db, "life_sciences", [BIOLOGY, ALGEBRA], actor="ms.k")
-    db.execute("INSERT INTO history.course_snapshots (course_id, sync_id, recorded_at, enrolled_students) "
+    sync.sync_bundle(autocommit_conn, full)
+    userdata.add_note(autocommit_conn,
+                      f"course:{BIOLOGY}", "Lab safety briefing done", author="ms.k")
+    userdata.add_note(autocommit_conn, "assignment:304", "Rubric shared", author="ms.k")
+    userdata.add_note(autocommit_conn, f"user:{ANA}", "Wants to study medicine", author="ms.k")
+    userdata.set_field(autocommit_conn, f"course:{BIOLOGY}", "room", "Lab 2", author="ms.k")
+    tags.attach(autocommit_conn, f"course:{BIOLOGY}", ["Science", "lab"], actor="ms.k")
+    tags.attach(autocommit_conn, f"course:{ALGEBRA}", "science", actor="ms.k")
+    userdata.create_curriculum(autocommit_conn, "life_sciences", actor="ms.k")
+    userdata.add_courses(autocommit_conn, "life_sciences", [BIOLOGY, ALGEBRA], actor="ms.k")
+    autocommit_conn.execute("INSERT INTO history.course_snapshots (course_id, sync_id, recorded_at, enrolled_students) "
                "VALUES (%s, 1, now(), 1)", (BIOLOGY,))
-    db.execute("INSERT INTO history.risk_assessments (user_id, course_id, score, category, model_version) "
+    autocommit_conn.execute("INSERT INTO history.risk_assessments (user_id, course_id, score, category, model_version) "
                "VALUES (%s, %s, 0.4, 'medium', 'v1'), (%s, NULL, 0.2, 'low', 'v1')",
                (ANA, BIOLOGY, ANA))
-    sync.sync_bundle(db, gone, courses=[ALGEBRA, BIOLOGY])
+    sync.sync_bundle(autocommit_conn, gone, courses=[ALGEBRA, BIOLOGY])
     return {"full": full, "gone": gone}
 
 
 # -- pending and impact --------------------------------------------------------------------------
 
 
-def test_objects_missing_for_enough_syncs_or_days_are_pending_with_what_depends_on_them(db, scene):
-    assert lifecycle.pending(db, min_syncs=2, min_days=None) == []
-    pending = lifecycle.pending(db, min_syncs=1, min_days=None)
+def test_objects_missing_for_enough_syncs_or_days_are_pending_with_what_depends_on_them(autocommit_conn, scene):
+    assert lifecycle.pending(autocommit_conn, min_syncs=2, min_days=None) == []
+    pending = lifecycle.pending(autocommit_conn, min_syncs=1, min_days=None)
     assert [p.ref for p in pending] == BIOLOGY_OBJECTS
     course = next(p for p in pending if p.ref == ObjectRef("course", BIOLOGY))
     assert (course.name, course.status, course.syncs_missed, course.missing_since_sync_id) == (
@@ -105,20 +99,22 @@ def test_objects_missing_for_enough_syncs_or_days_are_pending_with_what_depends_
     assert enrollment.name == "Ana Alves in Biology"
     assert enrollment.dependents.history_rows == 1
 
-    sync.sync_bundle(db, scene["gone"], courses=[ALGEBRA, BIOLOGY])
-    assert [p.syncs_missed for p in lifecycle.pending(db, min_syncs=2, min_days=None)] == [2] * 7
-    assert lifecycle.pending(db, min_syncs=None, min_days=10) == []
-    db.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '11 days' "
+    sync.sync_bundle(autocommit_conn, scene["gone"], courses=[ALGEBRA, BIOLOGY])
+    assert [p.syncs_missed for p in lifecycle.pending(autocommit_conn,
+                                                      min_syncs=2, min_days=None)] == [2] * 7
+    assert lifecycle.pending(autocommit_conn, min_syncs=None, min_days=10) == []
+    autocommit_conn.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '11 days' "
                "WHERE kind = 'course'")
-    by_age = lifecycle.pending(db, min_syncs=5, min_days=10)
+    by_age = lifecycle.pending(autocommit_conn, min_syncs=5, min_days=10)
     assert [p.ref for p in by_age] == [ObjectRef("course", BIOLOGY)]
     assert by_age[0].days_missing >= 11
-    assert [p.ref for p in lifecycle.pending(db, min_syncs=1, kinds=["enrollment"])] == [
+    assert [p.ref for p in lifecycle.pending(autocommit_conn,
+                                             min_syncs=1, kinds=["enrollment"])] == [
         ObjectRef("enrollment", 407), ObjectRef("enrollment", 408)]
 
 
-def test_the_impact_of_an_object_is_a_summary_and_a_dependency_graph(db, scene):
-    impact = lifecycle.impact(db, f"course:{BIOLOGY}")
+def test_the_impact_of_an_object_is_a_summary_and_a_dependency_graph(autocommit_conn, scene):
+    impact = lifecycle.impact(autocommit_conn, f"course:{BIOLOGY}")
 
     assert (impact.root, impact.name, impact.status) == (ObjectRef("course", BIOLOGY), "Biology", "missing")
     assert impact.summary == {
@@ -140,126 +136,129 @@ def test_the_impact_of_an_object_is_a_summary_and_a_dependency_graph(db, scene):
         "canvas.submissions": 1, "history.submission_scores": 1, "userdata.notes": 1}
     assert rows[c]["userdata.tag_links"] == 2
     assert impact.blockers == ()
-    assert lifecycle.impact(db, "1021").root == s  # an id alone, when one kind has it
+    assert lifecycle.impact(autocommit_conn, "1021").root == s  # an id alone, when one kind has it
     with pytest.raises(NotFoundError):
-        lifecycle.impact(db, "course:999")
+        lifecycle.impact(autocommit_conn, "course:999")
     for wrong in ("planet:3", "course:-5", "course:99999999999999999999", "1e3", "course:"):
         with pytest.raises(InvalidDataError, match="does not name an object"):
-            lifecycle.impact(db, wrong)
+            lifecycle.impact(autocommit_conn, wrong)
 
 
 # -- approval ------------------------------------------------------------------------------------
 
 
-def test_approving_an_object_approves_what_depends_on_it_and_records_who(db, scene):
-    report = lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+def test_approving_an_object_approves_what_depends_on_it_and_records_who(autocommit_conn, scene):
+    report = lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
     assert [ObjectRef(a.kind, a.id) for a in report.approved] == BIOLOGY_OBJECTS
     assert {a.approved_by for a in report.approved} == {"principal"}
-    assert set(statuses(db).values()) == {"pending_deletion"}
-    assert [p.approved_by for p in lifecycle.pending(db)] == ["principal"] * 7
-    assert lifecycle.revoke(db, ["enrollment:408"]) == [ObjectRef("enrollment", 408)]
-    assert statuses(db)[ObjectRef("enrollment", 408)] == "missing"
+    assert set(statuses(autocommit_conn).values()) == {"pending_deletion"}
+    assert [p.approved_by for p in lifecycle.pending(autocommit_conn)] == ["principal"] * 7
+    assert lifecycle.revoke(autocommit_conn, ["enrollment:408"]) == [ObjectRef("enrollment", 408)]
+    assert statuses(autocommit_conn)[ObjectRef("enrollment", 408)] == "missing"
 
 
-def test_approval_is_refused_for_active_objects_and_those_with_active_dependents(db, scene):
+def test_approval_is_refused_for_active_objects_and_those_with_active_dependents(autocommit_conn, scene):
     with pytest.raises(InvalidDataError) as caught:
-        lifecycle.approve(db, [f"course:{ALGEBRA}", "course:999"], approved_by="principal")
+        lifecycle.approve(autocommit_conn,
+                          [f"course:{ALGEBRA}", "course:999"], approved_by="principal")
     assert caught.value.problems == [
         ("course:101 is active: the latest sync of its scope saw it; only missing objects can be "
          "approved"),
         "course:999 is not in layer 0 (no sync has seen it)"]
     # an enrollment of Biology comes back (an incremental sync sees it): the course cannot go
     data = tiny_institution()
-    sync.sync_bundle(db, write_bundle(scene["full"].parent / "back", {
+    sync.sync_bundle(autocommit_conn, write_bundle(scene["full"].parent / "back", {
         "enrollments": [find(data, "enrollments", 407)]}), incremental=True)
     with pytest.raises(InvalidDataError) as caught:
-        lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+        lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
     assert caught.value.problems == [
         "course:102: enrollment:407, which depends on it, is active (a sync saw it again)"]
-    assert set(statuses(db).values()) == {"missing"}
+    assert set(statuses(autocommit_conn).values()) == {"missing"}
     # by kind, what can go goes, and what cannot is reported
-    report = lifecycle.approve(db, kinds=["course", "assignment"], approved_by="principal")
+    report = lifecycle.approve(autocommit_conn,
+                               kinds=["course", "assignment"], approved_by="principal")
     assert {(a.kind, a.id) for a in report.approved} == {("assignment", 304), ("assignment", 305)}
     assert [str(b.root) for b in report.skipped] == ["course:102"]
 
 
-def test_approval_by_age(db, scene):
-    db.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '30 days' "
+def test_approval_by_age(autocommit_conn, scene):
+    autocommit_conn.execute("UPDATE lifecycle.objects SET missing_since = missing_since - interval '30 days' "
                "WHERE kind = 'assignment'")
-    report = lifecycle.approve(db, older_than=timedelta(days=20), approved_by="principal")
+    report = lifecycle.approve(autocommit_conn,
+                               older_than=timedelta(days=20), approved_by="principal")
     assert sorted(ObjectRef(a.kind, a.id) for a in report.approved) == BIOLOGY_OBJECTS[:2]
     with pytest.raises(InvalidDataError, match="say what to approve"):
-        lifecycle.approve(db, approved_by="principal")
+        lifecycle.approve(autocommit_conn, approved_by="principal")
 
 
 # -- cleanup and restore -------------------------------------------------------------------------
 
 
-def test_a_deletion_round_trip_missing_approved_cleaned_restored_loses_nothing(db, scene):
-    missing = dump(db)
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
-    approved = dump(db)
+def test_a_deletion_round_trip_missing_approved_cleaned_restored_loses_nothing(autocommit_conn, scene):
+    missing = dump(autocommit_conn)
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+    approved = dump(autocommit_conn)
 
-    report = lifecycle.cleanup(db, performed_by="dba", reason="Biology was cancelled")
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba", reason="Biology was cancelled")
 
     assert report.objects == tuple(BIOLOGY_OBJECTS) and report.skipped == ()
-    cleaned = dump(db)
-    assert db.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (0,)
-    assert set(statuses(db).values()) == {"deleted"}
+    cleaned = dump(autocommit_conn)
+    assert autocommit_conn.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (0,)
+    assert set(statuses(autocommit_conn).values()) == {"deleted"}
     # every row that left layers 1-3 is in the archive, whole; nothing else is
     removed = {(table, repr(row)) for table, rows in approved.items() if table != "lifecycle.objects"
                for row in rows if row not in cleaned[table]}
-    archived = {(rel, repr(doc)) for rel, doc in db.execute(
+    archived = {(rel, repr(doc)) for rel, doc in autocommit_conn.execute(
         "SELECT relation, row_data FROM archive.rows WHERE run_id = %s AND relation <> "
         "'lifecycle.objects'", (report.run_id,))}
     assert removed == archived
     assert sum(report.counts.values()) - report.counts["lifecycle.objects"] == len(removed) == 21
     assert cleaned["userdata.notes"] == [n for n in approved["userdata.notes"]
                                          if n["subject_type"] == "user"]  # Ana's note stays
-    run = lifecycle.list_cleanups(db)[0]
+    run = lifecycle.list_cleanups(autocommit_conn)[0]
     assert (run.run_id, run.performed_by, run.reason, run.restored_at) == (
         report.run_id, "dba", "Biology was cancelled", None)
 
-    restored = lifecycle.restore(db, report.run_id, restored_by="dba")
+    restored = lifecycle.restore(autocommit_conn, report.run_id, restored_by="dba")
 
     assert restored.kept_current == {}
-    assert dump(db) == missing  # as before approval: everything back, approval not restored
-    assert set(statuses(db).values()) == {"missing"}
+    assert dump(autocommit_conn) == missing  # as before approval: everything back, approval not restored
+    assert set(statuses(autocommit_conn).values()) == {"missing"}
     with pytest.raises(SyncConflictError, match=f"cleanup {report.run_id} was restored already"):
-        lifecycle.restore(db, report.run_id, restored_by="dba")
-    actions = db.execute("SELECT action, changed_by, count(*) FROM userdata.audit_log "
+        lifecycle.restore(autocommit_conn, report.run_id, restored_by="dba")
+    actions = autocommit_conn.execute("SELECT action, changed_by, count(*) FROM userdata.audit_log "
                          "WHERE changed_by = 'dba' GROUP BY 1, 2 ORDER BY 1").fetchall()
     assert actions == [("DELETE", "dba", 6), ("INSERT", "dba", 6)]
 
 
-def test_undo_of_a_sync_older_than_a_cleanup_is_refused_until_the_cleanup_is_restored(db, scene):
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
-    report = lifecycle.cleanup(db, performed_by="dba", reason="Biology was cancelled")
-    latest = sync.list_runs(db)[0].sync_id  # the sync that marked Biology missing
-    cleaned = dump(db)
+def test_undo_of_a_sync_older_than_a_cleanup_is_refused_until_the_cleanup_is_restored(autocommit_conn, scene):
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba", reason="Biology was cancelled")
+    latest = sync.list_runs(autocommit_conn)[0].sync_id  # the sync that marked Biology missing
+    cleaned = dump(autocommit_conn)
 
     with pytest.raises(SyncConflictError, match=f"cleanup run\\(s\\) {report.run_id} removed"):
-        sync.undo(db, latest)
+        sync.undo(autocommit_conn, latest)
 
-    assert dump(db) == cleaned
-    lifecycle.restore(db, report.run_id, restored_by="dba")
-    assert sync.undo(db, latest).status == "undone"
-    assert statuses(db) == {}  # nothing is missing any more: Biology is back as it was
+    assert dump(autocommit_conn) == cleaned
+    lifecycle.restore(autocommit_conn, report.run_id, restored_by="dba")
+    assert sync.undo(autocommit_conn, latest).status == "undone"
+    assert statuses(autocommit_conn) == {}  # nothing is missing any more: Biology is back as it was
 
 
-def test_a_sync_between_approval_and_cleanup_that_brings_the_object_back_cancels_it(db, scene):
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
-    before = dump(db)
+def test_a_sync_between_approval_and_cleanup_that_brings_the_object_back_cancels_it(autocommit_conn, scene):
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+    before = dump(autocommit_conn)
 
-    result = sync.sync_bundle(db, scene["full"])
+    result = sync.sync_bundle(autocommit_conn, scene["full"])
 
     assert result.counts["courses"].reactivated == 1
-    assert statuses(db) == {}
-    assert db.execute("SELECT count(*) FROM lifecycle.objects WHERE approved_by IS NOT NULL "
+    assert statuses(autocommit_conn) == {}
+    assert autocommit_conn.execute("SELECT count(*) FROM lifecycle.objects WHERE approved_by IS NOT NULL "
                       "OR approved_at IS NOT NULL OR missing_since IS NOT NULL").fetchone() == (0,)
-    report = lifecycle.cleanup(db, performed_by="dba")
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba")
     assert (report.run_id, report.objects, report.counts) == (None, (), {})
-    after = dump(db)
+    after = dump(autocommit_conn)
     # the sync appends a snapshot of Biology and the risk of its students
     changing = ("lifecycle.objects", "history.course_snapshots", "history.risk_assessments")
     assert {t: rows for t, rows in after.items() if t not in changing} == \
@@ -268,67 +267,70 @@ def test_a_sync_between_approval_and_cleanup_that_brings_the_object_back_cancels
         assert [r for r in after[table] if r["sync_id"] != result.sync_id] == before[table]
 
 
-def test_cleanup_leaves_an_approved_object_whose_dependent_came_back(db, scene):
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
+def test_cleanup_leaves_an_approved_object_whose_dependent_came_back(autocommit_conn, scene):
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
     data = tiny_institution()
-    sync.sync_bundle(db, write_bundle(scene["full"].parent / "back", {
+    sync.sync_bundle(autocommit_conn, write_bundle(scene["full"].parent / "back", {
         "enrollments": [find(data, "enrollments", 407)]}), incremental=True)
 
-    report = lifecycle.cleanup(db, performed_by="dba")
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba")
 
     assert {str(b.root) for b in report.skipped} == {"course:102", "section:1021"}
     assert set(report.objects) == {ObjectRef("assignment", 304), ObjectRef("assignment", 305),
                                    ObjectRef("assignment_group", 203), ObjectRef("enrollment", 408)}
-    assert db.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (1,)
-    assert statuses(db)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
-    assert ObjectRef("enrollment", 407) not in statuses(db)
+    assert autocommit_conn.execute("SELECT count(*) FROM canvas.courses WHERE id = %s", (BIOLOGY,)).fetchone() == (1,)
+    assert statuses(autocommit_conn)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
+    assert ObjectRef("enrollment", 407) not in statuses(autocommit_conn)
 
 
-def test_a_dry_run_cleanup_reports_and_writes_nothing(db, scene):
+def test_a_dry_run_cleanup_reports_and_writes_nothing(autocommit_conn, scene):
     with pytest.raises(InvalidDataError, match="course:102 is not approved for deletion"):
-        lifecycle.cleanup(db, performed_by="dba", objects=[f"course:{BIOLOGY}"])
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
-    before = dump(db)
-    report = lifecycle.cleanup(db, performed_by="dba", dry_run=True)
+        lifecycle.cleanup(autocommit_conn, performed_by="dba", objects=[f"course:{BIOLOGY}"])
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+    before = dump(autocommit_conn)
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba", dry_run=True)
     assert report.dry_run and report.run_id is None and report.counts["canvas.courses"] == 1
-    assert dump(db) == before
-    assert lifecycle.list_cleanups(db) == []
+    assert dump(autocommit_conn) == before
+    assert lifecycle.list_cleanups(autocommit_conn) == []
     # cleaning up only some of the approved objects
-    only = lifecycle.cleanup(db, performed_by="dba", objects=["enrollment:408"])
+    only = lifecycle.cleanup(autocommit_conn, performed_by="dba", objects=["enrollment:408"])
     assert only.objects == (ObjectRef("enrollment", 408),)
-    assert statuses(db)[ObjectRef("enrollment", 408)] == "deleted"
-    assert statuses(db)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
+    assert statuses(autocommit_conn)[ObjectRef("enrollment", 408)] == "deleted"
+    assert statuses(autocommit_conn)[ObjectRef("course", BIOLOGY)] == "pending_deletion"
 
 
-def test_restore_keeps_what_came_back_since_and_finds_merged_tags_by_name(db, scene):
-    lifecycle.approve(db, [f"course:{BIOLOGY}"], approved_by="principal")
-    run = lifecycle.cleanup(db, performed_by="dba").run_id
+def test_restore_keeps_what_came_back_since_and_finds_merged_tags_by_name(autocommit_conn, scene):
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+    run = lifecycle.cleanup(autocommit_conn, performed_by="dba").run_id
     assert run is not None
-    tags.merge(db, ["lab"], "laboratory", actor="ms.k")  # the archived link's tag is gone
-    sync.sync_bundle(db, scene["full"])  # Biology is back in Canvas after all
-    assert statuses(db) == {}
+    tags.merge(autocommit_conn,
+               ["lab"], "laboratory", actor="ms.k")  # the archived link's tag is gone
+    sync.sync_bundle(autocommit_conn, scene["full"])  # Biology is back in Canvas after all
+    assert statuses(autocommit_conn) == {}
 
-    restored = lifecycle.restore(db, run, restored_by="dba")
+    restored = lifecycle.restore(autocommit_conn, run, restored_by="dba")
 
     assert restored.kept_current == {"lifecycle.objects": 7, "canvas.courses": 1,
                                      "canvas.sections": 1, "canvas.assignment_groups": 1,
                                      "canvas.assignments": 2, "canvas.enrollments": 2,
                                      "canvas.submissions": 1}
     assert restored.restored["userdata.notes"] == 2
-    assert [t.tag for t in tags.tags_of(db, f"course:{BIOLOGY}")] == ["laboratory", "science"]
-    assert [c.course_id for c in userdata.curriculum_courses(db, "life_sciences")] == [ALGEBRA, BIOLOGY]
+    assert [t.tag for t in tags.tags_of(autocommit_conn,
+                                        f"course:{BIOLOGY}")] == ["laboratory", "science"]
+    assert [c.course_id for c in userdata.curriculum_courses(autocommit_conn,
+                                                             "life_sciences")] == [ALGEBRA, BIOLOGY]
     # the archived score history is back beside the row the new sync recorded
-    assert db.execute("SELECT count(*) FROM history.submission_scores WHERE submission_id = 506"
+    assert autocommit_conn.execute("SELECT count(*) FROM history.submission_scores WHERE submission_id = 506"
                       ).fetchone()[0] == 2
-    assert statuses(db) == {}  # what a sync brought back stays active
+    assert statuses(autocommit_conn) == {}  # what a sync brought back stays active
     with pytest.raises(NotFoundError):
-        lifecycle.restore(db, 999, restored_by="dba")
+        lifecycle.restore(autocommit_conn, 999, restored_by="dba")
 
 
 # -- the command line ----------------------------------------------------------------------------
 
 
-def test_the_lifecycle_commands_walk_the_whole_path(db, db_url, scene, monkeypatch):
+def test_the_lifecycle_commands_walk_the_whole_path(autocommit_conn, db_url, scene, monkeypatch):
     from click.testing import CliRunner
 
     from tracker.cli import main
@@ -336,7 +338,7 @@ def test_the_lifecycle_commands_walk_the_whole_path(db, db_url, scene, monkeypat
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("TRACKER_ACTOR", "principal")
     run = CliRunner().invoke
-    missing = dump(db)
+    missing = dump(autocommit_conn)
 
     pending = run(main, ["lifecycle", "pending", "--min-syncs", "1", "--format", "json"])
     assert pending.exit_code == 0, pending.output
@@ -362,12 +364,12 @@ def test_the_lifecycle_commands_walk_the_whole_path(db, db_url, scene, monkeypat
 
     restored = run(main, ["lifecycle", "restore", str(run_id), "--yes"])
     assert restored.exit_code == 0, restored.output
-    assert dump(db) == missing
+    assert dump(autocommit_conn) == missing
     again = run(main, ["lifecycle", "restore", str(run_id), "--yes"])
     assert again.exit_code == 1 and "restored already" in again.output
 
 
-def test_the_round_trip_loses_nothing_on_the_sample_school_with_its_edge_cases(db, tmp_path):
+def test_the_round_trip_loses_nothing_on_the_sample_school_with_its_edge_cases(autocommit_conn, tmp_path):
     """Every course of tracker.sample's school (the edge-case course included: shard ids,
     the test student, excused and hidden grades) cleaned up at once and restored."""
     import orjson
@@ -376,38 +378,40 @@ def test_the_round_trip_loses_nothing_on_the_sample_school_with_its_edge_cases(d
 
     school = sample.generate(tmp_path / "school", students=30, courses=3,
                              assignments_per_course=4, courses_per_student=2)
-    sync.sync_bundle(db, school.directory)
+    sync.sync_bundle(autocommit_conn, school.directory)
     courses = [orjson.loads(line)["id"] for line in
                (school.directory / "courses.ndjson").read_bytes().splitlines()]
-    course_ids = [int(db.execute("SELECT tracker.canvas_id(%s::jsonb)",
+    course_ids = [int(autocommit_conn.execute("SELECT tracker.canvas_id(%s::jsonb)",
                                  (orjson.dumps(c).decode(),)).fetchone()[0]) for c in courses]
-    students = [r[0] for r in db.execute("SELECT DISTINCT user_id FROM canvas.enrollments "
+    students = [r[0] for r in autocommit_conn.execute("SELECT DISTINCT user_id FROM canvas.enrollments "
                                          "WHERE type = 'StudentEnrollment' ORDER BY 1 LIMIT 5")]
     for n, user_id in enumerate(students):
-        userdata.add_note(db, f"user:{user_id}", f"note {n}", author="ms.k")
-        tags.attach(db, f"user:{user_id}", ["watch", f"group {n % 2}"], actor="ms.k")
+        userdata.add_note(autocommit_conn, f"user:{user_id}", f"note {n}", author="ms.k")
+        tags.attach(autocommit_conn, f"user:{user_id}", ["watch", f"group {n % 2}"], actor="ms.k")
     for course_id in course_ids:
-        userdata.add_note(db, f"course:{course_id}", "course note", author="ms.k")
-        tags.attach(db, f"course:{course_id}", "core", actor="ms.k")
-    for (assignment_id,) in db.execute("SELECT id FROM canvas.assignments ORDER BY id LIMIT 6"):
-        userdata.set_field(db, f"assignment:{assignment_id}", "rubric", {"v": 2}, author="ms.k")
+        userdata.add_note(autocommit_conn, f"course:{course_id}", "course note", author="ms.k")
+        tags.attach(autocommit_conn, f"course:{course_id}", "core", actor="ms.k")
+    for (assignment_id,) in autocommit_conn.execute("SELECT id FROM canvas.assignments ORDER BY id LIMIT 6"):
+        userdata.set_field(autocommit_conn,
+                           f"assignment:{assignment_id}", "rubric", {"v": 2}, author="ms.k")
     empty = tmp_path / "empty"
     empty.mkdir()
     for kind in ("courses", "sections", "assignment_groups", "assignments", "enrollments",
                  "submissions"):
         (empty / f"{kind}.ndjson").write_bytes(b"")
-    sync.sync_bundle(db, empty, courses=course_ids)  # Canvas lists none of them any more
-    missing = dump(db)
+    sync.sync_bundle(autocommit_conn,
+                     empty, courses=course_ids)  # Canvas lists none of them any more
+    missing = dump(autocommit_conn)
     # every object is missing but the terms and users, which courses share
-    assert len(lifecycle.pending(db, min_syncs=1)) == \
+    assert len(lifecycle.pending(autocommit_conn, min_syncs=1)) == \
         len(missing["lifecycle.objects"]) - school.terms - school.users
 
-    lifecycle.approve(db, kinds=["course"], approved_by="principal")
-    report = lifecycle.cleanup(db, performed_by="dba")
+    lifecycle.approve(autocommit_conn, kinds=["course"], approved_by="principal")
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba")
 
-    assert db.execute("SELECT count(*) FROM canvas.submissions").fetchone() == (0,)
-    assert db.execute("SELECT count(*) FROM userdata.notes WHERE subject_type = 'user'").fetchone() == (5,)
+    assert autocommit_conn.execute("SELECT count(*) FROM canvas.submissions").fetchone() == (0,)
+    assert autocommit_conn.execute("SELECT count(*) FROM userdata.notes WHERE subject_type = 'user'").fetchone() == (5,)
     assert report.counts["canvas.submissions"] == school.submissions
     assert report.counts["userdata.custom_fields"] == 6
-    lifecycle.restore(db, report.run_id, restored_by="dba")
-    assert dump(db) == missing
+    lifecycle.restore(autocommit_conn, report.run_id, restored_by="dba")
+    assert dump(autocommit_conn) == missing

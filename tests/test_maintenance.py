@@ -15,17 +15,16 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from bundles import ALGEBRA, ANA, BEN, tiny_institution, write_bundle
+from bundles import ALGEBRA, ANA, BEN
 from click.testing import CliRunner
 
-from tracker import maintenance, sync, userdata
+from tracker import maintenance, userdata
 from tracker.cli import main
 from tracker.errors import ConfigurationError, InvalidDataError
 
@@ -33,13 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ["orphan_history", "orphan_userdata", "lifecycle_without_object",
           "object_without_lifecycle", "deleted_object_present", "lifecycle_scope",
           "dangling_enrollments", "dangling_submissions", "submission_course", "history_order"]
-
-
-@pytest.fixture
-def db(db_url: str, tmp_path: Path) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        sync.sync_bundle(conn, write_bundle(tmp_path / "bundle", tiny_institution()))
-        yield conn
 
 
 def psql(url: str, script: str, *variables: str, single_transaction: bool = False
@@ -86,16 +78,16 @@ def plant_one_of_each(conn: psycopg.Connection[Any]) -> None:
 # -- integrity -----------------------------------------------------------------------------------
 
 
-def test_a_freshly_synced_database_passes_every_check(db):
-    report = maintenance.check(db)
+def test_a_freshly_synced_database_passes_every_check(synced_conn):
+    report = maintenance.check(synced_conn)
     assert [c.check_name for c in report.checks] == CHECKS
     assert report.ok and report.findings == ()
 
 
-def test_the_integrity_check_finds_each_kind_of_planted_fault(db):
-    plant_one_of_each(db)
+def test_the_integrity_check_finds_each_kind_of_planted_fault(synced_conn):
+    plant_one_of_each(synced_conn)
 
-    report = maintenance.check(db)
+    report = maintenance.check(synced_conn)
 
     found = {f.check_name: f for f in report.findings}
     assert {name: f.found for name, f in found.items()} == dict.fromkeys(CHECKS, 1)
@@ -116,10 +108,10 @@ def test_the_integrity_check_finds_each_kind_of_planted_fault(db):
         "lifecycle_scope", "submission_course"}
 
 
-def test_fix_applies_the_safe_repairs_in_one_transaction_and_archives_what_it_removes(db):
-    plant_one_of_each(db)
+def test_fix_applies_the_safe_repairs_in_one_transaction_and_archives_what_it_removes(synced_conn):
+    plant_one_of_each(synced_conn)
 
-    fixed = maintenance.fix(db, actor="dba")
+    fixed = maintenance.fix(synced_conn, actor="dba")
 
     assert {r.check_name: r.rows for r in fixed.repairs} == {
         "submission_course": 1, "lifecycle_scope": 1, "object_without_lifecycle": 1,
@@ -127,28 +119,29 @@ def test_fix_applies_the_safe_repairs_in_one_transaction_and_archives_what_it_re
     assert {f.check_name for f in fixed.after.findings} == {
         "lifecycle_without_object", "dangling_enrollments", "dangling_submissions", "history_order"}
     assert fixed.archived == {"history.course_snapshots": 1, "userdata.notes": 1}
-    archived = dict(db.execute("SELECT relation, row_data FROM archive.rows WHERE run_id = %s",
+    archived = dict(synced_conn.execute("SELECT relation, row_data FROM archive.rows WHERE run_id = %s",
                                (fixed.archive_run_id,)).fetchall())
     assert archived["userdata.notes"]["body"] == "About a student no layer knows"
     assert archived["history.course_snapshots"]["course_id"] == 777
-    assert db.execute("SELECT status, approved_by FROM lifecycle.objects WHERE kind = 'assignment' "
+    assert synced_conn.execute("SELECT status, approved_by FROM lifecycle.objects WHERE kind = 'assignment' "
                       "AND id = 305").fetchone() == ("missing", None)
-    assert db.execute("SELECT status, first_seen_sync_id FROM lifecycle.objects WHERE kind = 'user' "
+    assert synced_conn.execute("SELECT status, first_seen_sync_id FROM lifecycle.objects WHERE kind = 'user' "
                       "AND id = %s", (BEN,)).fetchone() == ("active", 1)
-    assert db.execute("SELECT changed_by FROM userdata.audit_log WHERE action = 'DELETE'").fetchall() == [
+    assert synced_conn.execute("SELECT changed_by FROM userdata.audit_log WHERE action = 'DELETE'").fetchall() == [
         ("dba",)]
-    again = maintenance.fix(db, actor="dba")  # nothing fixable left: no repair, no empty run
+    again = maintenance.fix(synced_conn,
+                            actor="dba")  # nothing fixable left: no repair, no empty run
     assert again.repairs == () and again.archive_run_id is None
-    assert db.execute("SELECT count(*) FROM archive.runs").fetchone() == (1,)
+    assert synced_conn.execute("SELECT count(*) FROM archive.runs").fetchone() == (1,)
 
 
-def test_tracker_check_exits_1_on_findings_and_fix_reports_its_repairs(db, db_url, monkeypatch):
+def test_tracker_check_exits_1_on_findings_and_fix_reports_its_repairs(synced_conn, db_url, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", db_url)
     runner = CliRunner()
     result = runner.invoke(main, ["check"])
     assert result.exit_code == 0 and "all checks passed" in result.output
 
-    db.execute("UPDATE lifecycle.objects SET course_id = 102 WHERE kind = 'section' AND id = 1011")
+    synced_conn.execute("UPDATE lifecycle.objects SET course_id = 102 WHERE kind = 'section' AND id = 1011")
     result = runner.invoke(main, ["check"])
     assert result.exit_code == 1
     assert "lifecycle_scope: " in result.output and "1 found" in result.output
@@ -159,17 +152,17 @@ def test_tracker_check_exits_1_on_findings_and_fix_reports_its_repairs(db, db_ur
     assert json.loads(result.output)["repairs"] == [{"check_name": "lifecycle_scope", "rows": 1}]
 
 
-def test_the_checks_give_the_same_rows_run_by_psql_as_a_dba_would(db, db_url):
-    plant_one_of_each(db)
+def test_the_checks_give_the_same_rows_run_by_psql_as_a_dba_would(synced_conn, db_url):
+    plant_one_of_each(synced_conn)
     out = psql(db_url, "integrity.sql", "examples=5").stdout
     blocks = [b for b in out.strip().split("check_name,title,found,examples,repair,fixable\n") if b]
     by_psql = [next(csv.reader([b.strip()])) for b in blocks]
-    report = maintenance.check(db)
+    report = maintenance.check(synced_conn)
     assert [(r[0], int(r[2]), r[5]) for r in by_psql] == [
         (f.check_name, f.found, "t" if f.fixable else "f") for f in report.checks]
 
     psql(db_url, "repair.sql", "actor=dba", single_transaction=True)  # the DBA's --fix
-    assert {f.check_name for f in maintenance.check(db).findings} == {
+    assert {f.check_name for f in maintenance.check(synced_conn).findings} == {
         "lifecycle_without_object", "dangling_enrollments", "dangling_submissions", "history_order"}
 
 
@@ -185,50 +178,54 @@ def age_history(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET session_replication_role = DEFAULT")
 
 
-def test_retention_archives_history_older_than_its_policy_in_batches_and_keeps_the_newest(db):
-    age_history(db)
+def test_retention_archives_history_older_than_its_policy_in_batches_and_keeps_the_newest(synced_conn):
+    age_history(synced_conn)
     with pytest.raises(InvalidDataError, match="has no retention"):
-        maintenance.set_retention(db, "canvas.users", "1 year", actor="dba")
+        maintenance.set_retention(synced_conn, "canvas.users", "1 year", actor="dba")
     with pytest.raises(InvalidDataError, match="not a positive interval"):
-        maintenance.set_retention(db, "history.enrollment_grades", "soon", actor="dba")
-    policies = maintenance.set_retention(db, "history.enrollment_grades", timedelta(days=365),
+        maintenance.set_retention(synced_conn, "history.enrollment_grades", "soon", actor="dba")
+    policies = maintenance.set_retention(synced_conn,
+                                         "history.enrollment_grades", timedelta(days=365),
                                          actor="dba")
     assert [(p.relation, p.keep, p.due) for p in policies] == [
         ("history.enrollment_grades", timedelta(days=365), 3)]
     # the 402 grade recorded by the sync is the newest of its series: it stays, and so
     # would the old ones if it were not there
-    before = db.execute("SELECT id FROM history.enrollment_grades ORDER BY id").fetchall()
+    before = synced_conn.execute("SELECT id FROM history.enrollment_grades ORDER BY id").fetchall()
 
-    report = maintenance.run_retention(db, actor="dba", batch_size=2)
+    report = maintenance.run_retention(synced_conn, actor="dba", batch_size=2)
 
     assert report.archived == {"history.enrollment_grades": 3}
     assert report.batches == 3  # 2, 1, then an empty one
-    after = db.execute("SELECT id FROM history.enrollment_grades ORDER BY id").fetchall()
+    after = synced_conn.execute("SELECT id FROM history.enrollment_grades ORDER BY id").fetchall()
     assert len(before) - len(after) == 3
-    archived = db.execute("SELECT (row_data ->> 'current_score')::int FROM archive.rows "
+    archived = synced_conn.execute("SELECT (row_data ->> 'current_score')::int FROM archive.rows "
                           "WHERE run_id = %s ORDER BY 1", (report.run_id,)).fetchall()
     assert archived == [(700,), (800,), (900,)]
-    assert maintenance.run_retention(db, actor="dba").run_id is None  # nothing due any more
+    assert maintenance.run_retention(synced_conn,
+                                     actor="dba").run_id is None  # nothing due any more
 
     out = io.BytesIO()
-    assert maintenance.export_archive(db, out, relation="history.enrollment_grades") == 3
+    assert maintenance.export_archive(synced_conn, out, relation="history.enrollment_grades") == 3
     rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
     assert [json.loads(r["row_data"])["enrollment_id"] for r in rows] == [402] * 3
-    assert maintenance.set_retention(db, "history.enrollment_grades", None, actor="dba") == []
+    assert maintenance.set_retention(synced_conn,
+                                     "history.enrollment_grades", None, actor="dba") == []
 
 
-def test_retention_skips_rows_another_transaction_holds_instead_of_waiting(db, db_url):
-    age_history(db)
-    maintenance.set_retention(db, "history.enrollment_grades", "1 year", actor="dba")
+def test_retention_skips_rows_another_transaction_holds_instead_of_waiting(synced_conn, db_url):
+    age_history(synced_conn)
+    maintenance.set_retention(synced_conn, "history.enrollment_grades", "1 year", actor="dba")
     with psycopg.connect(db_url) as holder:  # a transaction holding one due row
         held = holder.execute("SELECT id FROM history.enrollment_grades WHERE current_score = 800 "
                               "FOR UPDATE").fetchone()[0]
         started = time.monotonic()
-        report = maintenance.run_retention(db, actor="dba", batch_size=10)
+        report = maintenance.run_retention(synced_conn, actor="dba", batch_size=10)
         assert time.monotonic() - started < 10
         assert report.archived == {"history.enrollment_grades": 2}
-    assert maintenance.run_retention(db, actor="dba").archived == {"history.enrollment_grades": 1}
-    assert db.execute("SELECT count(*) FROM history.enrollment_grades WHERE id = %s",
+    assert maintenance.run_retention(synced_conn,
+                                     actor="dba").archived == {"history.enrollment_grades": 1}
+    assert synced_conn.execute("SELECT count(*) FROM history.enrollment_grades WHERE id = %s",
                       (held,)).fetchone() == (0,)
 
 
@@ -239,23 +236,25 @@ def test_retention_needs_a_connection_without_an_open_transaction(db_url):
             maintenance.run_retention(conn, actor="dba")
 
 
-def test_the_retention_script_runs_one_batch_under_psql(db, db_url):
-    age_history(db)
+def test_the_retention_script_runs_one_batch_under_psql(synced_conn, db_url):
+    age_history(synced_conn)
     psql(db_url, "policies.sql", "relation=history.enrollment_grades", "keep=1 year", "actor=dba")
-    psql(db_url, "retention.sql", "actor=dba", "batch_size=2", "run_id=", single_transaction=True)
-    assert db.execute("SELECT count(*) FROM archive.rows").fetchone() == (2,)
-    assert db.execute("SELECT kind, performed_by, counts FROM archive.runs").fetchall() == [
+    psql(db_url, "retention.sql", "actor=dba", "batch_size=2", "run_id=", "table=enrollment_grades",
+         "series=enrollment_id", "subseries=enrollment_id", "recorded_at=recorded_at",
+         single_transaction=True)
+    assert synced_conn.execute("SELECT count(*) FROM archive.rows").fetchone() == (2,)
+    assert synced_conn.execute("SELECT kind, performed_by, counts FROM archive.runs").fetchall() == [
         ("retention", "dba", {"history.enrollment_grades": 2})]
 
 
 # -- optimization --------------------------------------------------------------------------------
 
 
-def test_the_optimize_report_names_duplicate_and_unused_indexes_and_vacuum_runs_on_request(db, db_url):
-    db.execute("CREATE INDEX courses_term_copy_idx ON canvas.courses (enrollment_term_id)")
-    db.execute("CREATE INDEX notes_type_idx ON userdata.notes (subject_type)")  # a prefix of notes_subject_idx
+def test_the_optimize_report_names_duplicate_and_unused_indexes_and_vacuum_runs_on_request(synced_conn, db_url):
+    synced_conn.execute("CREATE INDEX courses_term_copy_idx ON canvas.courses (enrollment_term_id)")
+    synced_conn.execute("CREATE INDEX notes_type_idx ON userdata.notes (subject_type)")  # a prefix of notes_subject_idx
 
-    report = maintenance.optimize_report(db)
+    report = maintenance.optimize_report(synced_conn)
 
     duplicates = {(d.index_name, d.covered_by, d.kind) for d in report.duplicate_indexes}
     assert ("canvas.courses_term_copy_idx", "canvas.courses_term_idx", "duplicate") in duplicates
@@ -265,22 +264,28 @@ def test_the_optimize_report_names_duplicate_and_unused_indexes_and_vacuum_runs_
     tables = {t.table_name: t for t in report.tables}
     assert tables["canvas.submissions"].total_bytes > 0 and "archive.rows" in tables
 
-    db.execute("DELETE FROM userdata.tag_links")  # nothing to delete, but the call must work
-    assert maintenance.vacuum(db, ["canvas.courses"]) == ["canvas.courses"]
-    assert db.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+    synced_conn.execute("DELETE FROM userdata.tag_links")  # nothing to delete, but the call must work
+    assert maintenance.vacuum(synced_conn, ["canvas.courses"]) == ["canvas.courses"]
+    assert synced_conn.execute("SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables "
                       "WHERE relid = 'canvas.courses'::regclass").fetchone() == (True,)
     with pytest.raises(InvalidDataError, match="not one of tracker's tables"):
-        maintenance.vacuum(db, ["pg_catalog.pg_class"])
+        maintenance.vacuum(synced_conn, ["pg_catalog.pg_class"])
     psql(db_url, "optimize.sql")
     psql(db_url, "vacuum.sql", "schema=canvas", "table=users")
 
 
-def test_bulk_notes_and_the_cli_leave_the_checks_clean(db, db_url, tmp_path, monkeypatch):
+def test_bulk_notes_and_the_cli_leave_the_checks_clean(synced_conn, db_url, tmp_path, monkeypatch):
     """User data written through every path is consistent with the other layers."""
-    userdata.add_note(db, f"user:{ANA}", "x", author="ms.k")
+    userdata.add_note(synced_conn, f"user:{ANA}", "x", author="ms.k")
     monkeypatch.setenv("DATABASE_URL", db_url)
     result = CliRunner().invoke(main, ["notes", "add", f"course:{ALGEBRA}", "Lab moved", "--by", "ms.k",
                                        "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)[0]["body"] == "Lab moved"
-    assert maintenance.check(db).ok
+    assert maintenance.check(synced_conn).ok
+
+
+def test_retention_knows_the_series_of_every_history_table() -> None:
+    from tracker import kinds
+
+    assert list(maintenance.HISTORY_SERIES) == list(kinds.HISTORY_TABLES)

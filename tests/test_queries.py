@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pypika import PostgreSQLQuery, Table
 from pypika.terms import Criterion, PyformatParameter
-from test_analytics import (  # tests/ is on sys.path (rootdir conftest, no package)
+from school import (  # tests/ is on sys.path (rootdir conftest, no package)
     A1,
     A2,
     A4,
@@ -37,19 +37,11 @@ from test_analytics import (  # tests/ is on sys.path (rootdir conftest, no pack
     FAY,
     School,
     at,
-    build_school,
 )
 
 from tracker import queries, sample, sync
 from tracker.errors import InvalidQueryError
 from tracker.queries import enrollment_pages, submission_pages
-
-
-@pytest.fixture
-def school(conn, tmp_path) -> School:
-    s = build_school()
-    s.sync(conn, tmp_path)
-    return s
 
 
 def ids(rows: Any, attr: str = "submission_id") -> list[int]:
@@ -116,7 +108,7 @@ def test_dates_and_none_are_never_rendered_as_text():
     assert q.sql == queries.grades_query(due_after=moment, due_before=date(2024, 4, 1)).sql
 
 
-def test_pypika_isin_of_nothing_is_invalid_sql_and_the_builders_never_render_it(conn, school):
+def test_pypika_isin_of_nothing_is_invalid_sql_and_the_builders_never_render_it(conn, synced_school):
     t = Table("users", schema="canvas")
     broken = str(PostgreSQLQuery.from_(t).select(t.id).where(t.id.isin([])))
     assert broken.endswith("IN ()")
@@ -131,7 +123,7 @@ def test_pypika_isin_of_nothing_is_invalid_sql_and_the_builders_never_render_it(
     assert queries.curriculum_students(conn, []) == queries.Page(rows=(), next_cursor=None)
 
 
-def test_criterion_all_of_nothing_drops_the_where_and_the_builders_never_lean_on_it(conn, school):
+def test_criterion_all_of_nothing_drops_the_where_and_the_builders_never_lean_on_it(conn, synced_school):
     t = Table("t")
     unfiltered = PostgreSQLQuery.from_(t).select(t.a).where(Criterion.all([]))
     assert str(unfiltered) == 'SELECT "a" FROM "t"'
@@ -155,7 +147,7 @@ def test_any_attribute_becomes_a_column_so_names_come_only_from_allow_lists():
         queries.grades_query(assignment_id=1)  # a submissions filter, not a grades one
 
 
-def test_every_allowed_filter_and_sort_key_runs_on_the_server(conn, school):
+def test_every_allowed_filter_and_sort_key_runs_on_the_server(conn, synced_school):
     moment = at("2024-09-10")
     samples = {"ids": 1, "texts": ["graded"], "flag": True, "after": moment, "before": moment,
                "search": "a"}
@@ -203,7 +195,7 @@ def test_an_invalid_query_error_is_bad_input_for_the_command_line():
 # -- the builders, on known data -----------------------------------------------------------------
 
 
-def test_grades_of_a_student_filtered_by_state_and_flags(conn, school):
+def test_grades_of_a_student_filtered_by_state_and_flags(conn, synced_school):
     every = queries.grades(conn, user_id=ANA, limit=100).rows
     # Ana: A1..A6 in course 1 plus the not-graded A7 and the excused A8, by due date.
     assert ids(every, "assignment_id") == [A1, A2, 103, A8, A4, 107, A5, 106]
@@ -218,7 +210,7 @@ def test_grades_of_a_student_filtered_by_state_and_flags(conn, school):
                               sort="assignment").rows, "user_id") == [ANA, BEN, ANA, BEN, ANA]
 
 
-def test_grades_in_a_date_range_and_an_assignment_group(conn, school):
+def test_grades_in_a_date_range_and_an_assignment_group(conn, synced_school):
     window = queries.grades(conn, user_id=ANA, due_after=at("2024-09-09"),
                             due_before=at("2024-09-23")).rows
     assert ids(window, "assignment_id") == [A2, 103, A8]  # 09-09 inclusive, 09-23 exclusive
@@ -226,11 +218,11 @@ def test_grades_in_a_date_range_and_an_assignment_group(conn, school):
     assert [r.assignment_group for r in fay] == ["Tests", "Tests"]
 
 
-def test_grades_leave_out_the_test_student_and_inactive_enrollments(conn, school):
+def test_grades_leave_out_the_test_student_and_inactive_enrollments(conn, synced_school):
     assert queries.grades(conn, user_id=[15, 16]).rows == ()  # Eve (inactive), the test student
 
 
-def test_submissions_of_an_assignment_by_student_name(conn, school):
+def test_submissions_of_an_assignment_by_student_name(conn, synced_school):
     found = queries.submissions(conn, assignment_id=A1).rows
     assert [(r.student, r.score) for r in found] == [
         ("Ana Alves", Decimal("9")), ("Ben Brown", Decimal("7")), ("Cy Cross", Decimal("5")),
@@ -241,7 +233,7 @@ def test_submissions_of_an_assignment_by_student_name(conn, school):
                                descending=True).rows[0].score == Decimal("70")
 
 
-def test_enrollments_of_a_course_by_state_role_and_search(conn, school):
+def test_enrollments_of_a_course_by_state_role_and_search(conn, synced_school):
     roster = queries.enrollments(conn, course_id=C1).rows
     # The test student is never listed; Eve's inactive enrollment is (state is a filter).
     assert [r.user_id for r in roster] == [ANA, BEN, CY, DEE, 15]
@@ -269,7 +261,7 @@ def test_search_treats_like_wildcards_as_themselves(conn, tmp_path):
         assert sorted(r.user_id for r in found) == sorted(expected), term
 
 
-def test_recent_activity_merges_submissions_and_grade_changes(conn, school, tmp_path):
+def test_recent_activity_merges_submissions_and_grade_changes(conn, synced_school, tmp_path):
     found = queries.recent_activity(conn, since=at("2024-09-23"), until=at("2024-09-26"),
                                     course_id=C1)
     # A4 (due 09-23, handed in the evening before) was graded at 09-24 00:00 for Ana,
@@ -280,8 +272,8 @@ def test_recent_activity_merges_submissions_and_grade_changes(conn, school, tmp_
     assert queries.recent_activity(conn, since=at("2024-09-23"), until=at("2024-09-26"),
                                    user_id=ANA, kinds=["graded"])[0].assignment_id == A4
 
-    school.find("enrollments", 1002)["grades"]["current_score"] = 70.5
-    school.sync(conn, tmp_path)
+    synced_school.find("enrollments", 1002)["grades"]["current_score"] = 70.5
+    synced_school.sync(conn, tmp_path)
     changes = queries.recent_activity(conn, since=date(2024, 1, 1), kinds=("grade_change",))
     assert [(r.user_id, r.previous_score, r.score) for r in changes] == [
         (BEN, Decimal("75.0"), Decimal("70.5"))]
@@ -296,7 +288,7 @@ def test_recent_activity_refuses_unknown_or_no_kinds():
         queries.recent_activity_query(since="yesterday")  # type: ignore[arg-type]
 
 
-def test_a_students_dashboard_in_one_query(conn, school):
+def test_a_students_dashboard_in_one_query(conn, synced_school):
     (algebra,) = queries.dashboard(conn, ANA)
     assert (algebra.course_id, algebra.current_score, algebra.missing, algebra.late,
             algebra.graded) == (C1, Decimal("62.0"), 1, 1, 5)  # A1..A4 and the excused A8
@@ -319,7 +311,7 @@ def tag_curricula(conn: psycopg.Connection[Any]) -> None:
            OR (name = 'data_science' AND course_id IN (1, 2))""")
 
 
-def test_students_of_curricula(conn, school):
+def test_students_of_curricula(conn, synced_school):
     tag_curricula(conn)
     found = queries.curriculum_students(conn, ["web_dev", "data_science"]).rows
     assert [(s.user_id, s.curricula, s.course_ids) for s in found] == [
@@ -336,7 +328,7 @@ def test_students_of_curricula(conn, school):
         queries.curriculum_students_query("web_dev")  # type: ignore[arg-type]
 
 
-def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, school):
+def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, synced_school):
     tag_curricula(conn)
     both = ["web_dev", "data_science"]
 
@@ -355,7 +347,7 @@ def test_students_of_every_curriculum_and_of_inactive_enrollments(conn, school):
         queries.curriculum_students_query(both, include_inactive="yes")  # type: ignore[arg-type]
 
 
-def test_grades_as_of_a_date_come_from_layer_2(conn, school):
+def test_grades_as_of_a_date_come_from_layer_2(conn, synced_school):
     conn.execute("""
         INSERT INTO history.enrollment_grades
             (enrollment_id, course_id, user_id, sync_id, recorded_at, current_score, current_grade)
@@ -388,7 +380,7 @@ def all_pages(conn: psycopg.Connection[Any], fetch: Any, **options: Any) -> list
 
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("sort", queries.GRADE_SORTS)
-def test_pages_of_grades_add_up_to_the_whole_list_nulls_included(conn, school, sort, descending):
+def test_pages_of_grades_add_up_to_the_whole_list_nulls_included(conn, synced_school, sort, descending):
     whole = queries.grades(conn, course_id=C1, sort=sort, descending=descending, limit=1000)
     assert whole.next_cursor is None
     paged = all_pages(conn, queries.grades, course_id=C1, sort=sort, descending=descending,
@@ -399,7 +391,7 @@ def test_pages_of_grades_add_up_to_the_whole_list_nulls_included(conn, school, s
 
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("sort", queries.ENROLLMENT_SORTS)
-def test_pages_of_enrollments_add_up_to_the_whole_list(conn, school, sort, descending):
+def test_pages_of_enrollments_add_up_to_the_whole_list(conn, synced_school, sort, descending):
     whole = queries.enrollments(conn, sort=sort, descending=descending, limit=1000).rows
     paged = all_pages(conn, queries.enrollments, sort=sort, descending=descending, limit=2)
     assert ids(paged, "enrollment_id") == ids(whole, "enrollment_id")
@@ -416,7 +408,7 @@ def test_a_cursor_this_query_did_not_make_is_refused(cursor):
         queries.grades_query(sort="due_at", cursor=cursor)
 
 
-def test_a_cursor_is_opaque_but_carries_the_sort(conn, school):
+def test_a_cursor_is_opaque_but_carries_the_sort(conn, synced_school):
     page = queries.grades(conn, course_id=C1, sort="score", limit=2)
     assert page.next_cursor is not None and "score" not in page.next_cursor
     with pytest.raises(InvalidQueryError, match="cursor"):
@@ -591,9 +583,9 @@ def scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_selective_builder_queries_use_indexes_on_the_large_tables(conn, tmp_path):
-    school = sample.generate(tmp_path / "sample", students=240, courses=24,
+    synced_school = sample.generate(tmp_path / "sample", students=240, courses=24,
                              assignments_per_course=15, courses_per_student=2)
-    sync.sync_bundle(conn, school.directory)
+    sync.sync_bundle(conn, synced_school.directory)
     conn.execute("ANALYZE")
     user_id, course_id, assignment_id = conn.execute("""
         SELECT s.user_id, s.course_id, s.assignment_id
@@ -629,14 +621,14 @@ def test_selective_builder_queries_use_indexes_on_the_large_tables(conn, tmp_pat
         queries.fetch_all(conn, q)  # and it runs
 
 
-def test_explain_sees_bound_parameters_not_text(conn, school):
+def test_explain_sees_bound_parameters_not_text(conn, synced_school):
     q = queries.grades_query(user_id=ANA, state="'; --")
     (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + q.sql, q.params).fetchone()[0]
     assert "DROP" not in json.dumps(plan)
     assert queries.grades(conn, user_id=ANA, state="'; --").rows == ()
 
 
-def test_timezone_free_dates_work_as_parameters(conn, school):
+def test_timezone_free_dates_work_as_parameters(conn, synced_school):
     conn.execute("SET LOCAL TimeZone = 'UTC'")  # a date starts at midnight in the session's zone
     found = queries.grades(conn, user_id=ANA, due_after=date(2024, 9, 20),
                            due_before=date(2024, 9, 24)).rows

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 from click.testing import CliRunner
-from test_analytics import ANA, BEN, C1, C2, CY, DEE, FAY, School, build_school
+from school import ANA, BEN, C1, C2, CY, DEE, FAY
 
 import tracker
 from tracker import analytics, sample, sync
@@ -163,18 +163,11 @@ def test_every_report_header_names_its_psql_variables():
 # -- known answers on the small school -----------------------------------------------------------
 
 
-@pytest.fixture
-def school(conn, tmp_path) -> School:
-    s = build_school()
-    s.sync(conn, tmp_path)
-    return s
-
-
 def rows(conn: psycopg.Connection[Any], report: str, **params: Any) -> list[dict[str, Any]]:
     return list(analytics.run_report(conn, report, **params).rows)
 
 
-def test_missing_work_lists_missing_submissions_of_active_students_only(conn, school):
+def test_missing_work_lists_missing_submissions_of_active_students_only(conn, synced_school):
     found = rows(conn, "missing_work")
     # Eve (inactive) and the test student also have missing work: left out.
     assert [(r["user_id"], r["course_id"], r["assignment"]) for r in found] == [
@@ -182,9 +175,9 @@ def test_missing_work_lists_missing_submissions_of_active_students_only(conn, sc
     assert rows(conn, "missing_work", user_id=BEN) == []
 
 
-def test_student_progress_history_shows_each_recorded_change(conn, school, tmp_path):
-    school.find("enrollments", 1001)["grades"]["current_score"] = 58.5
-    school.sync(conn, tmp_path)
+def test_student_progress_history_shows_each_recorded_change(conn, synced_school, tmp_path):
+    synced_school.find("enrollments", 1001)["grades"]["current_score"] = 58.5
+    synced_school.sync(conn, tmp_path)
     history = rows(conn, "student_progress_history", user_id=ANA)
     assert [(r["course_id"], r["current_score"], r["change"]) for r in history] == [
         (C1, 62, None), (C1, 58.5, -3.5)]
@@ -192,11 +185,11 @@ def test_student_progress_history_shows_each_recorded_change(conn, school, tmp_p
     assert rows(conn, "student_progress_history", user_id=ANA, course_id=C2) == []
 
 
-def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_path):
+def test_latest_risk_shows_the_newest_assessment_per_student(conn, synced_school, tmp_path):
     # Each sync assesses the students of the courses it changed.
     assert [r["category"] for r in rows(conn, "latest_risk", user_id=BEN)] == ["low"]
-    school.find("enrollments", 1002)["grades"]["current_score"] = 40.0  # Ben slips
-    school.sync(conn, tmp_path)
+    synced_school.find("enrollments", 1002)["grades"]["current_score"] = 40.0  # Ben slips
+    synced_school.sync(conn, tmp_path)
     latest = rows(conn, "latest_risk", course_id=C1)
     assert [(r["user_id"], r["category"]) for r in latest] == [
         (ANA, "high"), (BEN, "medium"), (CY, "low"), (DEE, "low")]
@@ -213,8 +206,8 @@ def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_p
     assert [r["user_id"] for r in rows(conn, "latest_risk", user_id=FAY)] == [FAY]
     # Ben slips further: his score's risk was already at its bound (0.35 × 1), so his
     # risk stays, but what the report shows of him must not lag behind.
-    school.find("enrollments", 1002)["grades"]["current_score"] = 38.0
-    slipped = school.sync(conn, tmp_path)
+    synced_school.find("enrollments", 1002)["grades"]["current_score"] = 38.0
+    slipped = synced_school.sync(conn, tmp_path)
     ben = next(r for r in rows(conn, "latest_risk", course_id=C1) if r["user_id"] == BEN)
     assert (float(ben["risk_score"]), ben["sync_id"]) == (0.35, slipped.sync_id)
     assert (ben["current_score"], ben["reasons"]) == (38, ["current score 38.0%"])
@@ -225,7 +218,7 @@ def test_latest_risk_shows_the_newest_assessment_per_student(conn, school, tmp_p
     assert [r["user_id"] for r in rows(conn, "latest_risk", course_id=C1)] == [ANA, CY, DEE]
 
 
-def test_grade_momentum_report_carries_the_recent_points(conn, school):
+def test_grade_momentum_report_carries_the_recent_points(conn, synced_school):
     (ana,) = rows(conn, "grade_momentum", course_id=C1, user_id=ANA)
     assert (ana["points"], float(ana["slope_per_week"]), ana["trend"]) == (4, -10.0, "declining")
     assert [p["percent"] for p in ana["recent"]] == [90.0, 80.0, 70.0, 60.0]
@@ -238,7 +231,7 @@ def tracker_cli(*args: str) -> Any:
     return CliRunner().invoke(main, list(args), prog_name="tracker")
 
 
-def test_tracker_report_prints_rows_and_exits_1_on_findings(school, conn, db_url, monkeypatch):
+def test_tracker_report_prints_rows_and_exits_1_on_findings(synced_school, conn, db_url, monkeypatch):
     conn.commit()
     monkeypatch.setenv("DATABASE_URL", db_url)
     at_risk = tracker_cli("report", "at_risk_students", "--course", str(C1), "--format", "json")
@@ -261,7 +254,7 @@ def test_tracker_report_prints_rows_and_exits_1_on_findings(school, conn, db_url
     assert header.exit_code == 0 and len(lines) == 1 and lines[0].startswith("user_id,")
 
 
-def test_tracker_report_refuses_bad_input_with_exit_2(school, conn, db_url, monkeypatch):
+def test_tracker_report_refuses_bad_input_with_exit_2(synced_school, conn, db_url, monkeypatch):
     conn.commit()
     monkeypatch.setenv("DATABASE_URL", db_url)
     assert tracker_cli("report", "no_such_report").exit_code == 2

@@ -73,7 +73,7 @@ def seed(conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.fixture
-def db(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+def seeded_conn(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
     """The test's connection (autocommit) to a database holding the seed rows."""
     conn.autocommit = True
     seed(conn)
@@ -105,8 +105,8 @@ def constraint_definition(conn: psycopg.Connection[Any], exc: psycopg.Error) -> 
 # ------------------------------------------------------------------ history is append-only
 
 
-def test_every_history_table_has_the_append_only_triggers(db):
-    rows = db.execute(
+def test_every_history_table_has_the_append_only_triggers(seeded_conn):
+    rows = seeded_conn.execute(
         """
         SELECT rel.relname, array_agg(tg.tgname ORDER BY tg.tgname)
         FROM pg_class AS rel
@@ -124,7 +124,7 @@ def test_every_history_table_has_the_append_only_triggers(db):
 
 
 @pytest.mark.parametrize("table", HISTORY_TABLES)
-def test_history_refuses_update_delete_and_truncate(table, db):
+def test_history_refuses_update_delete_and_truncate(table, seeded_conn):
     refusals = {}
     for operation, statement in {
         "UPDATE": f"UPDATE history.{table} SET course_id = course_id",
@@ -132,73 +132,73 @@ def test_history_refuses_update_delete_and_truncate(table, db):
         "TRUNCATE": f"TRUNCATE history.{table}",
     }.items():
         with pytest.raises(pg_errors.InsufficientPrivilege) as caught:
-            db.execute(statement)
+            seeded_conn.execute(statement)
         diag = caught.value.diag
         refusals[operation] = (caught.value.sqlstate, diag.message_primary, diag.message_hint)
     assert refusals == {
         operation: ("42501", f"history.{table} is append-only: {operation} refused", HISTORY_HINT)
         for operation in ("UPDATE", "DELETE", "TRUNCATE")
     }
-    assert history_count(db, table) == 1
+    assert history_count(seeded_conn, table) == 1
 
 
 @pytest.mark.parametrize("path", ["undo", "archive"])
-def test_history_rows_can_be_deleted_while_undoing_or_archiving(path, db):
-    with db.transaction():
-        db.execute(f"SET LOCAL tracker.history_write = '{path}'")
+def test_history_rows_can_be_deleted_while_undoing_or_archiving(path, seeded_conn):
+    with seeded_conn.transaction():
+        seeded_conn.execute(f"SET LOCAL tracker.history_write = '{path}'")
         deleted = {
-            table: db.execute(f"DELETE FROM history.{table}").rowcount for table in HISTORY_TABLES
+            table: seeded_conn.execute(f"DELETE FROM history.{table}").rowcount for table in HISTORY_TABLES
         }
     assert deleted == dict.fromkeys(HISTORY_TABLES, 1)
-    assert [history_count(db, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
+    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
 
 
 @pytest.mark.parametrize("path", ["undo", "archive"])
-def test_history_tables_can_be_truncated_while_undoing_or_archiving(path, db):
-    with db.transaction():
-        db.execute(f"SET LOCAL tracker.history_write = '{path}'")
-        db.execute("TRUNCATE " + ", ".join(f"history.{t}" for t in HISTORY_TABLES))
-    assert [history_count(db, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
+def test_history_tables_can_be_truncated_while_undoing_or_archiving(path, seeded_conn):
+    with seeded_conn.transaction():
+        seeded_conn.execute(f"SET LOCAL tracker.history_write = '{path}'")
+        seeded_conn.execute("TRUNCATE " + ", ".join(f"history.{t}" for t in HISTORY_TABLES))
+    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
 
 
 @pytest.mark.parametrize("path", ["undo", "archive"])
-def test_history_rows_are_never_updated_even_while_undoing_or_archiving(path, db):
-    with pytest.raises(pg_errors.InsufficientPrivilege) as caught, db.transaction():
-        db.execute(f"SET LOCAL tracker.history_write = '{path}'")
-        db.execute("UPDATE history.enrollment_grades SET current_score = 0")
+def test_history_rows_are_never_updated_even_while_undoing_or_archiving(path, seeded_conn):
+    with pytest.raises(pg_errors.InsufficientPrivilege) as caught, seeded_conn.transaction():
+        seeded_conn.execute(f"SET LOCAL tracker.history_write = '{path}'")
+        seeded_conn.execute("UPDATE history.enrollment_grades SET current_score = 0")
     assert (
         caught.value.diag.message_primary
         == "history.enrollment_grades is append-only: UPDATE refused"
     )
-    assert db.execute("SELECT current_score FROM history.enrollment_grades").fetchall() == [(91.5,)]
+    assert seeded_conn.execute("SELECT current_score FROM history.enrollment_grades").fetchall() == [(91.5,)]
 
 
-def test_history_write_values_other_than_undo_and_archive_do_not_unlock_deletes(db):
+def test_history_write_values_other_than_undo_and_archive_do_not_unlock_deletes(seeded_conn):
     messages = {}
     for value in ("", "yes", "UNDO", "undo ", "archive,undo"):
-        with pytest.raises(pg_errors.InsufficientPrivilege) as caught, db.transaction():
-            db.execute("SELECT set_config('tracker.history_write', %s, true)", (value,))
-            db.execute("DELETE FROM history.course_snapshots")
+        with pytest.raises(pg_errors.InsufficientPrivilege) as caught, seeded_conn.transaction():
+            seeded_conn.execute("SELECT set_config('tracker.history_write', %s, true)", (value,))
+            seeded_conn.execute("DELETE FROM history.course_snapshots")
         messages[value] = caught.value.diag.message_primary
     assert set(messages.values()) == {"history.course_snapshots is append-only: DELETE refused"}
-    assert history_count(db, "course_snapshots") == 1
+    assert history_count(seeded_conn, "course_snapshots") == 1
 
 
-def test_the_undo_permission_ends_with_its_transaction(db):
-    with db.transaction():
-        db.execute("SET LOCAL tracker.history_write = 'undo'")
-        assert db.execute("DELETE FROM history.risk_assessments").rowcount == 1
-    db.execute(
+def test_the_undo_permission_ends_with_its_transaction(seeded_conn):
+    with seeded_conn.transaction():
+        seeded_conn.execute("SET LOCAL tracker.history_write = 'undo'")
+        assert seeded_conn.execute("DELETE FROM history.risk_assessments").rowcount == 1
+    seeded_conn.execute(
         "INSERT INTO history.risk_assessments (user_id, score, category, model_version) "
         "VALUES (100, 0.5, 'medium', 'test')"
     )
     with pytest.raises(pg_errors.InsufficientPrivilege) as caught:
-        db.execute("DELETE FROM history.risk_assessments")
+        seeded_conn.execute("DELETE FROM history.risk_assessments")
     assert (
         caught.value.diag.message_primary
         == "history.risk_assessments is append-only: DELETE refused"
     )
-    assert history_count(db, "risk_assessments") == 1
+    assert history_count(seeded_conn, "risk_assessments") == 1
 
 
 # ------------------------------------------------------------------ Canvas rows others refer to
@@ -293,12 +293,12 @@ REFERENCES = {
 
 
 @pytest.mark.parametrize("case", REFERENCES)
-def test_a_canvas_row_that_history_or_userdata_refers_to_cannot_be_deleted(case, db):
+def test_a_canvas_row_that_history_or_userdata_refers_to_cannot_be_deleted(case, seeded_conn):
     setup, delete, constraint = REFERENCES[case]
     if setup:
-        db.execute(setup)
+        seeded_conn.execute(setup)
     with pytest.raises(pg_errors.ForeignKeyViolation) as caught:
-        db.execute(delete)
+        seeded_conn.execute(delete)
     assert caught.value.sqlstate == "23503"
     assert caught.value.diag.constraint_name == constraint
 
@@ -308,7 +308,7 @@ def test_a_canvas_row_that_history_or_userdata_refers_to_cannot_be_deleted(case,
     [("user", "user_id"), ("course", "course_id"), ("assignment", "assignment_id")],
 )
 def test_userdata_about_a_canvas_object_that_does_not_exist_is_refused(
-    subject_type, constraint_column, db
+    subject_type, constraint_column, seeded_conn
 ):
     # 999 is no object at all; 10, 30, 100 exist but as another kind of object.
     other_kinds_id = {"user": 10, "course": 30, "assignment": 100}[subject_type]
@@ -319,18 +319,18 @@ def test_userdata_about_a_canvas_object_that_does_not_exist_is_refused(
         "tag_links": "INSERT INTO userdata.tag_links (tag_id, subject_type, subject_id, tagged_by) "
         "VALUES ((SELECT id FROM userdata.tags), %s, %s, 'k')",
     }
-    db.execute("INSERT INTO userdata.tags (name, created_by) VALUES ('watch', 'k')")
+    seeded_conn.execute("INSERT INTO userdata.tags (name, created_by) VALUES ('watch', 'k')")
     for table, statement in statements.items():
         for subject_id in (999, other_kinds_id):
             with pytest.raises(pg_errors.ForeignKeyViolation) as caught:
-                db.execute(statement, (subject_type, subject_id))
+                seeded_conn.execute(statement, (subject_type, subject_id))
             assert caught.value.diag.constraint_name == f"{table}_{constraint_column}_fkey"
-    assert db.execute("SELECT count(*) FROM userdata.notes").fetchone() == (0,)
+    assert seeded_conn.execute("SELECT count(*) FROM userdata.notes").fetchone() == (0,)
 
 
-def test_a_note_needs_a_known_subject_type(db):
+def test_a_note_needs_a_known_subject_type(seeded_conn):
     with pytest.raises(pg_errors.CheckViolation) as caught:
-        db.execute(
+        seeded_conn.execute(
             "INSERT INTO userdata.notes (subject_type, subject_id, body, author) "
             "VALUES ('section', 10, 'n', 'k')"
         )
@@ -350,21 +350,21 @@ def audit_rows(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-def test_the_audit_log_records_each_change_to_a_note_with_the_actor_the_application_names(db):
-    with db.transaction():
-        db.execute("SET LOCAL tracker.actor = 'ms.k@school.example'")
-        note_id = db.execute(
+def test_the_audit_log_records_each_change_to_a_note_with_the_actor_the_application_names(seeded_conn):
+    with seeded_conn.transaction():
+        seeded_conn.execute("SET LOCAL tracker.actor = 'ms.k@school.example'")
+        note_id = seeded_conn.execute(
             "INSERT INTO userdata.notes (subject_type, subject_id, body, author) "
             "VALUES ('user', 100, 'Missed two labs', 'ms.k') RETURNING id"
         ).fetchone()[0]
-        db.execute("UPDATE userdata.notes SET body = 'Missed three labs' WHERE id = %s", (note_id,))
-        db.execute("DELETE FROM userdata.notes WHERE id = %s", (note_id,))
-    assert audit_rows(db) == [
+        seeded_conn.execute("UPDATE userdata.notes SET body = 'Missed three labs' WHERE id = %s", (note_id,))
+        seeded_conn.execute("DELETE FROM userdata.notes WHERE id = %s", (note_id,))
+    assert audit_rows(seeded_conn) == [
         ("userdata.notes", "INSERT", None, "Missed two labs", "ms.k@school.example"),
         ("userdata.notes", "UPDATE", "Missed two labs", "Missed three labs", "ms.k@school.example"),
         ("userdata.notes", "DELETE", "Missed three labs", None, "ms.k@school.example"),
     ]
-    whole = db.execute("SELECT new_row FROM userdata.audit_log ORDER BY id LIMIT 1").fetchone()[0]
+    whole = seeded_conn.execute("SELECT new_row FROM userdata.audit_log ORDER BY id LIMIT 1").fetchone()[0]
     assert (whole["id"], whole["subject_type"], whole["subject_id"], whole["user_id"]) == (
         note_id,
         "user",
@@ -373,33 +373,33 @@ def test_the_audit_log_records_each_change_to_a_note_with_the_actor_the_applicat
     )
 
 
-def test_the_audit_log_names_the_database_role_when_no_actor_is_set(db):
-    with db.transaction():
-        db.execute("SET LOCAL tracker.actor = 'ms.k'")
-        db.execute(
+def test_the_audit_log_names_the_database_role_when_no_actor_is_set(seeded_conn):
+    with seeded_conn.transaction():
+        seeded_conn.execute("SET LOCAL tracker.actor = 'ms.k'")
+        seeded_conn.execute(
             "INSERT INTO userdata.notes (subject_type, subject_id, body, author) "
             "VALUES ('course', 10, 'first', 'ms.k')"
         )
     # the actor was LOCAL: the next transactions fall back to current_user
-    db.execute("UPDATE userdata.notes SET body = 'second'")
-    with db.transaction():
-        db.execute("SET LOCAL tracker.actor = ''")  # empty means unset
-        db.execute("DELETE FROM userdata.notes")
-    user = db.execute("SELECT current_user").fetchone()[0]
-    assert audit_rows(db) == [
+    seeded_conn.execute("UPDATE userdata.notes SET body = 'second'")
+    with seeded_conn.transaction():
+        seeded_conn.execute("SET LOCAL tracker.actor = ''")  # empty means unset
+        seeded_conn.execute("DELETE FROM userdata.notes")
+    user = seeded_conn.execute("SELECT current_user").fetchone()[0]
+    assert audit_rows(seeded_conn) == [
         ("userdata.notes", "INSERT", None, "first", "ms.k"),
         ("userdata.notes", "UPDATE", "first", "second", user),
         ("userdata.notes", "DELETE", "second", None, user),
     ]
 
 
-def test_a_refused_change_leaves_no_audit_entry(db):
+def test_a_refused_change_leaves_no_audit_entry(seeded_conn):
     with pytest.raises(pg_errors.ForeignKeyViolation):
-        db.execute(
+        seeded_conn.execute(
             "INSERT INTO userdata.notes (subject_type, subject_id, body, author) "
             "VALUES ('user', 999, 'ghost', 'k')"
         )
-    assert audit_rows(db) == []
+    assert audit_rows(seeded_conn) == []
 
 
 # ------------------------------------------------------------------ lifecycle states
@@ -430,7 +430,7 @@ def insert_object(conn: psycopg.Connection[Any], status: str, **columns: Any) ->
     conn.execute(f"INSERT INTO lifecycle.objects ({names}) VALUES ({placeholders})", values)
 
 
-def test_lifecycle_accepts_each_consistent_state(db):
+def test_lifecycle_accepts_each_consistent_state(seeded_conn):
     for object_id, (status, columns) in enumerate(
         [
             ("active", {}),
@@ -439,8 +439,8 @@ def test_lifecycle_accepts_each_consistent_state(db):
             ("deleted", {**MISSING, **APPROVED, "deleted_at": "2025-01-04"}),
         ]
     ):
-        insert_object(db, status, id=object_id, **columns)
-    assert db.execute("SELECT id, status FROM lifecycle.objects ORDER BY id").fetchall() == [
+        insert_object(seeded_conn, status, id=object_id, **columns)
+    assert seeded_conn.execute("SELECT id, status FROM lifecycle.objects ORDER BY id").fetchall() == [
         (0, "active"),
         (1, "missing"),
         (2, "pending_deletion"),
@@ -474,17 +474,17 @@ INCONSISTENT_STATES = {
 }
 
 
-def test_lifecycle_refuses_each_inconsistent_state(db):
+def test_lifecycle_refuses_each_inconsistent_state(seeded_conn):
     refused_by = {}
     for case, (status, columns, _) in INCONSISTENT_STATES.items():
         with pytest.raises(pg_errors.CheckViolation) as caught:
-            insert_object(db, status, **columns)
+            insert_object(seeded_conn, status, **columns)
         assert caught.value.diag.table_name == "objects"
-        refused_by[case] = constraint_definition(db, caught.value)
+        refused_by[case] = constraint_definition(seeded_conn, caught.value)
     assert refused_by == {
         case: LIFECYCLE_RULES[rule] for case, (_, _, rule) in INCONSISTENT_STATES.items()
     }
-    assert db.execute("SELECT count(*) FROM lifecycle.objects").fetchone() == (0,)
+    assert seeded_conn.execute("SELECT count(*) FROM lifecycle.objects").fetchone() == (0,)
 
 
 @pytest.mark.parametrize(
@@ -495,15 +495,15 @@ def test_lifecycle_refuses_each_inconsistent_state(db):
     ],
     ids=["status", "kind"],
 )
-def test_lifecycle_refuses_unknown_statuses_and_kinds(status, columns, constraint, db):
+def test_lifecycle_refuses_unknown_statuses_and_kinds(status, columns, constraint, seeded_conn):
     with pytest.raises(pg_errors.CheckViolation) as caught:
-        insert_object(db, status, **columns)
+        insert_object(seeded_conn, status, **columns)
     assert caught.value.diag.constraint_name == constraint
 
 
-def test_a_lifecycle_row_names_a_sync_that_exists(db):
+def test_a_lifecycle_row_names_a_sync_that_exists(seeded_conn):
     with pytest.raises(pg_errors.ForeignKeyViolation) as caught:
-        insert_object(db, "active", first_seen_sync_id=2)
+        insert_object(seeded_conn, "active", first_seen_sync_id=2)
     assert caught.value.diag.constraint_name == "objects_first_seen_sync_id_fkey"
 
 
@@ -543,12 +543,12 @@ CANVAS_STATES = {
 }
 
 
-def test_canvas_accepts_every_documented_state(db):
+def test_canvas_accepts_every_documented_state(seeded_conn):
     stored = {}
     for (table, column), (row_id, states) in CANVAS_STATES.items():
         for state in states:
-            db.execute(f"UPDATE canvas.{table} SET {column} = %s WHERE id = %s", (state, row_id))
-            stored[table, column, state] = db.execute(
+            seeded_conn.execute(f"UPDATE canvas.{table} SET {column} = %s WHERE id = %s", (state, row_id))
+            stored[table, column, state] = seeded_conn.execute(
                 f"SELECT {column} FROM canvas.{table} WHERE id = %s", (row_id,)
             ).fetchone()[0]
     assert stored == {
@@ -558,80 +558,80 @@ def test_canvas_accepts_every_documented_state(db):
     }
 
 
-def test_canvas_refuses_an_undocumented_state(db):
+def test_canvas_refuses_an_undocumented_state(seeded_conn):
     refused_by = {}
     for (table, column), (row_id, _) in CANVAS_STATES.items():
         with pytest.raises(pg_errors.CheckViolation) as caught:
-            db.execute(f"UPDATE canvas.{table} SET {column} = 'bogus' WHERE id = %s", (row_id,))
+            seeded_conn.execute(f"UPDATE canvas.{table} SET {column} = 'bogus' WHERE id = %s", (row_id,))
         refused_by[table, column] = caught.value.diag.constraint_name
     assert refused_by == {
         (table, column): f"{table}_{column}_check" for table, column in CANVAS_STATES
     }
-    assert db.execute(
+    assert seeded_conn.execute(
         "SELECT enrollment_state FROM canvas.enrollments WHERE id = 40"
     ).fetchone() == ("active",)
-    assert db.execute("SELECT grading_type FROM canvas.assignments WHERE id = 30").fetchone() == (
+    assert seeded_conn.execute("SELECT grading_type FROM canvas.assignments WHERE id = 30").fetchone() == (
         "points",
     )
 
 
-def test_an_enrollment_needs_a_known_type(db):
+def test_an_enrollment_needs_a_known_type(seeded_conn):
     with pytest.raises(pg_errors.CheckViolation) as caught:
-        db.execute("UPDATE canvas.enrollments SET type = 'bogus' WHERE id = 40")
+        seeded_conn.execute("UPDATE canvas.enrollments SET type = 'bogus' WHERE id = 40")
     assert caught.value.diag.constraint_name == "enrollments_type_check"
 
 
 # ------------------------------------------------------------------ the test student
 
 
-def test_is_test_student_is_true_exactly_for_student_view_enrollments(db):
+def test_is_test_student_is_true_exactly_for_student_view_enrollments(seeded_conn):
     for enrollment_id, enrollment_type in enumerate(ENROLLMENT_TYPES, start=41):
-        db.execute(
+        seeded_conn.execute(
             "INSERT INTO canvas.enrollments (id, user_id, course_id, type, enrollment_state, is_test_student, "
             "raw, sync_id) VALUES (%s, 100, 10, %s, 'active', %s, '{}', 1)",
             (enrollment_id, enrollment_type, enrollment_type == "StudentViewEnrollment"),
         )
     flags = dict(
-        db.execute("SELECT type, is_test_student FROM canvas.enrollments WHERE id > 40").fetchall()
+        seeded_conn.execute("SELECT type, is_test_student FROM canvas.enrollments WHERE id > 40").fetchall()
     )
     assert flags == {t: t == "StudentViewEnrollment" for t in ENROLLMENT_TYPES}
 
 
-def test_is_test_student_cannot_disagree_with_the_enrollment_type(db):
+def test_is_test_student_cannot_disagree_with_the_enrollment_type(seeded_conn):
     refused_by = set()
     for statement in (
         "UPDATE canvas.enrollments SET is_test_student = true WHERE id = 40",
         "UPDATE canvas.enrollments SET type = 'StudentViewEnrollment' WHERE id = 40",
     ):
         with pytest.raises(pg_errors.CheckViolation) as caught:
-            db.execute(statement)
-        refused_by.add(constraint_definition(db, caught.value))
+            seeded_conn.execute(statement)
+        refused_by.add(constraint_definition(seeded_conn, caught.value))
     assert refused_by == {"CHECK ((is_test_student = (type = 'StudentViewEnrollment'::text)))"}
     assert (
-        db.execute(
+        seeded_conn.execute(
             "UPDATE canvas.enrollments SET type = 'StudentViewEnrollment', is_test_student = true WHERE id = 40"
         ).rowcount
         == 1
     )
 
 
-def test_a_student_view_enrollment_written_without_the_flag_is_refused(db):
+def test_a_student_view_enrollment_written_without_the_flag_is_refused(seeded_conn):
     """The flag defaults to false, so a writer that forgets it for the test student is stopped."""
     with pytest.raises(pg_errors.CheckViolation) as caught:
-        db.execute(
+        seeded_conn.execute(
             "INSERT INTO canvas.enrollments (id, user_id, course_id, type, enrollment_state, raw, sync_id) "
             "VALUES (41, 100, 10, 'StudentViewEnrollment', 'active', '{}', 1)"
         )
-    assert constraint_definition(db, caught.value) == (
+    assert constraint_definition(seeded_conn, caught.value) == (
         "CHECK ((is_test_student = (type = 'StudentViewEnrollment'::text)))"
     )
-    assert db.execute("SELECT count(*) FROM canvas.enrollments WHERE id = 41").fetchone() == (0,)
+    assert seeded_conn.execute("SELECT count(*) FROM canvas.enrollments WHERE id = 41").fetchone() == (0,)
 
 
 # ------------------------------------------------------------------ tracker.canvas_id()
 
 
-def test_canvas_id_normalizes_numbers_numeric_strings_and_shard_ids(db):
+def test_canvas_id_normalizes_numbers_numeric_strings_and_shard_ids(seeded_conn):
     expected = {
         "123": 123,
         '"123"': 123,
@@ -645,18 +645,18 @@ def test_canvas_id_normalizes_numbers_numeric_strings_and_shard_ids(db):
         "null": None,
     }
     got = {
-        value: db.execute("SELECT tracker.canvas_id(%s::jsonb)", (value,)).fetchone()[0]
+        value: seeded_conn.execute("SELECT tracker.canvas_id(%s::jsonb)", (value,)).fetchone()[0]
         for value in expected
     }
     assert got == expected
 
 
-def test_canvas_id_refuses_ids_past_the_64_bit_range(db):
+def test_canvas_id_refuses_ids_past_the_64_bit_range(seeded_conn):
     for value in ("9223372036854775808", '"9223372036854775808"', '"922337~2036854775808"'):
         with pytest.raises(pg_errors.NumericValueOutOfRange):
-            db.execute("SELECT tracker.canvas_id(%s::jsonb)", (value,))
+            seeded_conn.execute("SELECT tracker.canvas_id(%s::jsonb)", (value,))
 
 
-def test_canvas_id_refuses_what_is_not_an_id(db):
+def test_canvas_id_refuses_what_is_not_an_id(seeded_conn):
     with pytest.raises(pg_errors.InvalidTextRepresentation):
-        db.execute("""SELECT tracker.canvas_id('"abc"'::jsonb)""")
+        seeded_conn.execute("""SELECT tracker.canvas_id('"abc"'::jsonb)""")

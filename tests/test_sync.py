@@ -73,13 +73,6 @@ EMPTY_ROWS: dict[str, int] = {}
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[psycopg.Connection[Any]]:
-    """This test's database, in autocommit: each sync commits (or rolls back) on its own."""
-    with psycopg.connect(db_url, autocommit=True) as c:
-        yield c
-
-
-@pytest.fixture
 def other_db_url(pg: Any, template_db: str) -> Iterator[str]:
     """A second fresh, migrated database (to compare two ways of syncing the same data)."""
     name = f"tracker_other_{time.monotonic_ns()}"
@@ -244,11 +237,11 @@ def hold_course_lock(url: str, course_id: int) -> psycopg.Connection[Any]:
 
 
 def test_first_sync_inserts_every_object_with_history_and_lifecycle(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     data = tiny_institution()
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data))
 
     assert result.sync_id == 1 and result.kind == "full" and not result.dry_run
     assert result.scope_course_ids == (ALGEBRA, BIOLOGY)
@@ -259,17 +252,18 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
                                    "courses": 2}.get(kind, 0))
         for kind in KINDS
     }
-    assert row_counts(db) == TINY_ROWS
+    assert row_counts(autocommit_conn) == TINY_ROWS
 
     # layer 2: one row per student enrollment (the test student's included), one per submission
-    assert rows(db, "SELECT enrollment_id, sync_id, current_score, current_grade "
+    assert rows(autocommit_conn, "SELECT enrollment_id, sync_id, current_score, current_grade "
                     "FROM history.enrollment_grades ORDER BY enrollment_id") == [
         (401, 1, Decimal("85.5"), "B"), (402, 1, Decimal("70.0"), "C-"),
         (403, 1, Decimal("92.0"), "A-"), (404, 1, Decimal("92.0"), "A-"),
         (406, 1, None, None), (407, 1, Decimal("88.0"), "B+"),
     ]
-    assert rows(db, "SELECT submission_id, course_id, score, grade, excused, workflow_state "
-                    "FROM history.submission_scores ORDER BY submission_id") == [
+    assert rows(autocommit_conn,
+                "SELECT submission_id, course_id, score, grade, excused, workflow_state "
+                "FROM history.submission_scores ORDER BY submission_id") == [
         (501, ALGEBRA, Decimal("9.0"), "9", False, "graded"),
         (502, ALGEBRA, Decimal("7.0"), "7", False, "graded"),
         (503, ALGEBRA, None, None, True, "graded"),  # excused: no score
@@ -280,7 +274,7 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
     ]
 
     # layer 0: every object but submissions, active, first seen by this sync, in its course
-    lifecycle = rows(db, "SELECT kind, id, course_id FROM lifecycle.objects "
+    lifecycle = rows(autocommit_conn, "SELECT kind, id, course_id FROM lifecycle.objects "
                          "WHERE status = 'active' AND first_seen_sync_id = 1 "
                          "AND missing_since_sync_id IS NULL ORDER BY kind, id")
     assert lifecycle == sorted([
@@ -296,65 +290,78 @@ def test_first_sync_inserts_every_object_with_history_and_lifecycle(
         *[("enrollment", e, 101) for e in (401, 402, 403, 404, 405, 406)],
         ("enrollment", 407, 102), ("enrollment", 408, 102),
     ])
-    assert rows(db, "SELECT id, course_id FROM canvas.assignment_groups ORDER BY id") == [
+    assert rows(autocommit_conn,
+                "SELECT id, course_id FROM canvas.assignment_groups ORDER BY id") == [
         (201, ALGEBRA), (202, ALGEBRA), (203, BIOLOGY)]
 
     # the shard-prefixed id "1~1001" is the global id wherever it is referenced
-    assert rows(db, "SELECT id, name FROM canvas.users WHERE id > 1000") == [
+    assert rows(autocommit_conn, "SELECT id, name FROM canvas.users WHERE id > 1000") == [
         (SHARD_USER, "Cy Cross")]
-    assert rows(db, "SELECT id, user_id, course_section_id FROM canvas.enrollments "
+    assert rows(autocommit_conn, "SELECT id, user_id, course_section_id FROM canvas.enrollments "
                     "WHERE user_id = %s ORDER BY id", SHARD_USER) == [
         (403, SHARD_USER, 1011), (404, SHARD_USER, 1012)]  # one user, two sections
-    assert rows(db, "SELECT id FROM canvas.submissions WHERE user_id = %s", SHARD_USER) == [(503,)]
-    assert rows(db, "SELECT enrollment_id FROM history.enrollment_grades WHERE user_id = %s "
-                    "ORDER BY 1", SHARD_USER) == [(403,), (404,)]
-    assert rows(db, "SELECT submission_id FROM history.submission_scores WHERE user_id = %s",
+    assert rows(autocommit_conn,
+                "SELECT id FROM canvas.submissions WHERE user_id = %s", SHARD_USER) == [(503,)]
+    assert rows(autocommit_conn,
+                "SELECT enrollment_id FROM history.enrollment_grades WHERE user_id = %s "
+                "ORDER BY 1", SHARD_USER) == [(403,), (404,)]
+    assert rows(autocommit_conn,
+                "SELECT submission_id FROM history.submission_scores WHERE user_id = %s",
                 SHARD_USER) == [(503,)]
-    assert rows(db, "SELECT count(*) FROM canvas.enrollments WHERE user_id = 1001")[0][0] == 0
+    assert rows(autocommit_conn,
+                "SELECT count(*) FROM canvas.enrollments WHERE user_id = 1001")[0][0] == 0
 
     # the test student is kept, flagged
-    assert rows(db, "SELECT id, user_id FROM canvas.enrollments WHERE is_test_student") == [
+    assert rows(autocommit_conn,
+                "SELECT id, user_id FROM canvas.enrollments WHERE is_test_student") == [
         (406, 99)]
 
     # typed columns: null and 0 points, grades out of the nested object, offsets as instants
-    assert rows(db, "SELECT id, points_possible, grading_type FROM canvas.assignments "
+    assert rows(autocommit_conn, "SELECT id, points_possible, grading_type FROM canvas.assignments "
                     "ORDER BY id") == [
         (301, Decimal("10.0"), "points"), (302, None, "not_graded"),
         (303, Decimal(0), "pass_fail"), (304, Decimal(100), "letter_grade"),
         (305, Decimal(20), "percent")]
-    assert rows(db, "SELECT current_score, final_score, current_grade FROM canvas.enrollments "
-                    "WHERE id = 402") == [(Decimal("70.0"), Decimal("65.25"), "C-")]
-    assert rows(db, "SELECT current_score FROM canvas.enrollments WHERE id = 405") == [(None,)]
-    assert rows(db, "SELECT due_at FROM canvas.assignments WHERE id = 301") == [
+    assert rows(autocommit_conn,
+                "SELECT current_score, final_score, current_grade FROM canvas.enrollments "
+                "WHERE id = 402") == [(Decimal("70.0"), Decimal("65.25"), "C-")]
+    assert rows(autocommit_conn,
+                "SELECT current_score FROM canvas.enrollments WHERE id = 405") == [(None,)]
+    assert rows(autocommit_conn, "SELECT due_at FROM canvas.assignments WHERE id = 301") == [
         (datetime(2026, 9, 16, 5, 59, tzinfo=UTC),)]  # 23:59 at -06:00
-    assert rows(db, "SELECT id, submitted_at FROM canvas.submissions WHERE id IN (501, 505) "
-                    "ORDER BY id") == [
+    assert rows(autocommit_conn,
+                "SELECT id, submitted_at FROM canvas.submissions WHERE id IN (501, 505) "
+                "ORDER BY id") == [
         (501, datetime(2026, 9, 16, 4, 10, tzinfo=UTC)),  # 22:10 at -06:00
         (505, datetime(2026, 9, 10, 6, 30, tzinfo=UTC))]  # 12:00 at +05:30
-    assert rows(db, "SELECT last_activity_at FROM canvas.enrollments WHERE id = 407") == [
+    assert rows(autocommit_conn,
+                "SELECT last_activity_at FROM canvas.enrollments WHERE id = 407") == [
         (datetime(2026, 9, 23, 12, 30, tzinfo=UTC),)]
-    assert rows(db, "SELECT grader_id FROM canvas.submissions WHERE id = 504") == [(-7,)]
+    assert rows(autocommit_conn,
+                "SELECT grader_id FROM canvas.submissions WHERE id = 504") == [(-7,)]
 
     # raw is each object whole, as sent: absent keys stay absent
     for kind in KINDS:
-        stored = dict(rows(db, f"SELECT id, raw FROM canvas.{kind}"))
+        stored = dict(rows(autocommit_conn, f"SELECT id, raw FROM canvas.{kind}"))
         assert stored == {global_id(obj["id"]): obj for obj in data[kind]}, kind
-    hidden = rows(db, "SELECT score, grade, raw FROM canvas.submissions WHERE id = 505")[0]
+    hidden = rows(autocommit_conn,
+                  "SELECT score, grade, raw FROM canvas.submissions WHERE id = 505")[0]
     assert hidden[:2] == (None, None)
     assert not {"score", "grade", "entered_score", "entered_grade"} & hidden[2].keys()
-    assert "email" not in rows(db, "SELECT raw FROM canvas.users WHERE id = 2")[0][0]
+    assert "email" not in rows(autocommit_conn, "SELECT raw FROM canvas.users WHERE id = 2")[0][0]
 
     # the journal
-    run = sync.get_run(db, 1)
+    run = sync.get_run(autocommit_conn, 1)
     assert (run.status, run.kind, run.scope_course_ids, run.error) == (
         "succeeded", "full", [ALGEBRA, BIOLOGY], None)
     assert run.counts == {k: vars(v) for k, v in result.counts.items()}
     assert run.finished_at is not None and run.undone_at is None
-    assert rows(db, "SELECT count(*) FROM tracker.sync_changes")[0][0] == 0  # nothing overwritten
+    assert rows(autocommit_conn,
+                "SELECT count(*) FROM tracker.sync_changes")[0][0] == 0  # nothing overwritten
 
 
 def test_json_escapes_in_a_bundle_arrive_byte_for_byte(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     data = tiny_institution()
     name = 'Ana "Ace" Alves \\ O\'Neil\ttab\nline é 😀'
@@ -365,10 +372,12 @@ def test_json_escapes_in_a_bundle_arrive_byte_for_byte(
     assignments.write_bytes(assignments.read_bytes().replace(
         b"<p>Do the <b>fractions</b>.</p>", b"\\u003cp\\u003eDo \\/ \\\\ it\\u003c/p\\u003e"))
 
-    sync.sync_bundle(db, path)
+    sync.sync_bundle(autocommit_conn, path)
 
-    assert rows(db, "SELECT name, raw ->> 'name' FROM canvas.users WHERE id = 1") == [(name, name)]
-    assert rows(db, "SELECT raw ->> 'description' FROM canvas.assignments WHERE id = 301") == [
+    assert rows(autocommit_conn,
+                "SELECT name, raw ->> 'name' FROM canvas.users WHERE id = 1") == [(name, name)]
+    assert rows(autocommit_conn,
+                "SELECT raw ->> 'description' FROM canvas.assignments WHERE id = 301") == [
         ("<p>Do / \\ it</p>",)]
 
 
@@ -394,30 +403,30 @@ def _tuple_writes(url: str) -> dict[str, tuple[int, int, int]]:
 
 
 def test_resyncing_the_same_bundle_writes_nothing_but_its_journal_row(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
-    if db.info.server_version < 150000:
+    if autocommit_conn.info.server_version < 150000:
         pytest.skip("pg_stat_force_next_flush() needs PostgreSQL 15")
     data = tiny_institution()
     path = bundle_dir(tmp_path, data)
-    sync.sync_bundle(db, path)
-    _flush_stats(db)
-    before_rows, before_writes = dump(db), _tuple_writes(db_url)
+    sync.sync_bundle(autocommit_conn, path)
+    _flush_stats(autocommit_conn)
+    before_rows, before_writes = dump(autocommit_conn), _tuple_writes(db_url)
     assert before_writes["canvas.submissions"] == (7, 0, 0)  # the statistics do see the writes
 
-    result = sync.sync_bundle(db, path)
-    _flush_stats(db)
+    result = sync.sync_bundle(autocommit_conn, path)
+    _flush_stats(autocommit_conn)
 
     assert result.counts == unchanged(data)
     assert result.changed == 0
-    assert dump(db) == before_rows
+    assert dump(autocommit_conn) == before_rows
     after_writes = _tuple_writes(db_url)
     delta = {t: tuple(a - b for a, b in zip(after_writes[t], before_writes[t], strict=True))
              for t in after_writes}
     assert {"canvas.submissions", "history.submission_scores", "lifecycle.objects",
             "tracker.sync_changes"} < delta.keys()
     assert delta == {t: (1, 1, 0) if t == "tracker.sync_runs" else (0, 0, 0) for t in delta}
-    assert [(r.sync_id, r.status) for r in sync.list_runs(db)] == [
+    assert [(r.sync_id, r.status) for r in sync.list_runs(autocommit_conn)] == [
         (2, "succeeded"), (1, "succeeded")]
 
 
@@ -425,12 +434,12 @@ def test_resyncing_the_same_bundle_writes_nothing_but_its_journal_row(
 
 
 def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_change(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "monday"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "monday"))
     data = changed_institution()
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data, "friday"))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "friday"))
 
     assert result.counts == {
         **unchanged(data),
@@ -441,32 +450,35 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
     }
     # Ana's score rose to 90 (0.35 × 4.5 / 40 = 0.039 before); Ben's one late submission
     # was excused (0.10 of late work and 0.175 of his score of 70 before).
-    assert rows(db, "SELECT user_id, course_id, score, category, factors -> 'reasons' "
+    assert rows(autocommit_conn, "SELECT user_id, course_id, score, category, factors -> 'reasons' "
                     "FROM history.risk_assessments WHERE sync_id = 2 ORDER BY user_id") == [
         (ANA, ALGEBRA, Decimal("0.0"), "low", []),
         (BEN, ALGEBRA, Decimal("0.175"), "low", ["current score 70.0%"])]
-    assert rows(db, "SELECT enrollment_id, user_id, course_id, current_score, final_score, "
-                    "current_grade FROM history.enrollment_grades WHERE sync_id = 2") == [
+    assert rows(autocommit_conn,
+                "SELECT enrollment_id, user_id, course_id, current_score, final_score, "
+                "current_grade FROM history.enrollment_grades WHERE sync_id = 2") == [
         (401, ANA, ALGEBRA, Decimal("90.0"), Decimal("80.0"), "A-")]
-    assert rows(db, "SELECT submission_id, score, grade, excused FROM history.submission_scores "
-                    "WHERE sync_id = 2 ORDER BY submission_id") == [
+    assert rows(autocommit_conn,
+                "SELECT submission_id, score, grade, excused FROM history.submission_scores "
+                "WHERE sync_id = 2 ORDER BY submission_id") == [
         (501, Decimal("10.0"), "10", False),
         (502, None, None, True),
         (506, Decimal("91.0"), "A-", False),
     ]
-    assert row_counts(db) == {**TINY_ROWS, "history.enrollment_grades": 7,
+    assert row_counts(autocommit_conn) == {**TINY_ROWS, "history.enrollment_grades": 7,
                               "history.submission_scores": 10, "history.course_snapshots": 3,
                               "history.risk_assessments": 6}
     # layer 1 holds the new values; the journal, the rows they replaced
-    assert rows(db, "SELECT id, score, excused, sync_id FROM canvas.submissions "
+    assert rows(autocommit_conn, "SELECT id, score, excused, sync_id FROM canvas.submissions "
                     "WHERE id IN (501, 502, 506) ORDER BY id") == [
         (501, Decimal("10.0"), False, 2), (502, None, True, 2), (506, Decimal("91.0"), False, 2)]
-    assert rows(db, "SELECT relation, row_id, before -> 'score' FROM tracker.sync_changes "
-                    "WHERE sync_id = 2 AND relation = 'canvas.submissions' ORDER BY row_id") == [
+    assert rows(autocommit_conn,
+                "SELECT relation, row_id, before -> 'score' FROM tracker.sync_changes "
+                "WHERE sync_id = 2 AND relation = 'canvas.submissions' ORDER BY row_id") == [
         ("canvas.submissions", 501, 9.0), ("canvas.submissions", 502, 7.0),
         ("canvas.submissions", 504, 0.0), ("canvas.submissions", 506, 88.0)]
 
-    change = sync.report(db)
+    change = sync.report(autocommit_conn)
 
     assert change.run.sync_id == 2
     assert change.grade_changes == [
@@ -480,64 +492,66 @@ def test_a_change_set_appends_exactly_its_history_rows_and_reports_the_grade_cha
 
 
 def test_a_key_absent_in_the_resync_keeps_its_known_value_and_counts_as_unchanged(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
-    before = dump(db)
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "first"))
+    before = dump(autocommit_conn)
     data = tiny_institution()
     for key in ("score", "grade", "entered_score", "entered_grade"):  # no permission this time
         del find(data, "submissions", 501)[key]
     del find(data, "users", ANA)["email"]
     del find(data, "enrollments", 401)["grades"]
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data, "hidden"))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "hidden"))
 
     assert result.counts == unchanged(data)
-    assert dump(db) == before  # score 9, the email and the grades stay known, raw included
-    assert rows(db, "SELECT score, raw -> 'score' FROM canvas.submissions WHERE id = 501") == [
+    assert dump(autocommit_conn) == before  # score 9, the email and the grades stay known, raw included
+    assert rows(autocommit_conn,
+                "SELECT score, raw -> 'score' FROM canvas.submissions WHERE id = 501") == [
         (Decimal("9.0"), 9.0)]
 
 
 def test_a_grade_left_out_of_the_grades_object_keeps_its_known_value(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
-    before = dump(db)
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "first"))
+    before = dump(autocommit_conn)
     data = tiny_institution()
     grades = find(data, "enrollments", 401)["grades"]
     del grades["final_score"]  # a student's token sees posted scores only
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data, "partial"))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "partial"))
 
     assert result.counts == unchanged(data)
-    assert dump(db) == before
+    assert dump(autocommit_conn) == before
 
 
 def test_a_key_sent_as_null_is_a_change_unlike_an_absent_one(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "first"))
     data = tiny_institution()
     find(data, "submissions", 501).update(score=None, grade=None)
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data, "nulled"))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "nulled"))
 
     assert result.counts["submissions"] == TableCounts(updated=1, unchanged=6, history=1)
-    assert rows(db, "SELECT score, grade FROM canvas.submissions WHERE id = 501") == [(None, None)]
+    assert rows(autocommit_conn,
+                "SELECT score, grade FROM canvas.submissions WHERE id = 501") == [(None, None)]
 
 
 # -- 5. missing and reactivated ------------------------------------------------------------------
 
 
 def test_objects_gone_from_a_full_sync_are_marked_missing_and_reactivated_when_back(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     full = tiny_institution()
-    sync.sync_bundle(db, bundle_dir(tmp_path, full, "full"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, full, "full"))
     gone = without(without(without(full, "enrollments", 404), "assignments", 302),
                    "submissions", 505)  # the assignment's only submission goes with it
 
-    second = sync.sync_bundle(db, bundle_dir(tmp_path, gone, "gone"))
+    second = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, gone, "gone"))
 
     assert second.counts == {
         **unchanged(gone),
@@ -546,30 +560,31 @@ def test_objects_gone_from_a_full_sync_are_marked_missing_and_reactivated_when_b
     }
     missing = ("SELECT kind, id, missing_since_sync_id FROM lifecycle.objects "
                "WHERE status = 'missing' ORDER BY kind, id")
-    assert rows(db, missing) == [("assignment", 302, 2), ("enrollment", 404, 2)]
-    assert rows(db, "SELECT count(*) FROM lifecycle.objects WHERE status = 'missing' "
+    assert rows(autocommit_conn, missing) == [("assignment", 302, 2), ("enrollment", 404, 2)]
+    assert rows(autocommit_conn, "SELECT count(*) FROM lifecycle.objects WHERE status = 'missing' "
                     "AND missing_since IS NOT NULL")[0][0] == 2
-    assert row_counts(db) == TINY_ROWS  # soft: every Canvas row is still there
+    assert row_counts(autocommit_conn) == TINY_ROWS  # soft: every Canvas row is still there
 
     # an incremental sync of a partial bundle marks nothing missing
     partial = {"courses": [find(full, "courses", ALGEBRA)],
                "assignments": [find(full, "assignments", 301)],
                "enrollments": [find(full, "enrollments", 401)]}
-    lifecycle_before = dump(db, ("lifecycle",))
-    third = sync.sync_bundle(db, bundle_dir(tmp_path, partial, "partial"), incremental=True)
+    lifecycle_before = dump(autocommit_conn, ("lifecycle",))
+    third = sync.sync_bundle(autocommit_conn,
+                             bundle_dir(tmp_path, partial, "partial"), incremental=True)
     assert third.kind == "incremental"
     assert all(c.missing == 0 and c.reactivated == 0 for c in third.counts.values())
-    assert dump(db, ("lifecycle",)) == lifecycle_before
+    assert dump(autocommit_conn, ("lifecycle",)) == lifecycle_before
 
-    fourth = sync.sync_bundle(db, bundle_dir(tmp_path, full, "back"))
+    fourth = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, full, "back"))
 
     assert fourth.counts == {
         **unchanged(full),
         "assignments": TableCounts(unchanged=5, reactivated=1),
         "enrollments": TableCounts(unchanged=8, reactivated=1),
     }
-    assert rows(db, missing) == []
-    assert rows(db, "SELECT count(*) FROM lifecycle.objects WHERE status = 'active' "
+    assert rows(autocommit_conn, missing) == []
+    assert rows(autocommit_conn, "SELECT count(*) FROM lifecycle.objects WHERE status = 'active' "
                     "AND missing_since IS NULL")[0][0] == 27
 
 
@@ -577,12 +592,13 @@ def test_objects_gone_from_a_full_sync_are_marked_missing_and_reactivated_when_b
 
 
 def test_undo_returns_every_layer_to_exactly_what_it_was(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     full = tiny_institution()
-    sync.sync_bundle(db, bundle_dir(tmp_path, full, "first"))
-    sync.sync_bundle(db, bundle_dir(tmp_path, without(full, "enrollments", 404), "second"))
-    before = dump(db)
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, full, "first"))
+    sync.sync_bundle(autocommit_conn,
+                     bundle_dir(tmp_path, without(full, "enrollments", 404), "second"))
+    before = dump(autocommit_conn)
     # the sync to undo: grades change, an enrollment comes back, an assignment goes
     # missing, a user is renamed, a new student arrives with an enrollment and a submission
     data = without(without(changed_institution(), "assignments", 302), "submissions", 505)
@@ -593,7 +609,7 @@ def test_undo_returns_every_layer_to_exactly_what_it_was(
                                 "enrollment_state": "invited", "grades": {"current_score": None}})
     data["submissions"].append({"id": 508, "assignment_id": 304, "user_id": 3,
                                 "workflow_state": "unsubmitted", "score": None})
-    third = sync.sync_bundle(db, bundle_dir(tmp_path, data, "third"))
+    third = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "third"))
     assert third.counts == {
         **unchanged(data),
         "courses": TableCounts(unchanged=2, history=1),
@@ -603,111 +619,112 @@ def test_undo_returns_every_layer_to_exactly_what_it_was(
                                    history=2 + 2),  # grades; risk assessments
         "submissions": TableCounts(inserted=1, updated=4, unchanged=2, history=4),
     }
-    assert dump(db) != before
+    assert dump(autocommit_conn) != before
 
-    run = sync.undo(db)
+    run = sync.undo(autocommit_conn)
 
     assert (run.sync_id, run.status) == (3, "undone") and run.undone_at is not None
-    assert dump(db) == before
-    assert [(r.sync_id, r.status) for r in sync.list_runs(db)] == [
+    assert dump(autocommit_conn) == before
+    assert [(r.sync_id, r.status) for r in sync.list_runs(autocommit_conn)] == [
         (3, "undone"), (2, "succeeded"), (1, "succeeded")]
     # and the undone changes can be synced again
-    again = sync.sync_bundle(db, bundle_dir(tmp_path, data, "third"))
+    again = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "third"))
     assert again.counts == third.counts
 
 
 def test_undo_of_a_first_sync_empties_layers_0_to_2(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution()))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution()))
 
-    sync.undo(db, 1)
+    sync.undo(autocommit_conn, 1)
 
-    assert row_counts(db) == EMPTY_ROWS
-    assert sync.get_run(db, 1).status == "undone"
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
+    assert sync.get_run(autocommit_conn, 1).status == "undone"
     with pytest.raises(NotFoundError):
-        sync.undo(db)  # nothing left that succeeded
+        sync.undo(autocommit_conn)  # nothing left that succeeded
 
 
 def test_undo_refuses_a_sync_whose_rows_a_later_sync_changed(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     data = tiny_institution()
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s1"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s1"))
     find(data, "submissions", 501)["score"] = 9.5
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s2"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s2"))
     find(data, "submissions", 501)["score"] = 8.0
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s3"))
-    before = dump(db, ALL_SCHEMAS)
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s3"))
+    before = dump(autocommit_conn, ALL_SCHEMAS)
 
     with pytest.raises(SyncConflictError, match=r"cannot undo sync 2: sync 3 changed 1 of its "
                                                 r"rows in canvas\.submissions"):
-        sync.undo(db, 2)
+        sync.undo(autocommit_conn, 2)
     with pytest.raises(SyncConflictError, match="cannot undo sync 1: sync 2 changed"):
-        sync.undo(db, 1)
-    assert dump(db, ALL_SCHEMAS) == before
+        sync.undo(autocommit_conn, 1)
+    assert dump(autocommit_conn, ALL_SCHEMAS) == before
 
-    sync.undo(db)  # the latest, sync 3
-    sync.undo(db)  # then sync 2
+    sync.undo(autocommit_conn)  # the latest, sync 3
+    sync.undo(autocommit_conn)  # then sync 2
     with pytest.raises(SyncConflictError,
                        match="sync 3 was undone already; only a sync that succeeded"):
-        sync.undo(db, 3)
+        sync.undo(autocommit_conn, 3)
 
-    assert rows(db, "SELECT score FROM canvas.submissions WHERE id = 501") == [(Decimal("9.0"),)]
-    assert [(r.sync_id, r.status) for r in sync.list_runs(db)] == [
+    assert rows(autocommit_conn,
+                "SELECT score FROM canvas.submissions WHERE id = 501") == [(Decimal("9.0"),)]
+    assert [(r.sync_id, r.status) for r in sync.list_runs(autocommit_conn)] == [
         (3, "undone"), (2, "undone"), (1, "succeeded")]
 
 
 @pytest.mark.parametrize("relation", ["history.submission_scores", "history.risk_assessments"])
 def test_undo_refuses_a_sync_whose_older_history_retention_archived_since(
-    db: psycopg.Connection[Any], tmp_path: Path, relation: str
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path, relation: str
 ) -> None:
     data = tiny_institution()
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s1"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s1"))
     find(data, "submissions", 501)["score"] = 9.5
     find(data, "enrollments", 401)["grades"]["current_score"] = 60.0  # Ana's risk rises
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s2"))
-    db.commit()
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s2"))
+    autocommit_conn.commit()
     # every history row with a newer one in its series is due: 501's score of sync 1, or
     # Ana's risk in Algebra of sync 1
-    maintenance.set_retention(db, relation, timedelta(milliseconds=1), actor="dba")
-    db.commit()
-    retention = maintenance.run_retention(db, actor="dba")
+    maintenance.set_retention(autocommit_conn, relation, timedelta(milliseconds=1), actor="dba")
+    autocommit_conn.commit()
+    retention = maintenance.run_retention(autocommit_conn, actor="dba")
     assert retention.archived == {relation: 1}
-    before = dump(db, ALL_SCHEMAS)
+    before = dump(autocommit_conn, ALL_SCHEMAS)
 
     with pytest.raises(SyncConflictError, match=rf"cannot undo sync 2: retention run\(s\) "
                                                 rf"{retention.run_id} \(1 rows\) since archived"):
-        sync.undo(db, 2)
-    assert dump(db, ALL_SCHEMAS) == before
+        sync.undo(autocommit_conn, 2)
+    assert dump(autocommit_conn, ALL_SCHEMAS) == before
     # a retention run done before a sync started does not stand in the way of its undo
     find(data, "submissions", 502)["score"] = 6.0
-    sync.sync_bundle(db, bundle_dir(tmp_path, data, "s3"))
-    assert sync.undo(db).status == "undone"
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data, "s3"))
+    assert sync.undo(autocommit_conn).status == "undone"
 
 
-def test_undo_with_no_sync_is_not_found(db: psycopg.Connection[Any]) -> None:
+def test_undo_with_no_sync_is_not_found(autocommit_conn: psycopg.Connection[Any]) -> None:
     with pytest.raises(NotFoundError, match="no sync has succeeded yet"):
-        sync.undo(db)
+        sync.undo(autocommit_conn)
     with pytest.raises(NotFoundError, match="there is no sync 42"):
-        sync.undo(db, 42)
+        sync.undo(autocommit_conn, 42)
 
 
 # -- 7. dry run ----------------------------------------------------------------------------------
 
 
 def test_a_dry_run_reports_the_real_counts_and_leaves_the_database_as_it_was(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     for step, data in enumerate([tiny_institution(), changed_institution()]):
         path = bundle_dir(tmp_path, data, f"step{step}")
-        before = dump(db, ALL_SCHEMAS)
+        before = dump(autocommit_conn, ALL_SCHEMAS)
 
-        dry = sync.sync_bundle(db, path, dry_run=True)
+        dry = sync.sync_bundle(autocommit_conn, path, dry_run=True)
 
-        assert dump(db, ALL_SCHEMAS) == before  # the journal included
+        assert dump(autocommit_conn, ALL_SCHEMAS) == before  # the journal included
         assert dry.dry_run and dry.sync_id is None
-        real = sync.sync_bundle(db, path)
+        real = sync.sync_bundle(autocommit_conn, path)
         assert dry.counts == real.counts
         assert dry.changed == real.changed > 0
 
@@ -806,24 +823,25 @@ BAD_BUNDLES: dict[str, tuple[Callable[[Path], Path], str]] = {
 
 @pytest.mark.parametrize("case", list(BAD_BUNDLES), ids=list(BAD_BUNDLES))
 def test_a_bad_bundle_is_refused_naming_record_id_and_field_and_writes_nothing(
-    db: psycopg.Connection[Any], tmp_path: Path, case: str
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path, case: str
 ) -> None:
     build, expected = BAD_BUNDLES[case]
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "good"))
-    before = dump(db, ALL_SCHEMAS)
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "good"))
+    before = dump(autocommit_conn, ALL_SCHEMAS)
     path = build(tmp_path)
 
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(db, path)
+        sync.sync_bundle(autocommit_conn, path)
 
     assert expected in str(caught.value)
     if "record" in expected:  # one bad record: one problem, naming it
         assert len(caught.value.problems) == 1 and expected in caught.value.problems[0]
-    assert dump(db, ALL_SCHEMAS) == before  # tracker.sync_runs included: not even journaled
+    assert dump(autocommit_conn,
+                ALL_SCHEMAS) == before  # tracker.sync_runs included: not even journaled
 
 
 def test_several_errors_in_one_bundle_are_reported_together(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     data = tiny_institution()
     find(data, "assignments", 303)["due_at"] = "yesterday"
@@ -832,7 +850,7 @@ def test_several_errors_in_one_bundle_are_reported_together(
     find(data, "submissions", 504)["workflow_state"] = "bogus"
 
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(db, bundle_dir(tmp_path, data))
+        sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data))
 
     assert [p.split(": expected")[0] for p in caught.value.problems] == [
         "assignments.ndjson record 3 (id 303): due_at",
@@ -840,11 +858,11 @@ def test_several_errors_in_one_bundle_are_reported_together(
         "submissions.ndjson record 2 (id 502): score",
         "submissions.ndjson record 4 (id 504): workflow_state",
     ]
-    assert row_counts(db) == EMPTY_ROWS
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
 
 
 def test_missing_keys_in_several_files_are_reported_together(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     data = tiny_institution()
     del find(data, "enrollments", 403)["user_id"]
@@ -852,34 +870,34 @@ def test_missing_keys_in_several_files_are_reported_together(
     del find(data, "submissions", 507)["workflow_state"]
 
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(db, bundle_dir(tmp_path, data))
+        sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data))
 
     assert [p.split(": missing")[0] for p in caught.value.problems] == [
         "enrollments.ndjson record 3 (id 403): user_id",
         "submissions.ndjson record 6 (id 506): assignment_id",
         "submissions.ndjson record 7 (id 507): workflow_state",
     ]
-    assert row_counts(db) == EMPTY_ROWS
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
 
 
 def test_a_sync_of_named_courses_refuses_records_of_others_and_unknown_courses(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     # The named courses are what the sync locks and journals: a record of another course
     # would be written outside the lock, and an id that is nowhere is a typing error.
     path = bundle_dir(tmp_path, tiny_institution())
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(db, path, courses=[ALGEBRA])
+        sync.sync_bundle(autocommit_conn, path, courses=[ALGEBRA])
     assert caught.value.problems == [
         (f"the bundle holds records of 1 course(s) not named ({BIOLOGY}): name them too, "
          "or name none to sync every course of the bundle")]
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(db, path, courses=[ALGEBRA, BIOLOGY, 424242])
+        sync.sync_bundle(autocommit_conn, path, courses=[ALGEBRA, BIOLOGY, 424242])
     assert caught.value.problems == [
         "course 424242 is named but is neither in the bundle nor stored: check the id"]
-    assert row_counts(db) == EMPTY_ROWS and sync.list_runs(db) == []
+    assert row_counts(autocommit_conn) == EMPTY_ROWS and sync.list_runs(autocommit_conn) == []
     # Named exactly, the bundle syncs.
-    assert sync.sync_bundle(db, path, courses=[BIOLOGY, ALGEBRA]).scope_course_ids == (
+    assert sync.sync_bundle(autocommit_conn, path, courses=[BIOLOGY, ALGEBRA]).scope_course_ids == (
         ALGEBRA, BIOLOGY)
 
 
@@ -887,7 +905,7 @@ def test_a_sync_of_named_courses_refuses_records_of_others_and_unknown_courses(
 
 
 def test_a_sync_of_a_course_another_sync_holds_fails_fast_with_a_conflict(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
     path = bundle_dir(tmp_path, tiny_institution())
     with hold_course_lock(db_url, ALGEBRA):
@@ -895,42 +913,43 @@ def test_a_sync_of_a_course_another_sync_holds_fails_fast_with_a_conflict(
 
     assert result["error"] == "SyncConflictError"
     assert "course 101 is being synced by another process" in result["message"]
-    assert row_counts(db) == EMPTY_ROWS
-    assert sync.list_runs(db) == []
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
+    assert sync.list_runs(autocommit_conn) == []
 
 
 def test_an_incremental_bundle_of_submissions_alone_takes_its_courses_lock(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
-    sync.sync_bundle(db, bundle_dir(tmp_path, tiny_institution(), "first"))
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, tiny_institution(), "first"))
     only_submissions = {"submissions": tiny_institution()["submissions"]}
     path = bundle_dir(tmp_path, only_submissions, "submissions")
     with hold_course_lock(db_url, ALGEBRA):
         with pytest.raises(SyncConflictError, match=f"course {ALGEBRA} is being synced"):
-            sync.sync_bundle(db, path, incremental=True)
-    assert sync.sync_bundle(db, path, incremental=True).scope_course_ids == (ALGEBRA, BIOLOGY)
+            sync.sync_bundle(autocommit_conn, path, incremental=True)
+    assert sync.sync_bundle(autocommit_conn,
+                            path, incremental=True).scope_course_ids == (ALGEBRA, BIOLOGY)
 
 
 def test_a_waiting_sync_of_a_held_course_runs_once_the_holder_finishes(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
     path = bundle_dir(tmp_path, tiny_institution())
     with hold_course_lock(db_url, ALGEBRA) as holder:
         proc = start_sync_process(db_url, path, name="tracker-waiter", wait=True)
         wait_until("the second sync to wait for the course lock",
-                   lambda: backend_waiting_for_lock(db, "tracker-waiter"))
+                   lambda: backend_waiting_for_lock(autocommit_conn, "tracker-waiter"))
         assert proc.poll() is None
-        assert row_counts(db) == EMPTY_ROWS
+        assert row_counts(autocommit_conn) == EMPTY_ROWS
         holder.commit()  # the first sync finishes
 
         result = outcome(proc)
 
     assert result == {"sync_id": 1, "scope": [ALGEBRA, BIOLOGY]}
-    assert row_counts(db) == TINY_ROWS
+    assert row_counts(autocommit_conn) == TINY_ROWS
 
 
 def test_syncs_of_different_courses_run_side_by_side(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
     data = tiny_institution()
     algebra = bundle_dir(tmp_path, course_part(data, ALGEBRA), "algebra")
@@ -943,7 +962,7 @@ def test_syncs_of_different_courses_run_side_by_side(
 
     assert biology_result == {"sync_id": 1, "scope": [BIOLOGY]}
     assert algebra_result == {"sync_id": 2, "scope": [ALGEBRA]}
-    assert row_counts(db) == TINY_ROWS
+    assert row_counts(autocommit_conn) == TINY_ROWS
 
     # and truly at once, with no lock held: both succeed
     find(data, "submissions", 501)["score"] = 10.0
@@ -953,39 +972,40 @@ def test_syncs_of_different_courses_run_side_by_side(
     procs = [start_sync_process(db_url, algebra, name="tracker-algebra"),
              start_sync_process(db_url, biology, name="tracker-biology")]
     assert sorted(outcome(p)["scope"][0] for p in procs) == [ALGEBRA, BIOLOGY]
-    assert rows(db, "SELECT id, score FROM canvas.submissions WHERE id IN (501, 506) "
+    assert rows(autocommit_conn, "SELECT id, score FROM canvas.submissions WHERE id IN (501, 506) "
                     "ORDER BY id") == [(501, Decimal("10.0")), (506, Decimal("91.0"))]
 
 
 def test_a_shared_row_a_concurrent_sync_stored_first_counts_as_unchanged(
-    db: psycopg.Connection[Any], tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
     # Two syncs of different courses both stage Ana as new; the one that commits first
     # stores her, the other's INSERT … ON CONFLICT DO NOTHING keeps that row. Here a
     # trigger plays the first sync: the moment this sync writes its term, Ana's staged
     # row is stored, before this sync writes its users.
-    db.execute("""
+    autocommit_conn.execute("""
         CREATE FUNCTION pg_temp.store_ana_first() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             INSERT INTO canvas.users SELECT (s.rec).* FROM pg_temp.stage_users AS s WHERE s.id = 1;
             RETURN NULL;
         END $$""")
-    db.execute("CREATE TRIGGER store_ana_first AFTER INSERT ON canvas.terms "
+    autocommit_conn.execute("CREATE TRIGGER store_ana_first AFTER INSERT ON canvas.terms "
                "FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.store_ana_first()")
     data = tiny_institution()
 
-    result = sync.sync_bundle(db, bundle_dir(tmp_path, data))
+    result = sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path, data))
 
     assert result.counts["users"] == TableCounts(inserted=len(data["users"]) - 1, unchanged=1)
-    assert row_counts(db) == TINY_ROWS
-    assert rows(db, "SELECT name FROM canvas.users WHERE id = %s", ANA) == [("Ana Alves",)]
+    assert row_counts(autocommit_conn) == TINY_ROWS
+    assert rows(autocommit_conn,
+                "SELECT name FROM canvas.users WHERE id = %s", ANA) == [("Ana Alves",)]
 
 
 # -- 10. a killed sync ---------------------------------------------------------------------------
 
 
 def test_a_sync_killed_halfway_leaves_nothing_and_the_next_sync_succeeds(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
     path = large_bundle(tmp_path / "big")  # 50,000 submissions
     # Halfway, deterministically: a reader's SHARE lock lets the sync stage everything and
@@ -995,9 +1015,9 @@ def test_a_sync_killed_halfway_leaves_nothing_and_the_next_sync_succeeds(
         proc = start_sync_process(db_url, path, name="tracker-killed")
         try:
             pid = wait_until("the sync to reach canvas.submissions", lambda: (
-                backend_waiting_for_lock(db, "tracker-killed", locktype="relation",
+                backend_waiting_for_lock(autocommit_conn, "tracker-killed", locktype="relation",
                                          relation="canvas.submissions")))
-            written = rows(db, "SELECT l.relation::regclass::text FROM pg_locks AS l "
+            written = rows(autocommit_conn, "SELECT l.relation::regclass::text FROM pg_locks AS l "
                                "WHERE l.pid = %s AND l.granted AND l.mode = 'RowExclusiveLock' "
                                "AND l.relation = ANY(%s::regclass[]) ORDER BY 1", pid,
                            ["canvas.enrollments", "canvas.users", "tracker.sync_runs"])
@@ -1008,17 +1028,17 @@ def test_a_sync_killed_halfway_leaves_nothing_and_the_next_sync_succeeds(
             proc.wait(timeout=30)
     # The server process notices its client is gone and rolls the transaction back.
     wait_until("the killed sync's server process to end", lambda: not rows(
-        db, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", pid))
+        autocommit_conn, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", pid))
 
     assert proc.returncode == -signal.SIGKILL
-    assert row_counts(db) == EMPTY_ROWS
-    assert sync.list_runs(db) == []
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
+    assert sync.list_runs(autocommit_conn) == []
 
-    result = sync.sync_bundle(db, path)
+    result = sync.sync_bundle(autocommit_conn, path)
 
     assert result.sync_id is not None
     assert result.counts["submissions"] == TableCounts(inserted=50_000, history=50_000)
-    assert rows(db, "SELECT count(*) FROM canvas.submissions")[0][0] == 50_000
+    assert rows(autocommit_conn, "SELECT count(*) FROM canvas.submissions")[0][0] == 50_000
 
 
 # -- 11. the live path ---------------------------------------------------------------------------
@@ -1041,7 +1061,7 @@ def serve_institution(server: CanvasServer, data: Bundle) -> None:
 
 
 def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
-    db: psycopg.Connection[Any], other_db_url: str, tmp_path: Path,
+    autocommit_conn: psycopg.Connection[Any], other_db_url: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(canvas_api, "BACKOFF_BASE_SECONDS", 0.01)  # retry at once, not in 1 s
@@ -1054,7 +1074,8 @@ def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
     with CanvasServer(TOKEN) as server:
         serve_institution(server, data)
         server.fail_once(throttled, "throttle")
-        live = sync.sync_canvas(db, server.base_url, TOKEN, course_ids=[ALGEBRA, BIOLOGY])
+        live = sync.sync_canvas(autocommit_conn,
+                                server.base_url, TOKEN, course_ids=[ALGEBRA, BIOLOGY])
         statuses = [h.status for h in server.hits_for(throttled)]
         base_url = server.base_url
 
@@ -1066,37 +1087,39 @@ def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
     with psycopg.connect(other_db_url, autocommit=True) as disk_db:
         disk = sync.sync_bundle(disk_db, bundle_dir(tmp_path, data))
         assert live.counts == disk.counts
-        assert dump(db, volatile=False) == dump(disk_db, volatile=False)
-    assert row_counts(db) == TINY_ROWS
-    assert TOKEN not in json.dumps(dump(db, ALL_SCHEMAS), default=str)  # not even in the journal
+        assert dump(autocommit_conn, volatile=False) == dump(disk_db, volatile=False)
+    assert row_counts(autocommit_conn) == TINY_ROWS
+    assert TOKEN not in json.dumps(dump(autocommit_conn,
+                                        ALL_SCHEMAS), default=str)  # not even in the journal
 
 
 # -- 12. a failed run ----------------------------------------------------------------------------
 
 
 def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
-    db: psycopg.Connection[Any], db_url: str, tmp_path: Path
+    autocommit_conn: psycopg.Connection[Any], db_url: str, tmp_path: Path
 ) -> None:
     path = bundle_dir(tmp_path, tiny_institution())
     # Fail deterministically: another session holds canvas.submissions, and this one
     # gives up waiting for a lock after 200 ms.
     with psycopg.connect(db_url) as blocker:
         blocker.execute("LOCK TABLE canvas.submissions IN SHARE MODE")
-        db.execute("SET lock_timeout = '200ms'")
+        autocommit_conn.execute("SET lock_timeout = '200ms'")
         with pytest.raises(psycopg.errors.LockNotAvailable):
-            sync.sync_bundle(db, path)
-    db.execute("RESET lock_timeout")
+            sync.sync_bundle(autocommit_conn, path)
+    autocommit_conn.execute("RESET lock_timeout")
 
-    [run] = sync.list_runs(db)
+    [run] = sync.list_runs(autocommit_conn)
     assert (run.status, run.kind, run.source) == ("failed", "full", str(path.resolve()))
     assert run.scope_course_ids == sorted([ALGEBRA, BIOLOGY])
     assert run.error == "LockNotAvailable: canceling statement due to lock timeout"
     assert run.finished_at is not None and run.counts == {}
-    assert row_counts(db) == EMPTY_ROWS
-    assert rows(db, "SELECT count(*) FROM tracker.sync_changes")[0][0] == 0
+    assert row_counts(autocommit_conn) == EMPTY_ROWS
+    assert rows(autocommit_conn, "SELECT count(*) FROM tracker.sync_changes")[0][0] == 0
     with pytest.raises(SyncConflictError,
                        match=r"failed \(it wrote nothing\); only a sync that succeeded"):
-        sync.undo(db, run.sync_id)
+        sync.undo(autocommit_conn, run.sync_id)
 
-    assert sync.sync_bundle(db, path).sync_id == run.sync_id + 1  # the next one succeeds
-    assert row_counts(db) == TINY_ROWS
+    assert sync.sync_bundle(autocommit_conn,
+                            path).sync_id == run.sync_id + 1  # the next one succeeds
+    assert row_counts(autocommit_conn) == TINY_ROWS

@@ -22,23 +22,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from bundles import ALGEBRA, ANA, BEN, BIOLOGY, SHARD_USER, TEACHER, tiny_institution, write_bundle
+from bundles import ALGEBRA, ANA, BEN, BIOLOGY, SHARD_USER, TEACHER
 from psycopg import errors as pg_errors
 from psycopg import sql as pgsql
 
-from tracker import sync, tags, userdata
+from tracker import tags, userdata
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.userdata import Subject
 
 ROLES_SQL = Path(__file__).resolve().parent.parent / "sql" / "admin" / "roles.sql"
-
-
-@pytest.fixture
-def db(db_url: str, tmp_path: Path) -> Iterator[psycopg.Connection[Any]]:
-    """This test's database with the tiny institution synced, in autocommit."""
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        sync.sync_bundle(conn, write_bundle(tmp_path / "bundle", tiny_institution()))
-        yield conn
 
 
 def audit(conn: psycopg.Connection[Any], relation: str) -> list[tuple[str, str]]:
@@ -53,24 +45,26 @@ def count(conn: psycopg.Connection[Any], table: str) -> int:
 # -- notes ---------------------------------------------------------------------------------------
 
 
-def test_a_note_is_written_read_edited_and_deleted_and_every_edit_is_kept(db):
-    note = userdata.add_note(db, f"user:{ANA}", "Struggles with fractions", author="ms.k")
+def test_a_note_is_written_read_edited_and_deleted_and_every_edit_is_kept(synced_conn):
+    note = userdata.add_note(synced_conn, f"user:{ANA}", "Struggles with fractions", author="ms.k")
     assert (note.subject_type, note.subject_id, note.body, note.author, note.updated_by) == (
         "user", ANA, "Struggles with fractions", "ms.k", "ms.k")
-    assert userdata.get_note(db, note.id) == note
+    assert userdata.get_note(synced_conn, note.id) == note
 
-    edited = userdata.update_note(db, note.id, "Fractions: better since the tutoring", author="mr.b")
+    edited = userdata.update_note(synced_conn,
+                                  note.id, "Fractions: better since the tutoring", author="mr.b")
     assert edited.body == "Fractions: better since the tutoring"
     assert (edited.author, edited.updated_by) == ("ms.k", "mr.b")
     assert edited.updated_at >= note.updated_at
-    assert userdata.update_note(db, note.id, edited.body, author="mr.b") == edited  # no change
+    assert userdata.update_note(synced_conn,
+                                note.id, edited.body, author="mr.b") == edited  # no change
 
-    deleted = userdata.delete_note(db, note.id, author="ms.k")
+    deleted = userdata.delete_note(synced_conn, note.id, author="ms.k")
     assert deleted.body == edited.body
     with pytest.raises(NotFoundError, match=f"there is no note {note.id}"):
-        userdata.get_note(db, note.id)
+        userdata.get_note(synced_conn, note.id)
 
-    trail = userdata.note_history(db, note.id)
+    trail = userdata.note_history(synced_conn, note.id)
     assert [(e.action, e.changed_by) for e in trail] == [
         ("INSERT", "ms.k"), ("UPDATE", "mr.b"), ("DELETE", "ms.k")]
     assert trail[1].old_row["body"] == "Struggles with fractions"
@@ -79,50 +73,52 @@ def test_a_note_is_written_read_edited_and_deleted_and_every_edit_is_kept(db):
     assert trail[2].new_row is None
 
 
-def test_notes_are_about_objects_layer_1_holds(db):
+def test_notes_are_about_objects_layer_1_holds(synced_conn):
     with pytest.raises(NotFoundError, match="user:4242 is not in the database"):
-        userdata.add_note(db, "user:4242", "Who?", author="ms.k")
+        userdata.add_note(synced_conn, "user:4242", "Who?", author="ms.k")
     with pytest.raises(InvalidDataError, match="'section' is not a subject type"):
-        userdata.add_note(db, "section:1011", "Room 12", author="ms.k")
+        userdata.add_note(synced_conn, "section:1011", "Room 12", author="ms.k")
     with pytest.raises(InvalidDataError, match="does not name a subject"):
-        userdata.add_note(db, "user", "Room 12", author="ms.k")
+        userdata.add_note(synced_conn, "user", "Room 12", author="ms.k")
     with pytest.raises(InvalidDataError, match="needs some text"):
-        userdata.add_note(db, f"course:{ALGEBRA}", "   ", author="ms.k")
+        userdata.add_note(synced_conn, f"course:{ALGEBRA}", "   ", author="ms.k")
     with pytest.raises(InvalidDataError, match="say who makes this change"):
-        userdata.add_note(db, f"course:{ALGEBRA}", "Hello", author="")
+        userdata.add_note(synced_conn, f"course:{ALGEBRA}", "Hello", author="")
     # a shard-prefixed id is read as Canvas writes it
-    note = userdata.add_note(db, "user:1~1001", "Cy moved up a level", author="ms.k")
+    note = userdata.add_note(synced_conn, "user:1~1001", "Cy moved up a level", author="ms.k")
     assert note.subject_id == SHARD_USER
-    assert count(db, "userdata.notes") == 1
+    assert count(synced_conn, "userdata.notes") == 1
 
 
-def test_notes_list_by_subject_author_and_text_newest_first_with_keyset_pages(db):
-    made = [userdata.add_note(db, Subject("user", uid), f"note {n} about {uid}", author=who)
+def test_notes_list_by_subject_author_and_text_newest_first_with_keyset_pages(synced_conn):
+    made = [userdata.add_note(synced_conn,
+                              Subject("user", uid), f"note {n} about {uid}", author=who)
             for n, (uid, who) in enumerate([(ANA, "ms.k"), (BEN, "ms.k"), (ANA, "mr.b"),
                                             (ANA, "ms.k")])]
-    about_ana = userdata.list_notes(db, subject=f"user:{ANA}")
+    about_ana = userdata.list_notes(synced_conn, subject=f"user:{ANA}")
     assert [n.id for n in about_ana] == [made[3].id, made[2].id, made[0].id]
-    assert [n.id for n in userdata.list_notes(db, author="mr.b")] == [made[2].id]
-    assert [n.id for n in userdata.list_notes(db, contains="NOTE 1")] == [made[1].id]
-    first = userdata.list_notes(db, limit=2)
-    rest = userdata.list_notes(db, limit=2, before_id=first[-1].id)
+    assert [n.id for n in userdata.list_notes(synced_conn, author="mr.b")] == [made[2].id]
+    assert [n.id for n in userdata.list_notes(synced_conn, contains="NOTE 1")] == [made[1].id]
+    first = userdata.list_notes(synced_conn, limit=2)
+    rest = userdata.list_notes(synced_conn, limit=2, before_id=first[-1].id)
     assert [n.id for n in first + rest] == [m.id for m in reversed(made)]
 
 
-def test_custom_fields_are_set_overwritten_read_and_deleted_with_an_audit_trail(db):
-    userdata.set_field(db, f"course:{ALGEBRA}", "room", "B12", author="ms.k")
-    userdata.set_field(db, f"course:{ALGEBRA}", "capacity", {"seats": 30}, author="ms.k")
-    field = userdata.set_field(db, f"course:{ALGEBRA}", "room", "C3", author="mr.b")
+def test_custom_fields_are_set_overwritten_read_and_deleted_with_an_audit_trail(synced_conn):
+    userdata.set_field(synced_conn, f"course:{ALGEBRA}", "room", "B12", author="ms.k")
+    userdata.set_field(synced_conn, f"course:{ALGEBRA}", "capacity", {"seats": 30}, author="ms.k")
+    field = userdata.set_field(synced_conn, f"course:{ALGEBRA}", "room", "C3", author="mr.b")
     assert (field.value, field.author) == ("C3", "mr.b")
-    assert [(f.name, f.value) for f in userdata.get_fields(db, f"course:{ALGEBRA}")] == [
+    assert [(f.name, f.value) for f in userdata.get_fields(synced_conn, f"course:{ALGEBRA}")] == [
         ("capacity", {"seats": 30}), ("room", "C3")]
-    assert userdata.delete_field(db, f"course:{ALGEBRA}", "capacity", author="ms.k").value == {"seats": 30}
+    assert userdata.delete_field(synced_conn,
+                                 f"course:{ALGEBRA}", "capacity", author="ms.k").value == {"seats": 30}
     with pytest.raises(NotFoundError, match="has no custom field 'capacity'"):
-        userdata.delete_field(db, f"course:{ALGEBRA}", "capacity", author="ms.k")
-    tags.attach(db, f"course:{ALGEBRA}", "honors", actor="ms.k")
-    userdata.add_note(db, f"course:{ALGEBRA}", "Lab moved", author="mr.b")
+        userdata.delete_field(synced_conn, f"course:{ALGEBRA}", "capacity", author="ms.k")
+    tags.attach(synced_conn, f"course:{ALGEBRA}", "honors", actor="ms.k")
+    userdata.add_note(synced_conn, f"course:{ALGEBRA}", "Lab moved", author="mr.b")
 
-    trail = userdata.audit_trail(db, f"course:{ALGEBRA}")
+    trail = userdata.audit_trail(synced_conn, f"course:{ALGEBRA}")
     assert [(e.relation, e.action, e.changed_by) for e in trail] == [
         ("userdata.custom_fields", "INSERT", "ms.k"),
         ("userdata.custom_fields", "INSERT", "ms.k"),
@@ -145,7 +141,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
     return path
 
 
-def test_thousands_of_notes_import_in_one_copy_and_export_back_without_duplicates(db, tmp_path):
+def test_thousands_of_notes_import_in_one_copy_and_export_back_without_duplicates(synced_conn, tmp_path):
     subjects = [("user", ANA), ("user", BEN), ("course", ALGEBRA), ("assignment", 301),
                 ("user", "1~1001")]
     rows = [[t, i, f"Note {n}: line one\nline two, with \"quotes\" and a \\ backslash", "", ""]
@@ -153,45 +149,45 @@ def test_thousands_of_notes_import_in_one_copy_and_export_back_without_duplicate
     source = write_csv(tmp_path / "notes.csv", ["subject_type", "subject_id", "body", "author",
                                                "created_at"], rows)
 
-    report = userdata.import_notes(db, source, actor="importer")
+    report = userdata.import_notes(synced_conn, source, actor="importer")
 
     assert (report.records, report.inserted, report.updated, report.unchanged) == (3000, 3000, 0, 0)
-    assert count(db, "userdata.notes") == 3000
-    stored = db.execute("SELECT subject_type, subject_id, body, author FROM userdata.notes "
+    assert count(synced_conn, "userdata.notes") == 3000
+    stored = synced_conn.execute("SELECT subject_type, subject_id, body, author FROM userdata.notes "
                         "ORDER BY id").fetchall()
     assert stored == [(t, SHARD_USER if i == "1~1001" else i, body, "importer")
                       for t, i, body, _a, _c in rows]
-    assert db.execute("SELECT count(DISTINCT changed_by), count(*) FROM userdata.audit_log "
+    assert synced_conn.execute("SELECT count(DISTINCT changed_by), count(*) FROM userdata.audit_log "
                       "WHERE relation = 'userdata.notes'").fetchone() == (1, 3000)
 
     exported = io.BytesIO()
-    assert userdata.export_notes(db, exported) == 3000
+    assert userdata.export_notes(synced_conn, exported) == 3000
     again = tmp_path / "again.csv"
     again.write_bytes(exported.getvalue())
-    report = userdata.import_notes(db, again, actor="importer")
+    report = userdata.import_notes(synced_conn, again, actor="importer")
     assert (report.inserted, report.updated, report.unchanged) == (0, 0, 3000)
 
     # an edited export updates the notes it names
     lines = list(csv.DictReader(io.StringIO(exported.getvalue().decode())))
     lines[0]["body"] = "Rewritten"
     edited = write_csv(tmp_path / "edited.csv", list(lines[0]), [list(r.values()) for r in lines[:10]])
-    report = userdata.import_notes(db, edited, actor="ms.k")
+    report = userdata.import_notes(synced_conn, edited, actor="ms.k")
     assert (report.inserted, report.updated, report.unchanged) == (0, 1, 9)
-    assert userdata.get_note(db, int(lines[0]["id"])).body == "Rewritten"
-    assert userdata.get_note(db, int(lines[0]["id"])).updated_by == "ms.k"
+    assert userdata.get_note(synced_conn, int(lines[0]["id"])).body == "Rewritten"
+    assert userdata.get_note(synced_conn, int(lines[0]["id"])).updated_by == "ms.k"
 
 
-def test_notes_export_as_json_lines_and_import_back(db, tmp_path):
-    userdata.add_note(db, f"user:{ANA}", 'Tab\there, "quoted", ünïcødé ✨', author="ms.k")
+def test_notes_export_as_json_lines_and_import_back(synced_conn, tmp_path):
+    userdata.add_note(synced_conn, f"user:{ANA}", 'Tab\there, "quoted", ünïcødé ✨', author="ms.k")
     out = io.BytesIO()
-    assert userdata.export_notes(db, out, format="json") == 1
+    assert userdata.export_notes(synced_conn, out, format="json") == 1
     doc = json.loads(out.getvalue().decode().splitlines()[0])
     assert doc["body"] == 'Tab\there, "quoted", ünïcødé ✨'
     path = tmp_path / "notes.ndjson"
     del doc["id"]  # no id: a new note
     path.write_text(json.dumps(doc))
-    assert userdata.import_notes(db, path, actor="ms.k").inserted == 1
-    assert count(db, "userdata.notes") == 2
+    assert userdata.import_notes(synced_conn, path, actor="ms.k").inserted == 1
+    assert count(synced_conn, "userdata.notes") == 2
 
 
 @pytest.mark.parametrize(("content", "says"), [
@@ -202,16 +198,16 @@ def test_notes_export_as_json_lines_and_import_back(db, tmp_path):
     (b'subject_type,subject_id,body\nuser,1,"unterminated\n',
      "notes.csv line 2: unexpected end of data (a quote that does not close?)"),
 ], ids=["unknown column", "not utf-8", "open quote"])
-def test_a_notes_csv_that_cannot_be_read_as_written_is_refused_whole(db, tmp_path, content, says):
+def test_a_notes_csv_that_cannot_be_read_as_written_is_refused_whole(synced_conn, tmp_path, content, says):
     path = tmp_path / "notes.csv"
     path.write_bytes(content)
     with pytest.raises(InvalidDataError, match="nothing was written") as caught:
-        userdata.import_notes(db, path, actor="ms.k")
+        userdata.import_notes(synced_conn, path, actor="ms.k")
     assert says in str(caught.value)
-    assert count(db, "userdata.notes") == 0
+    assert count(synced_conn, "userdata.notes") == 0
 
 
-def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
+def test_a_bad_notes_file_is_refused_whole_with_each_record_named(synced_conn, tmp_path):
     good = {"subject_type": "user", "subject_id": ANA, "body": "fine"}
     docs = [good, good,
             {"subject_type": "student", "subject_id": ANA, "body": "x"},
@@ -225,7 +221,7 @@ def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
     path = tmp_path / "notes.json"
     path.write_text(json.dumps(docs))
     with pytest.raises(InvalidDataError) as caught:
-        userdata.import_notes(db, path, actor="ms.k")
+        userdata.import_notes(synced_conn, path, actor="ms.k")
     assert caught.value.problems == [
         "notes.json record 3: subject_type: expected one of assignment, course, user, got \"student\"",
         ("notes.json record 4: subject_id: expected a Canvas id (an integer up to 2^63-1, or a "
@@ -241,19 +237,19 @@ def test_a_bad_notes_file_is_refused_whole_with_each_record_named(db, tmp_path):
          "cannot hold"),
     ]
     assert str(caught.value).startswith("notes.json is not valid; nothing was written:")
-    assert count(db, "userdata.notes") == 0
+    assert count(synced_conn, "userdata.notes") == 0
 
     # records that are well formed but name what the database does not hold
     path.write_text(json.dumps([good, {"subject_type": "course", "subject_id": 999, "body": "x"},
                                 {"id": 77, "subject_type": "user", "subject_id": ANA, "body": "x"}]))
     with pytest.raises(InvalidDataError) as caught:
-        userdata.import_notes(db, path, actor="ms.k")
+        userdata.import_notes(synced_conn, path, actor="ms.k")
     assert caught.value.problems == [
         "notes.json record 2: course 999 is not in the database: sync it first, or leave the record out",
         "notes.json record 3: id 77: no note has this id; leave id empty to add a new note",
     ]
-    assert count(db, "userdata.notes") == 0
-    assert count(db, "userdata.audit_log") == 0
+    assert count(synced_conn, "userdata.notes") == 0
+    assert count(synced_conn, "userdata.audit_log") == 0
 
 
 # -- tags ----------------------------------------------------------------------------------------
@@ -270,34 +266,34 @@ def test_tag_names_are_normalized_for_case_whitespace_and_unicode():
             tags.normalize(bad)
 
 
-def test_attaching_spellings_of_one_tag_makes_one_tag_and_one_link(db):
-    tags.attach(db, f"user:{ANA}", ["At Risk", "  at   RISK", "Honors"], actor="ms.k")
-    tags.attach(db, f"user:{ANA}", "AT RISK", actor="mr.b")  # there already: left as it is
-    assert [(t.tag, t.tagged_by) for t in tags.tags_of(db, f"user:{ANA}")] == [
+def test_attaching_spellings_of_one_tag_makes_one_tag_and_one_link(synced_conn):
+    tags.attach(synced_conn, f"user:{ANA}", ["At Risk", "  at   RISK", "Honors"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{ANA}", "AT RISK", actor="mr.b")  # there already: left as it is
+    assert [(t.tag, t.tagged_by) for t in tags.tags_of(synced_conn, f"user:{ANA}")] == [
         ("at risk", "ms.k"), ("honors", "ms.k")]
-    assert db.execute("SELECT name FROM userdata.tags ORDER BY name").fetchall() == [
+    assert synced_conn.execute("SELECT name FROM userdata.tags ORDER BY name").fetchall() == [
         ("at risk",), ("honors",)]
-    assert tags.detach(db, f"user:{ANA}", ["HONORS", "never used"], actor="ms.k") == 1
-    assert [t.tag for t in tags.tags_of(db, f"user:{ANA}")] == ["at risk"]
+    assert tags.detach(synced_conn, f"user:{ANA}", ["HONORS", "never used"], actor="ms.k") == 1
+    assert [t.tag for t in tags.tags_of(synced_conn, f"user:{ANA}")] == ["at risk"]
     with pytest.raises(NotFoundError):
-        tags.attach(db, "user:4242", "x", actor="ms.k")
+        tags.attach(synced_conn, "user:4242", "x", actor="ms.k")
 
 
-def test_a_synonym_sends_taggings_to_its_canonical_tag_and_merges_an_existing_one(db):
-    assert tags.add_synonym(db, "AtRisk", "At Risk", actor="ms.k") is None
-    tags.attach(db, f"user:{ANA}", "ATRISK", actor="ms.k")
-    assert [t.tag for t in tags.tags_of(db, f"user:{ANA}")] == ["at risk"]
+def test_a_synonym_sends_taggings_to_its_canonical_tag_and_merges_an_existing_one(synced_conn):
+    assert tags.add_synonym(synced_conn, "AtRisk", "At Risk", actor="ms.k") is None
+    tags.attach(synced_conn, f"user:{ANA}", "ATRISK", actor="ms.k")
+    assert [t.tag for t in tags.tags_of(synced_conn, f"user:{ANA}")] == ["at risk"]
 
-    tags.attach(db, f"user:{BEN}", "struggling", actor="ms.k")
-    report = tags.add_synonym(db, "Struggling", "at risk", actor="mr.b")
+    tags.attach(synced_conn, f"user:{BEN}", "struggling", actor="ms.k")
+    report = tags.add_synonym(synced_conn, "Struggling", "at risk", actor="mr.b")
     assert report == tags.MergeReport(into="at risk", merged=("struggling",), links_moved=1,
                                       links_present=0)
-    assert [t.tag for t in tags.tags_of(db, f"user:{BEN}")] == ["at risk"]
-    assert [(s.alias, s.canonical) for s in tags.synonyms(db)] == [
+    assert [t.tag for t in tags.tags_of(synced_conn, f"user:{BEN}")] == ["at risk"]
+    assert [(s.alias, s.canonical) for s in tags.synonyms(synced_conn)] == [
         ("atrisk", "at risk"), ("struggling", "at risk")]
-    assert tags.remove_synonym(db, "ATRISK", actor="ms.k") == "at risk"
+    assert tags.remove_synonym(synced_conn, "ATRISK", actor="ms.k") == "at risk"
     with pytest.raises(InvalidDataError, match="one name once normalized"):
-        tags.add_synonym(db, "At Risk", "at  risk", actor="ms.k")
+        tags.add_synonym(synced_conn, "At Risk", "at  risk", actor="ms.k")
 
 
 def links(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
@@ -307,39 +303,41 @@ def links(conn: psycopg.Connection[Any]) -> list[tuple[Any, ...]]:
                         "ORDER BY 2, 3, 1").fetchall()
 
 
-def test_merging_duplicate_tags_repoints_every_link_in_one_transaction(db):
-    tags.attach(db, f"user:{ANA}", ["at-risk", "at risk"], actor="ms.k")
-    tags.attach(db, f"user:{BEN}", "at-risk", actor="mr.b")
-    tags.attach(db, f"course:{ALGEBRA}", "atrisk", actor="ms.k")
-    tags.add_synonym(db, "at_risk", "at-risk", actor="ms.k")
-    when = {(name, kind, ident): at for name, kind, ident, _by, at in links(db)}
+def test_merging_duplicate_tags_repoints_every_link_in_one_transaction(synced_conn):
+    tags.attach(synced_conn, f"user:{ANA}", ["at-risk", "at risk"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{BEN}", "at-risk", actor="mr.b")
+    tags.attach(synced_conn, f"course:{ALGEBRA}", "atrisk", actor="ms.k")
+    tags.add_synonym(synced_conn, "at_risk", "at-risk", actor="ms.k")
+    when = {(name, kind, ident): at for name, kind, ident, _by, at in links(synced_conn)}
 
-    report = tags.merge(db, ["AT-RISK", "atrisk"], "At Risk", actor="lead")
+    report = tags.merge(synced_conn, ["AT-RISK", "atrisk"], "At Risk", actor="lead")
 
     assert report == tags.MergeReport(into="at risk", merged=("at-risk", "atrisk"), links_moved=2,
                                       links_present=1)
-    assert links(db) == [  # who tagged and when are kept
+    assert links(synced_conn) == [  # who tagged and when are kept
         ("at risk", "course", ALGEBRA, "ms.k", when["atrisk", "course", ALGEBRA]),
         ("at risk", "user", ANA, "ms.k", when["at risk", "user", ANA]),
         ("at risk", "user", BEN, "mr.b", when["at-risk", "user", BEN]),
     ]
-    assert db.execute("SELECT name FROM userdata.tags").fetchall() == [("at risk",)]
-    assert {(s.alias, s.canonical) for s in tags.synonyms(db)} == {
+    assert synced_conn.execute("SELECT name FROM userdata.tags").fetchall() == [("at risk",)]
+    assert {(s.alias, s.canonical) for s in tags.synonyms(synced_conn)} == {
         ("at-risk", "at risk"), ("atrisk", "at risk"), ("at_risk", "at risk")}
     # one transaction, by the one who merged: the old links removed, the new ones added
-    assert audit(db, "userdata.tag_links")[-5:] == [("INSERT", "lead")] * 2 + [("DELETE", "lead")] * 3
-    tags.attach(db, f"user:{TEACHER}", "AT-RISK", actor="ms.k")  # an old spelling lands right
-    assert [t.tag for t in tags.tags_of(db, f"user:{TEACHER}")] == ["at risk"]
+    assert audit(synced_conn,
+                 "userdata.tag_links")[-5:] == [("INSERT", "lead")] * 2 + [("DELETE", "lead")] * 3
+    tags.attach(synced_conn,
+                f"user:{TEACHER}", "AT-RISK", actor="ms.k")  # an old spelling lands right
+    assert [t.tag for t in tags.tags_of(synced_conn, f"user:{TEACHER}")] == ["at risk"]
     with pytest.raises(NotFoundError, match="there is no tag 'nothing'"):
-        tags.merge(db, ["nothing"], "at risk", actor="lead")
+        tags.merge(synced_conn, ["nothing"], "at risk", actor="lead")
 
 
-def test_tag_merge_under_concurrent_tagging_keeps_every_link(db, db_url):
+def test_tag_merge_under_concurrent_tagging_keeps_every_link(synced_conn, db_url):
     subjects = [("user", ANA), ("user", BEN), ("user", SHARD_USER), ("user", TEACHER),
                 ("course", ALGEBRA), ("course", BIOLOGY)] + [("assignment", a) for a in
                                                              (301, 302, 303, 304, 305)]
     spellings = ["dup-a", "Dup-B", "dup c", "keep"]
-    tags.attach(db, f"user:{ANA}", spellings, actor="seed")
+    tags.attach(synced_conn, f"user:{ANA}", spellings, actor="seed")
     errors: list[BaseException] = []
     attempted: set[tuple[str, int, str]] = set()
     lock = threading.Lock()
@@ -373,107 +371,110 @@ def test_tag_merge_under_concurrent_tagging_keeps_every_link(db, db_url):
     merged = {"dup-b": "dup-a", "dup c": "dup-a"}
     expected = {(kind, ident, merged.get(name, name)) for kind, ident, name in attempted}
     expected |= {("user", ANA, merged.get(n, n)) for n in ("dup-a", "dup-b", "dup c", "keep")}
-    links = set(db.execute("SELECT l.subject_type, l.subject_id, t.name FROM userdata.tag_links l "
+    links = set(synced_conn.execute("SELECT l.subject_type, l.subject_id, t.name FROM userdata.tag_links l "
                            "JOIN userdata.tags t ON t.id = l.tag_id").fetchall())
     assert links == expected
-    assert {r[0] for r in db.execute("SELECT name FROM userdata.tags")} == {"dup-a", "keep"}
+    assert {r[0] for r in synced_conn.execute("SELECT name FROM userdata.tags")} == {"dup-a", "keep"}
 
 
-def test_suggestions_come_from_tags_that_co_occur_on_similar_subjects(db):
-    tags.attach(db, f"user:{BEN}", ["late work", "needs support", "sports"], actor="ms.k")
-    tags.attach(db, f"user:{TEACHER}", ["late work", "needs support"], actor="ms.k")
-    tags.attach(db, f"user:{SHARD_USER}", ["honors"], actor="ms.k")
-    tags.attach(db, f"user:{ANA}", ["late work"], actor="ms.k")
+def test_suggestions_come_from_tags_that_co_occur_on_similar_subjects(synced_conn):
+    tags.attach(synced_conn, f"user:{BEN}", ["late work", "needs support", "sports"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{TEACHER}", ["late work", "needs support"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{SHARD_USER}", ["honors"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{ANA}", ["late work"], actor="ms.k")
 
-    suggested = tags.suggest(db, f"user:{ANA}")
+    suggested = tags.suggest(synced_conn, f"user:{ANA}")
 
     assert [(s.tag, s.support) for s in suggested] == [("needs support", 2), ("sports", 1)]
     assert suggested[0].score > suggested[1].score
     # a student with no tags borrows those of the classmates
-    assert {s.tag for s in tags.suggest(db, "user:99")} >= {"late work", "needs support"}
+    assert {s.tag for s in tags.suggest(synced_conn, "user:99")} >= {"late work", "needs support"}
 
 
-def test_tag_usage_counts_and_their_change_over_time(db):
-    tags.attach(db, f"user:{ANA}", ["watch", "honors"], actor="ms.k")
-    tags.attach(db, f"user:{BEN}", "watch", actor="ms.k")
-    tags.attach(db, f"course:{ALGEBRA}", "watch", actor="ms.k")
-    tags.detach(db, f"user:{BEN}", "watch", actor="ms.k")
+def test_tag_usage_counts_and_their_change_over_time(synced_conn):
+    tags.attach(synced_conn, f"user:{ANA}", ["watch", "honors"], actor="ms.k")
+    tags.attach(synced_conn, f"user:{BEN}", "watch", actor="ms.k")
+    tags.attach(synced_conn, f"course:{ALGEBRA}", "watch", actor="ms.k")
+    tags.detach(synced_conn, f"user:{BEN}", "watch", actor="ms.k")
     # a month earlier: rewrite the clock of the first link, as if it had been made then
-    db.execute("ALTER TABLE userdata.audit_log DISABLE TRIGGER ALL")
-    db.execute("UPDATE userdata.audit_log SET changed_at = changed_at - interval '40 days' "
+    synced_conn.execute("ALTER TABLE userdata.audit_log DISABLE TRIGGER ALL")
+    synced_conn.execute("UPDATE userdata.audit_log SET changed_at = changed_at - interval '40 days' "
                "WHERE id = (SELECT min(id) FROM userdata.audit_log WHERE relation = 'userdata.tag_links')")
 
-    counted = {t.name: (t.links, t.users, t.courses) for t in tags.list_tags(db)}
+    counted = {t.name: (t.links, t.users, t.courses) for t in tags.list_tags(synced_conn)}
     assert counted == {"watch": (2, 1, 1), "honors": (1, 1, 0)}
 
-    points = tags.usage_over_time(db, period="month", names=["WATCH"])
+    points = tags.usage_over_time(synced_conn, period="month", names=["WATCH"])
     assert [(p.tag, p.added, p.removed, p.total) for p in points] == [
         ("watch", 1, 0, 1), ("watch", 2, 1, 2)]
     assert points[0].period_start < points[1].period_start
     with pytest.raises(InvalidDataError, match="period is one of"):
-        tags.usage_over_time(db, period="fortnight")
+        tags.usage_over_time(synced_conn, period="fortnight")
 
 
-def test_tags_import_in_bulk_normalized_and_export_back(db, tmp_path):
-    tags.add_synonym(db, "struggling", "at risk", actor="ms.k")
+def test_tags_import_in_bulk_normalized_and_export_back(synced_conn, tmp_path):
+    tags.add_synonym(synced_conn, "struggling", "at risk", actor="ms.k")
     rows = [["At Risk", "user", ANA, "", ""], ["  STRUGGLING", "user", BEN, "mr.b", ""],
             ["honors", "course", ALGEBRA, "", "2026-09-01T08:00:00Z"],
             ["honors", "course", ALGEBRA, "", ""]]
     path = write_csv(tmp_path / "tags.csv", ["tag", "subject_type", "subject_id", "tagged_by",
                                             "tagged_at"], rows)
-    report = tags.import_tags(db, path, actor="importer")
+    report = tags.import_tags(synced_conn, path, actor="importer")
     assert (report.records, report.inserted, report.unchanged, report.created) == (4, 3, 1, 2)
-    assert db.execute("SELECT t.name, l.subject_id, l.tagged_by FROM userdata.tag_links l "
+    assert synced_conn.execute("SELECT t.name, l.subject_id, l.tagged_by FROM userdata.tag_links l "
                       "JOIN userdata.tags t ON t.id = l.tag_id ORDER BY 1, 2").fetchall() == [
         ("at risk", ANA, "importer"), ("at risk", BEN, "mr.b"), ("honors", ALGEBRA, "importer")]
-    assert tags.tags_of(db, f"course:{ALGEBRA}")[0].tagged_at == datetime(2026, 9, 1, 8, tzinfo=UTC)
+    assert tags.tags_of(synced_conn,
+                        f"course:{ALGEBRA}")[0].tagged_at == datetime(2026, 9, 1, 8, tzinfo=UTC)
 
     out = io.BytesIO()
-    assert tags.export_tags(db, out) == 3
+    assert tags.export_tags(synced_conn, out) == 3
     back = tmp_path / "back.csv"
     back.write_bytes(out.getvalue())
-    assert tags.import_tags(db, back, actor="importer").inserted == 0
+    assert tags.import_tags(synced_conn, back, actor="importer").inserted == 0
 
     bad = write_csv(tmp_path / "bad.csv", ["tag", "subject_type", "subject_id"],
                     [["ok", "user", ANA], ["", "user", ANA], ["x", "user", 4242]])
     with pytest.raises(InvalidDataError) as caught:
-        tags.import_tags(db, bad, actor="importer")
+        tags.import_tags(synced_conn, bad, actor="importer")
     assert caught.value.problems == ["bad.csv record 2: tag: missing; every record needs it"]
     bad = write_csv(tmp_path / "bad.csv", ["tag", "subject_type", "subject_id"],
                     [["ok", "user", ANA], ["x", "user", 4242]])
     with pytest.raises(InvalidDataError) as caught:
-        tags.import_tags(db, bad, actor="importer")
+        tags.import_tags(synced_conn, bad, actor="importer")
     assert caught.value.problems == [
         "bad.csv record 2: user 4242 is not in the database: sync it first, or leave the record out"]
-    assert db.execute("SELECT count(*) FROM userdata.tags WHERE name = 'ok'").fetchone() == (0,)
+    assert synced_conn.execute("SELECT count(*) FROM userdata.tags WHERE name = 'ok'").fetchone() == (0,)
 
 
 # -- curricula -----------------------------------------------------------------------------------
 
 
-def test_curricula_hold_courses_and_give_their_students(db):
-    userdata.create_curriculum(db, "math", description="Numbers", actor="ms.k")
-    userdata.create_curriculum(db, "science", actor="ms.k")
-    assert userdata.add_courses(db, "math", [ALGEBRA], actor="ms.k") == [ALGEBRA]
-    assert userdata.add_courses(db, "science", [BIOLOGY, ALGEBRA], actor="ms.k") == [ALGEBRA, BIOLOGY]
+def test_curricula_hold_courses_and_give_their_students(synced_conn):
+    userdata.create_curriculum(synced_conn, "math", description="Numbers", actor="ms.k")
+    userdata.create_curriculum(synced_conn, "science", actor="ms.k")
+    assert userdata.add_courses(synced_conn, "math", [ALGEBRA], actor="ms.k") == [ALGEBRA]
+    assert userdata.add_courses(synced_conn,
+                                "science", [BIOLOGY, ALGEBRA], actor="ms.k") == [ALGEBRA, BIOLOGY]
     with pytest.raises(NotFoundError, match="course 555 not in the database"):
-        userdata.add_courses(db, "math", [555], actor="ms.k")
+        userdata.add_courses(synced_conn, "math", [555], actor="ms.k")
     with pytest.raises(InvalidDataError, match="exists already"):
-        userdata.create_curriculum(db, "math", actor="ms.k")
-    assert [(c.name, c.courses) for c in userdata.list_curricula(db)] == [("math", 1), ("science", 2)]
-    assert [c.course_id for c in userdata.curriculum_courses(db, "science")] == [ALGEBRA, BIOLOGY]
+        userdata.create_curriculum(synced_conn, "math", actor="ms.k")
+    assert [(c.name, c.courses) for c in userdata.list_curricula(synced_conn)] == [("math", 1), ("science", 2)]
+    assert [c.course_id for c in userdata.curriculum_courses(synced_conn,
+                                                             "science")] == [ALGEBRA, BIOLOGY]
 
-    any_of = userdata.curriculum_students(db, ["math", "science"])
+    any_of = userdata.curriculum_students(synced_conn, ["math", "science"])
     assert [(s.user_id, s.curricula, s.course_ids) for s in any_of] == [
         (ANA, ["math", "science"], [ALGEBRA, BIOLOGY]), (BEN, ["math", "science"], [ALGEBRA]),
         (SHARD_USER, ["math", "science"], [ALGEBRA])]  # the teacher and the test student are left out
-    assert userdata.add_courses(db, "math", [ALGEBRA], actor="ms.k") == []
-    assert userdata.remove_courses(db, "science", [ALGEBRA], actor="ms.k") == [ALGEBRA]
-    both = userdata.curriculum_students(db, ["math", "science"], match="all")
+    assert userdata.add_courses(synced_conn, "math", [ALGEBRA], actor="ms.k") == []
+    assert userdata.remove_courses(synced_conn, "science", [ALGEBRA], actor="ms.k") == [ALGEBRA]
+    both = userdata.curriculum_students(synced_conn, ["math", "science"], match="all")
     assert [s.user_id for s in both] == [ANA]  # Algebra for math, Biology for science
-    assert [s.user_id for s in userdata.curriculum_students(db, ["science"])] == [ANA]
+    assert [s.user_id for s in userdata.curriculum_students(synced_conn, ["science"])] == [ANA]
     with pytest.raises(NotFoundError, match="there is no curriculum 'art'"):
-        userdata.curriculum_students(db, ["art"])
+        userdata.curriculum_students(synced_conn, ["art"])
 
 
 # -- grants --------------------------------------------------------------------------------------
@@ -489,7 +490,7 @@ def _psql() -> str:
 
 
 @pytest.fixture
-def login_as(pg, db, db_url) -> Iterator[Any]:
+def login_as(pg, synced_conn, db_url) -> Iterator[Any]:
     """``login_as("tracker_sync")``: a connection as a new login role in that group role,
     after sql/admin/roles.sql was applied to this test's database."""
     result = subprocess.run([_psql(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db_url, "-f",
@@ -516,7 +517,7 @@ def login_as(pg, db, db_url) -> Iterator[Any]:
             admin.execute(pgsql.SQL("DROP ROLE {}").format(pgsql.Identifier(name)))
 
 
-def test_the_sync_role_cannot_write_user_data_and_the_app_role_can(db, login_as):
+def test_the_sync_role_cannot_write_user_data_and_the_app_role_can(synced_conn, login_as):
     syncer = login_as("tracker_sync")
     for write in (lambda: userdata.add_note(syncer, f"user:{ANA}", "x", author="sync"),
                   lambda: userdata.set_field(syncer, f"user:{ANA}", "x", 1, author="sync"),
@@ -524,19 +525,19 @@ def test_the_sync_role_cannot_write_user_data_and_the_app_role_can(db, login_as)
                   lambda: userdata.create_curriculum(syncer, "x", actor="sync")):
         with pytest.raises(pg_errors.InsufficientPrivilege):
             write()
-    assert count(db, "userdata.notes") + count(db, "userdata.tags") == 0
+    assert count(synced_conn, "userdata.notes") + count(synced_conn, "userdata.tags") == 0
 
     app = login_as("tracker_app")
     note = userdata.add_note(app, f"user:{ANA}", "Doing well", author="ms.k")
     tags.attach(app, f"user:{ANA}", "watch", actor="ms.k")
     assert userdata.note_history(app, note.id)[0].changed_by == "ms.k"
-    assert audit(db, "userdata.tag_links") == [("INSERT", "ms.k")]
+    assert audit(synced_conn, "userdata.tag_links") == [("INSERT", "ms.k")]
 
 
 # -- the command line ----------------------------------------------------------------------------
 
 
-def test_the_userdata_commands_are_thin_wrappers(db, db_url, tmp_path, monkeypatch):
+def test_the_userdata_commands_are_thin_wrappers(synced_conn, db_url, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
     from tracker.cli import main

@@ -38,9 +38,10 @@ from typing import Any
 import orjson
 import psycopg
 
-from tracker import arguments, canvas, db, sync
+from tracker import arguments, canvas, db
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.kinds import BY_LIFECYCLE, DELETE_ORDER, HISTORY_TABLES, LIFECYCLE_KINDS
+from tracker.locks import lock_courses
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
@@ -429,7 +430,7 @@ def cleanup(
         _add_approved_roots(conn, refs)
         sql.lifecycle.build_closure(conn)
         # No sync of the courses involved may run meanwhile; one running now finishes first.
-        sync.lock_courses(conn, [r[0] for r in sql.lifecycle.closure_courses(conn)], wait=True)
+        lock_courses(conn, [r[0] for r in sql.lifecycle.closure_courses(conn)], wait=True)
         # What a sync that just finished changed is visible now: start over.
         sql.lifecycle.create_cleanup_tables(conn)
         _add_approved_roots(conn, refs)
@@ -488,8 +489,8 @@ def restore(conn: psycopg.Connection[Any], run_id: int, *, restored_by: str) -> 
                                    "gives the rows of the others)")
         if locked[2] is not None:
             raise SyncConflictError(f"cleanup {run_id} was restored already, at {locked[2]:%Y-%m-%d %H:%M}")
-        sync.lock_courses(conn, [r[0] for r in sql.lifecycle.run_object_courses(conn, run_id=run_id)],
-                          wait=True)
+        lock_courses(conn, [r[0] for r in sql.lifecycle.run_object_courses(conn, run_id=run_id)],
+                     wait=True)
         run = get_cleanup(conn, run_id)
         sql.lifecycle.set_actor(conn, actor=restored_by)
         restored: dict[str, int] = {}

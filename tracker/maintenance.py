@@ -37,6 +37,18 @@ log = logging.getLogger(__name__)
 #: The most rows one retention batch archives (a batch is one transaction).
 _MAX_BATCH = 2**31 - 1
 
+#: Each history table's series, the rows that tell one story (retention keeps the newest
+#: of each): its key columns and its time column, as ``archive_history_batch`` takes them.
+HISTORY_SERIES: Mapping[str, Mapping[str, str]] = {
+    "history.enrollment_grades": {"series": "enrollment_id", "subseries": "enrollment_id",
+                                  "recorded_at": "recorded_at"},
+    "history.submission_scores": {"series": "submission_id", "subseries": "submission_id",
+                                  "recorded_at": "recorded_at"},
+    "history.course_snapshots": {"series": "course_id", "subseries": "course_id",
+                                 "recorded_at": "recorded_at"},
+    "history.risk_assessments": {"series": "user_id", "subseries": "course_id",
+                                 "recorded_at": "assessed_at"},
+}
 SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker", "archive")
 
 #: The repair statements of each fixable check, in the order :func:`fix` runs them.
@@ -243,13 +255,14 @@ def run_retention(
     for relation in HISTORY_TABLES:
         if not due.get(relation):
             continue
-        statement = getattr(sql.maintenance, f"archive_{relation.split('.')[1]}_batch")
         done = retries = 0
         while max_batches is None or batches < max_batches:
             try:
                 with db.transaction(conn):
                     sql.maintenance.allow_retention_archive(conn)
-                    n = statement(conn, run_id=str(run_id), batch_size=batch_size).rowcount
+                    n = sql.maintenance.archive_history_batch(
+                        conn, table=relation.removeprefix("history."), **HISTORY_SERIES[relation],
+                        run_id=str(run_id), batch_size=batch_size).rowcount
             except psycopg.errors.LockNotAvailable:
                 lock_waits += 1
                 retries += 1

@@ -33,6 +33,7 @@ from tracker import analytics, arguments, bundle, canvas, db
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
 from tracker.kinds import BY_LIFECYCLE, BY_NAME, DELETE_ORDER, HISTORY_TABLES, KINDS, STAGE_ORDER
+from tracker.locks import lock_courses
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
@@ -490,26 +491,6 @@ def _explain(files: dict[str, Path], limit: int) -> list[str]:
         if len(problems) >= limit:
             break
     return problems[:limit]
-
-
-def lock_courses(conn: psycopg.Connection[Any], course_ids: Sequence[int], *, wait: bool) -> None:
-    """Hold the sync locks of ``course_ids`` until the transaction ends (one statement).
-
-    ``wait`` waits for the syncs holding them; otherwise SyncConflictError at once.
-    Cleanup and restore of approved deletions take the same locks.
-    """
-    ids = sorted(set(course_ids))
-    if not ids:
-        return
-    if wait:
-        sql.tracker.wait_for_courses(conn, course_ids=ids)
-        return
-    busy = [r[0] for r in sql.tracker.busy_courses(conn, course_ids=ids)]
-    if busy:
-        named = ", ".join(str(c) for c in busy)
-        raise SyncConflictError(
-            f"course {named} is being synced by another process; try again when it "
-            "finishes, or pass --wait (wait=True) to wait for it")
 
 
 def _record_failure(conn: psycopg.Connection[Any], *, kind: str, source: str, scope: list[int],

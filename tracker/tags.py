@@ -136,9 +136,9 @@ def attach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
     subject = Subject.parse(subject)
     wanted = _names(names)
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
-        userdata._require_subject(conn, subject)
+        userdata.require_subject(conn, subject)
         for name in wanted:
             tag_id = _ensure_tag(conn, name, actor)
             sql.userdata.attach_tag(conn, tag_id=tag_id, subject_type=subject.type,
@@ -151,7 +151,7 @@ def detach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
     """Remove tags from ``subject``; returns how many links were removed."""
     subject = Subject.parse(subject)
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         ids = [row[0] for name in _names(names)
                if (row := sql.userdata.find_tag(conn, name=name).fetchone())]
@@ -199,7 +199,7 @@ def add_synonym(conn: psycopg.Connection[Any], alias: str, canonical: str, *,
         raise InvalidDataError(f"{alias!r} and {canonical!r} are one name once normalized "
                                f"({alias_name!r}): no synonym is needed")
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, canonical_name)
         if target == alias_name:
@@ -219,7 +219,7 @@ def remove_synonym(conn: psycopg.Connection[Any], alias: str, *, actor: str) -> 
     """Forget a synonym; returns the name it stood for."""
     alias_name = normalize(alias)
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         row = sql.userdata.delete_synonym(conn, alias=alias_name).fetchone()
     if row is None:
@@ -240,7 +240,7 @@ def merge(conn: psycopg.Connection[Any], sources: Sequence[str], into: str, *,
     if not sources:
         raise InvalidDataError("name the tags to merge")
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, normalize(into))
         names = [n for n in dict.fromkeys(_canonical(conn, normalize(s)) for s in sources)
@@ -310,19 +310,19 @@ def import_tags(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *, 
     lists the bad ones and nothing is written.
     """
     path = Path(path)
-    fmt = userdata._format(path, format)
+    fmt = userdata.file_format(path, format)
     with db.transaction(conn):
-        userdata._act_as(conn, actor)
+        userdata.act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         sql.userdata.create_import_tables(conn)
-        records, problems = userdata._stage(conn, path, fmt, _tag_row,
-                                            sql.userdata.copy_import_tags, columns=TAG_COLUMNS,
-                                            default_actor=actor)
+        records, problems = userdata.stage_records(conn, path, fmt, _tag_row,
+                                                   sql.userdata.copy_import_tags,
+                                                   columns=TAG_COLUMNS, default_actor=actor)
         if not problems:
-            problems = userdata._subject_problems(conn, path, "pg_temp.import_tags")
+            problems = userdata.subject_problems(conn, path, "pg_temp.import_tags")
         if problems:
             raise InvalidDataError(f"{path.name} is not valid; nothing was written:",
-                                   problems[: userdata._PROBLEM_LIMIT])
+                                   problems[: userdata.PROBLEM_LIMIT])
         sql.userdata.resolve_imported_tags(conn)
         created = sql.userdata.insert_imported_tag_names(conn).rowcount
         inserted = sql.userdata.insert_imported_tag_links(conn).rowcount
@@ -385,8 +385,8 @@ def _tag_row(record: Mapping[str, Any], *, default_actor: str) -> tuple[tuple[An
         try:
             name = normalize(tag)
         except InvalidDataError as exc:
-            errors.append(f"tag: {exc}, got {userdata._show(tag)}")
-    tagged_by = (userdata._text(record, "tagged_by", errors) or "").strip() or default_actor
+            errors.append(f"tag: {exc}, got {userdata.show_value(tag)}")
+    tagged_by = (userdata.record_text(record, "tagged_by", errors) or "").strip() or default_actor
     tagged_at = userdata.parse_time(record.get("tagged_at"))
     if isinstance(tagged_at, str):
         errors.append(f"tagged_at: {tagged_at}")

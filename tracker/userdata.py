@@ -43,7 +43,8 @@ SUBJECT_TYPES = ("user", "course", "assignment")
 #: Formats of bulk files: CSV with a header line, or JSON (an array, or one object a line).
 FORMATS = ("csv", "json")
 
-_PROBLEM_LIMIT = 50
+#: A bulk import reports at most this many problems.
+PROBLEM_LIMIT = 50
 #: The columns (CSV) or keys (JSON) of a note record; the first three are required, and
 #: updated_at, which an export writes, is read back and ignored.
 NOTE_COLUMNS = ("subject_type", "subject_id", "body", "author", "created_at", "id",
@@ -163,8 +164,8 @@ def add_note(conn: psycopg.Connection[Any], subject: Subject | str, body: str, *
     """Write a note about ``subject`` (which layer 1 must hold) as ``author``."""
     subject, body = Subject.parse(subject), _body(body)
     with db.transaction(conn):
-        _act_as(conn, author)
-        _require_subject(conn, subject)
+        act_as(conn, author)
+        require_subject(conn, subject)
         row = sql.userdata.add_note(conn, subject_type=subject.type, subject_id=subject.id,
                                     body=body, author=author).fetchone()
         assert row is not None
@@ -184,7 +185,7 @@ def update_note(conn: psycopg.Connection[Any], note_id: int, body: str, *, autho
     """Rewrite a note's body as ``author`` (the audit log keeps the old text)."""
     note_id, body = arguments.one_id("note_id", note_id), _body(body)
     with db.transaction(conn):
-        _act_as(conn, author)
+        act_as(conn, author)
         note = get_note(conn, note_id)
         if note.body != body:
             sql.userdata.update_note(conn, id=note_id, body=body)
@@ -196,7 +197,7 @@ def delete_note(conn: psycopg.Connection[Any], note_id: int, *, author: str) -> 
     """Delete a note as ``author``; returns it as it was (the audit log keeps it)."""
     note_id = arguments.one_id("note_id", note_id)
     with db.transaction(conn):
-        _act_as(conn, author)
+        act_as(conn, author)
         row = sql.userdata.delete_note(conn, id=note_id, actor=author).fetchone()
     if row is None:
         raise NotFoundError(f"there is no note {note_id}: tracker notes list shows them")
@@ -256,8 +257,8 @@ def set_field(conn: psycopg.Connection[Any], subject: Subject | str, name: str, 
     if not name:
         raise InvalidDataError("a custom field needs a name")
     with db.transaction(conn):
-        _act_as(conn, author)
-        _require_subject(conn, subject)
+        act_as(conn, author)
+        require_subject(conn, subject)
         sql.userdata.set_field(conn, subject_type=subject.type, subject_id=subject.id, name=name,
                                value=Jsonb(value), author=author)
         return get_fields(conn, subject, name=name)[0]
@@ -276,7 +277,7 @@ def delete_field(conn: psycopg.Connection[Any], subject: Subject | str, name: st
     """Delete one custom field as ``author``; returns it as it was."""
     subject = Subject.parse(subject)
     with db.transaction(conn):
-        _act_as(conn, author)
+        act_as(conn, author)
         row = sql.userdata.delete_field(conn, subject_type=subject.type, subject_id=subject.id,
                                         name=name).fetchone()
     if row is None:
@@ -308,26 +309,27 @@ def import_notes(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *,
     number, field, what is wrong) and nothing is written.
     """
     path = Path(path)
-    fmt = _format(path, format)
+    fmt = file_format(path, format)
     with db.transaction(conn):
-        _act_as(conn, actor)
+        act_as(conn, actor)
         sql.userdata.create_import_tables(conn)
-        records, problems = _stage(conn, path, fmt, _note_row, sql.userdata.copy_import_notes,
-                                   columns=NOTE_COLUMNS, default_author=actor)
+        records, problems = stage_records(conn, path, fmt, _note_row,
+                                          sql.userdata.copy_import_notes,
+                                          columns=NOTE_COLUMNS, default_author=actor)
         if not problems:
-            problems = _subject_problems(conn, path, "pg_temp.import_notes")
+            problems = subject_problems(conn, path, "pg_temp.import_notes")
             problems += [f"{_label(path, n)}: id {i}: no note has this id; leave id empty to add "
                          "a new note" for n, i in sql.userdata.imported_notes_unknown_ids(
-                             conn, limit=_PROBLEM_LIMIT)]
+                             conn, limit=PROBLEM_LIMIT)]
             problems += [f"{path.name} records {', '.join(f'{n:,}' for n in nos)}: id {i} occurs "
                          f"{len(nos)} times; each note may appear once" for i, nos in
-                         sql.userdata.imported_notes_duplicate_ids(conn, limit=_PROBLEM_LIMIT)]
+                         sql.userdata.imported_notes_duplicate_ids(conn, limit=PROBLEM_LIMIT)]
             problems += [f"{_label(path, n)}: note {i} is about {t}:{s}; a note cannot move to "
                          "another subject (leave id empty to add a new note)" for n, i, t, s in
-                         sql.userdata.imported_notes_moved(conn, limit=_PROBLEM_LIMIT)]
+                         sql.userdata.imported_notes_moved(conn, limit=PROBLEM_LIMIT)]
         if problems:
             raise InvalidDataError(f"{path.name} is not valid; nothing was written:",
-                                   problems[:_PROBLEM_LIMIT])
+                                   problems[:PROBLEM_LIMIT])
         updated = sql.userdata.update_imported_notes(conn).rowcount
         inserted = sql.userdata.insert_imported_notes(conn).rowcount
     with_id = records - inserted
@@ -376,7 +378,7 @@ def create_curriculum(conn: psycopg.Connection[Any], name: str, *, actor: str,
     if not name:
         raise InvalidDataError("a curriculum needs a name (e.g. web_dev)")
     with db.transaction(conn):
-        _act_as(conn, actor)
+        act_as(conn, actor)
         row = sql.userdata.create_curriculum(conn, name=name, description=description,
                                              actor=actor).fetchone()
         if row is None:
@@ -399,7 +401,7 @@ def list_curricula(conn: psycopg.Connection[Any]) -> list[Curriculum]:
 def delete_curriculum(conn: psycopg.Connection[Any], name: str, *, actor: str) -> None:
     """Delete an empty curriculum (take its courses out first)."""
     with db.transaction(conn):
-        _act_as(conn, actor)
+        act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         if curriculum_courses(conn, name):
             raise InvalidDataError(f"curriculum {name!r} still holds courses: remove them first")
@@ -411,7 +413,7 @@ def add_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequence[i
     """Put courses (which layer 1 must hold) into a curriculum; returns those added."""
     course_ids = arguments.ids("course_ids", course_ids)
     with db.transaction(conn):
-        _act_as(conn, actor)
+        act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         unknown = [r[0] for r in sql.userdata.unknown_courses(conn, course_ids=list(course_ids))]
         if unknown:
@@ -426,7 +428,7 @@ def remove_courses(conn: psycopg.Connection[Any], name: str, course_ids: Sequenc
     """Take courses out of a curriculum; returns those removed."""
     course_ids = arguments.ids("course_ids", course_ids)
     with db.transaction(conn):
-        _act_as(conn, actor)
+        act_as(conn, actor)
         curriculum_id = _curriculum_id(conn, name)
         return sorted(r[0] for r in sql.userdata.remove_curriculum_courses(
             conn, curriculum_id=curriculum_id, course_ids=list(course_ids)))
@@ -463,14 +465,16 @@ def curriculum_students(conn: psycopg.Connection[Any], names: Sequence[str], *,
 # -- shared helpers (tracker.tags uses them too) -----------------------------------------------
 
 
-def _act_as(conn: psycopg.Connection[Any], actor: str) -> None:
+def act_as(conn: psycopg.Connection[Any], actor: str) -> None:
+    """Name ``actor`` in the audit log of what this transaction changes (required)."""
     if not isinstance(actor, str) or not actor.strip():
         raise InvalidDataError(f"say who makes this change (author/actor, a name; got {actor!r}): "
                                "the audit log records it")
     sql.userdata.set_actor(conn, actor=arguments.text("actor", actor))
 
 
-def _require_subject(conn: psycopg.Connection[Any], subject: Subject) -> str:
+def require_subject(conn: psycopg.Connection[Any], subject: Subject) -> str:
+    """The name of ``subject`` (its layer 1 row); NotFoundError when it is not synced."""
     row = sql.userdata.subject_exists(conn, subject_type=subject.type, subject_id=subject.id).fetchone()
     if row is None:
         raise NotFoundError(f"{subject} is not in the database: notes, fields and tags are about "
@@ -495,7 +499,8 @@ def _curriculum_id(conn: psycopg.Connection[Any], name: str) -> int:
     return int(row[0])
 
 
-def _format(path: Path, given: str | None) -> str:
+def file_format(path: Path, given: str | None) -> str:
+    """The format of a bulk file: ``given``, or the one its name ends in (:data:`FORMATS`)."""
     if given is not None:
         if given not in FORMATS:
             raise InvalidDataError(f"unknown format {given!r}: use {' or '.join(FORMATS)}")
@@ -584,8 +589,9 @@ def _json_object(doc: bytes) -> Mapping[str, Any] | str:
     return value
 
 
-def _stage(conn: psycopg.Connection[Any], path: Path, fmt: str, check: Any, copy_statement: Any,
-           *, columns: Sequence[str], **defaults: Any) -> tuple[int, list[str]]:
+def stage_records(conn: psycopg.Connection[Any], path: Path, fmt: str, check: Any,
+                  copy_statement: Any, *, columns: Sequence[str], **defaults: Any
+                  ) -> tuple[int, list[str]]:
     """Check each record of ``path`` with ``check`` and COPY the good ones into the stage.
 
     ``columns`` are the keys a record may have. Returns (records read, problems). Stops
@@ -605,7 +611,7 @@ def _stage(conn: psycopg.Connection[Any], path: Path, fmt: str, check: Any, copy
                 problems += [f"{_label(path, number)}: {e}" for e in errors]
             elif not problems:
                 copy.write_row((number, *row))
-            if len(problems) >= _PROBLEM_LIMIT:
+            if len(problems) >= PROBLEM_LIMIT:
                 break
     if records == 0 and not problems:
         problems.append(f"{path.name}: no records")
@@ -621,12 +627,12 @@ def _key_problems(record: Mapping[str, Any], columns: Sequence[str]) -> list[str
     return unknown + nul
 
 
-def _text(record: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
+def record_text(record: Mapping[str, Any], key: str, errors: list[str]) -> str | None:
     """The text of ``key``, None when absent; a JSON value that is not a string is an error."""
     value = record.get(key)
     if value is None or isinstance(value, str):
         return value
-    errors.append(f"{key}: expected a string, got {_show(value)}")
+    errors.append(f"{key}: expected a string, got {show_value(value)}")
     return None
 
 
@@ -649,10 +655,10 @@ def check_subject(record: Mapping[str, Any]) -> tuple[Subject | None, list[str]]
         if value in (None, ""):
             errors.append(f"{name}: missing; every record needs it")
         elif problem := canvas.field_problem(kind, value):
-            errors.append(f"{name}: expected {problem}, got {_show(value)}")
+            errors.append(f"{name}: expected {problem}, got {show_value(value)}")
     subject_id = canvas.parse_canvas_id(str(raw_id).strip()) if not errors else None
     if errors or subject_id is None:
-        return None, errors or [f"subject_id: expected a Canvas id, got {_show(raw_id)}"]
+        return None, errors or [f"subject_id: expected a Canvas id, got {show_value(raw_id)}"]
     return Subject(str(subject_type), subject_id), []
 
 
@@ -661,11 +667,12 @@ def parse_time(value: Any) -> datetime | None | str:
     if value in (None, ""):
         return None
     if problem := canvas.field_problem("time", value):
-        return f"expected {problem}, got {_show(value)}"
+        return f"expected {problem}, got {show_value(value)}"
     return datetime.fromisoformat(str(value))
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """``value`` as JSON, cut to 60 characters, for a problem's message."""
     text = orjson.dumps(value, default=str).decode()
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -675,8 +682,8 @@ def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[
     raw_body = record.get("body")
     if raw_body is None or (isinstance(raw_body, str) and not raw_body.strip()):
         errors.append("body: missing or empty; a note needs some text")
-    body = _text(record, "body", errors)
-    author = (_text(record, "author", errors) or "").strip() or default_author
+    body = record_text(record, "body", errors)
+    author = (record_text(record, "author", errors) or "").strip() or default_author
     note_id = None
     raw_id = record.get("id")
     if raw_id not in (None, ""):
@@ -685,7 +692,8 @@ def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[
         elif isinstance(raw_id, str) and raw_id.strip().isdigit():
             note_id = int(raw_id.strip())
         else:
-            errors.append(f"id: expected the id of an existing note, or nothing, got {_show(raw_id)}")
+            errors.append("id: expected the id of an existing note, or nothing, got "
+                          f"{show_value(raw_id)}")
     created = parse_time(record.get("created_at"))
     if isinstance(created, str):
         errors.append(f"created_at: {created}")
@@ -694,8 +702,9 @@ def _note_row(record: Mapping[str, Any], *, default_author: str) -> tuple[tuple[
     return (note_id, subject.type, subject.id, body, author, created), []
 
 
-def _subject_problems(conn: psycopg.Connection[Any], path: Path, stage: str) -> list[str]:
+def subject_problems(conn: psycopg.Connection[Any], path: Path, stage: str) -> list[str]:
+    """A problem for each staged record whose subject is not in the database."""
     return [f"{_label(path, n)}: {t} {i} is not in the database: sync it first, or leave the "
             "record out" for n, t, i in sql.userdata.imported_subjects_unknown(
-                conn, stage=stage, limit=_PROBLEM_LIMIT)]
+                conn, stage=stage, limit=PROBLEM_LIMIT)]
 

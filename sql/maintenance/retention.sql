@@ -4,12 +4,17 @@
 -- for now) and commit on their own. The newest row of each series (an enrollment's
 -- grades, a submission's scores, …) is always kept, however old: it is the last thing
 -- known about it. The tracker command runs batches until none is left
--- (tracker maintenance retention); a DBA runs one batch per table with
+-- (tracker maintenance retention); a DBA runs one batch of one table with
 --
 --   psql -X -1 -v ON_ERROR_STOP=1 -v actor=dba -v batch_size=5000 -v run_id= \
+--        -v table=enrollment_grades -v series=enrollment_id \
+--        -v subseries=enrollment_id -v recorded_at=recorded_at \
 --        -f sql/maintenance/retention.sql
 --
--- (an empty run_id: the batches go under the run the first statement opens).
+-- (an empty run_id: the batch goes under the run the first statement opens). The series
+-- of each table: enrollment_grades by enrollment_id, submission_scores by submission_id,
+-- course_snapshots by course_id (each its own subseries, recorded_at), risk_assessments
+-- by user_id and course_id (assessed_at).
 
 -- name: retention_due
 -- Per history table with a policy: how long it keeps rows, and how many are due now.
@@ -56,120 +61,39 @@ RETURNING run_id;
 SELECT set_config('tracker.history_write', 'archive', true),
        set_config('lock_timeout', '2s', true);
 
--- name: archive_enrollment_grades_batch
--- One batch of grade history older than its policy (the newest row per enrollment kept).
+-- name: archive_history_batch
+-- One batch of one history table's rows older than its policy: the newest row of each
+-- series (the rows with one series value, and one subseries value where a series has two
+-- columns, the same column again where it has one) is kept.
+-- allow table: enrollment_grades, submission_scores, course_snapshots, risk_assessments
+-- allow series: enrollment_id, submission_id, course_id, user_id
+-- allow subseries: enrollment_id, submission_id, course_id
+-- allow recorded_at: recorded_at, assessed_at
 WITH run AS (
     SELECT coalesce(nullif(:'run_id'::text, '')::bigint,
                     currval(pg_get_serial_sequence('archive.runs', 'run_id'))) AS run_id
 ),
 due AS (
-    SELECT h.id
-    FROM history.enrollment_grades AS h
-    JOIN archive.retention_policies AS p ON p.relation = 'history.enrollment_grades'
-    WHERE h.recorded_at < now() - p.keep
-      AND EXISTS (SELECT 1 FROM history.enrollment_grades AS newer
-                  WHERE newer.enrollment_id = h.enrollment_id
-                    AND newer.recorded_at > h.recorded_at)
+    SELECT h.id, p.relation
+    FROM history.:"table" AS h
+    JOIN archive.retention_policies AS p ON p.relation::regclass = h.tableoid
+    WHERE h.:"recorded_at" < now() - p.keep
+      AND EXISTS (SELECT 1 FROM history.:"table" AS newer
+                  WHERE newer.:"series" = h.:"series"
+                    AND newer.:"subseries" IS NOT DISTINCT FROM h.:"subseries"
+                    AND newer.:"recorded_at" > h.:"recorded_at")
     ORDER BY h.id
     LIMIT :'batch_size'::integer
     FOR UPDATE OF h SKIP LOCKED
 ),
 archived AS (
     INSERT INTO archive.rows (run_id, relation, row_id, row_data)
-    SELECT run.run_id, 'history.enrollment_grades', h.id::text, to_jsonb(h)
-    FROM history.enrollment_grades AS h
+    SELECT run.run_id, d.relation, h.id::text, to_jsonb(h)
+    FROM history.:"table" AS h
     JOIN due AS d ON d.id = h.id
     CROSS JOIN run
 )
-DELETE FROM history.enrollment_grades AS h
-USING due AS d
-WHERE h.id = d.id;
-
--- name: archive_submission_scores_batch
--- One batch of score history older than its policy (the newest row per submission kept).
-WITH run AS (
-    SELECT coalesce(nullif(:'run_id'::text, '')::bigint,
-                    currval(pg_get_serial_sequence('archive.runs', 'run_id'))) AS run_id
-),
-due AS (
-    SELECT h.id
-    FROM history.submission_scores AS h
-    JOIN archive.retention_policies AS p ON p.relation = 'history.submission_scores'
-    WHERE h.recorded_at < now() - p.keep
-      AND EXISTS (SELECT 1 FROM history.submission_scores AS newer
-                  WHERE newer.submission_id = h.submission_id
-                    AND newer.recorded_at > h.recorded_at)
-    ORDER BY h.id
-    LIMIT :'batch_size'::integer
-    FOR UPDATE OF h SKIP LOCKED
-),
-archived AS (
-    INSERT INTO archive.rows (run_id, relation, row_id, row_data)
-    SELECT run.run_id, 'history.submission_scores', h.id::text, to_jsonb(h)
-    FROM history.submission_scores AS h
-    JOIN due AS d ON d.id = h.id
-    CROSS JOIN run
-)
-DELETE FROM history.submission_scores AS h
-USING due AS d
-WHERE h.id = d.id;
-
--- name: archive_course_snapshots_batch
--- One batch of course snapshots older than their policy (the newest per course kept).
-WITH run AS (
-    SELECT coalesce(nullif(:'run_id'::text, '')::bigint,
-                    currval(pg_get_serial_sequence('archive.runs', 'run_id'))) AS run_id
-),
-due AS (
-    SELECT h.id
-    FROM history.course_snapshots AS h
-    JOIN archive.retention_policies AS p ON p.relation = 'history.course_snapshots'
-    WHERE h.recorded_at < now() - p.keep
-      AND EXISTS (SELECT 1 FROM history.course_snapshots AS newer
-                  WHERE newer.course_id = h.course_id
-                    AND newer.recorded_at > h.recorded_at)
-    ORDER BY h.id
-    LIMIT :'batch_size'::integer
-    FOR UPDATE OF h SKIP LOCKED
-),
-archived AS (
-    INSERT INTO archive.rows (run_id, relation, row_id, row_data)
-    SELECT run.run_id, 'history.course_snapshots', h.id::text, to_jsonb(h)
-    FROM history.course_snapshots AS h
-    JOIN due AS d ON d.id = h.id
-    CROSS JOIN run
-)
-DELETE FROM history.course_snapshots AS h
-USING due AS d
-WHERE h.id = d.id;
-
--- name: archive_risk_assessments_batch
--- One batch of risk assessments older than their policy (the newest per student and course kept).
-WITH run AS (
-    SELECT coalesce(nullif(:'run_id'::text, '')::bigint,
-                    currval(pg_get_serial_sequence('archive.runs', 'run_id'))) AS run_id
-),
-due AS (
-    SELECT h.id
-    FROM history.risk_assessments AS h
-    JOIN archive.retention_policies AS p ON p.relation = 'history.risk_assessments'
-    WHERE h.assessed_at < now() - p.keep
-      AND EXISTS (SELECT 1 FROM history.risk_assessments AS newer
-                  WHERE newer.user_id = h.user_id
-                    AND newer.course_id IS NOT DISTINCT FROM h.course_id
-                    AND newer.assessed_at > h.assessed_at)
-    ORDER BY h.id
-    LIMIT :'batch_size'::integer
-    FOR UPDATE OF h SKIP LOCKED
-),
-archived AS (
-    INSERT INTO archive.rows (run_id, relation, row_id, row_data)
-    SELECT run.run_id, 'history.risk_assessments', h.id::text, to_jsonb(h)
-    FROM history.risk_assessments AS h
-    JOIN due AS d ON d.id = h.id
-    CROSS JOIN run
-)
-DELETE FROM history.risk_assessments AS h
+DELETE FROM history.:"table" AS h
 USING due AS d
 WHERE h.id = d.id;
 

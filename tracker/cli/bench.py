@@ -1,17 +1,21 @@
-"""``tracker bench``: the benchmark in the repository's ``bench/`` (see ``python -m bench --help``).
+"""``tracker bench``: the benchmark of a checkout's ``bench/`` (see ``python -m bench --help``).
 
-The benchmark is not part of the installed package: it lives beside it in a checkout,
-so this command finds it there and hands it every argument.
+The benchmark depends on tracker, not the reverse: tracker finds it by its entry point
+(``tracker.bench`` in pyproject.toml), which an editable install of a checkout provides,
+and hands it every argument.
 """
 
 from __future__ import annotations
 
-import sys
+from importlib.metadata import entry_points
 
 import click
 
-import tracker
 from tracker.errors import ConfigurationError
+
+NOT_INSTALLED = ("the benchmark is not installed: it is the bench/ folder of a checkout of "
+                 "the repository; in a clone, pip install -e '.[bench]' installs it (then "
+                 "tracker bench, or python -m bench)")
 
 
 @click.command("bench", add_help_option=False,
@@ -19,11 +23,13 @@ from tracker.errors import ConfigurationError
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def command(args: tuple[str, ...]) -> None:
     """Measure tracker beside the floor and its peers (python -m bench; --help for options)."""
-    if not (tracker.ROOT / "bench" / "cli.py").is_file():
-        raise ConfigurationError(f"the benchmark lives in a checkout's bench/ folder and "
-                                 f"{tracker.ROOT} has none; run it from a clone of the repository")
-    if str(tracker.ROOT) not in sys.path:
-        sys.path.insert(0, str(tracker.ROOT))
-    from bench.cli import main
-
+    found = list(entry_points(group="tracker.bench", name="main"))
+    try:
+        main = found[0].load() if found else None
+    except ModuleNotFoundError as exc:  # installed once, since moved or deleted
+        if exc.name not in ("bench", "bench.cli"):
+            raise
+        main = None
+    if main is None:
+        raise ConfigurationError(NOT_INSTALLED)
     main.main(args=list(args), prog_name="tracker bench")

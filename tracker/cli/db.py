@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from tracker import MIGRATIONS_DIR, db, embedded, migrate
-from tracker.cli.output import AT_LEAST_ONE, format_option, render, to_json
+from tracker.cli.options import AT_LEAST_ONE, format_option
+from tracker.cli.output import render, to_json
 from tracker.errors import MigrationError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

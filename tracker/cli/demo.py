@@ -13,8 +13,7 @@ from pathlib import Path
 import click
 
 from tracker import analytics, db, migrate, sample, sync
-from tracker.cli.output import render
-from tracker.cli.sync import print_report, progress_bar
+from tracker.cli.output import print_report, progress_bar, render
 
 COURSES_PER_STUDENT = 4
 

@@ -13,16 +13,8 @@ from datetime import timedelta
 import click
 
 from tracker import db, lifecycle
-from tracker.cli.output import (
-    AT_LEAST_ONE,
-    COUNT,
-    FORMATS,
-    ID,
-    format_option,
-    render,
-    to_json,
-)
-from tracker.cli.userdata import actor_option
+from tracker.cli.options import AT_LEAST_ONE, COUNT, FORMATS, ID, actor_option, format_option
+from tracker.cli.output import render, to_json
 
 
 @click.group("lifecycle")

@@ -1,6 +1,6 @@
 """``tracker check``, ``tracker maintenance …`` and ``tracker monitor …``: integrity,
 retention, optimization and query monitoring (thin wrappers over
-:mod:`tracker.maintenance` and :mod:`tracker.monitor`)."""
+:mod:`tracker.maintenance` and :mod:`tracker.stat_statements`)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,9 @@ from pathlib import Path
 
 import click
 
-from tracker import db, maintenance, monitor
-from tracker.cli.output import (
-    AT_LEAST_ONE,
-    COUNT,
-    ID,
-    format_option,
-    render,
-    to_json,
-    write_to,
-)
-from tracker.cli.userdata import actor_option
+from tracker import db, maintenance, stat_statements
+from tracker.cli.options import AT_LEAST_ONE, COUNT, ID, actor_option, format_option
+from tracker.cli.output import render, to_json, write_to
 
 
 def _size(n: int) -> str:
@@ -204,7 +196,7 @@ def monitor_group() -> None:
 def top_cmd(limit: int, fmt: str) -> None:
     """The heaviest statements, from pg_stat_statements (says how to enable it if need be)."""
     with db.connect() as conn:
-        rows = monitor.top(conn, limit=limit)
+        rows = stat_statements.top(conn, limit=limit)
     if fmt == "table":
         render([{"statement": r.name or " ".join(r.query.split())[:70], "calls": f"{r.calls:,}",
                  "total ms": f"{r.total_ms:,.1f}", "mean ms": f"{r.mean_ms:,.2f}",

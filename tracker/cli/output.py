@@ -1,4 +1,5 @@
-"""Rendering for the command line: tables for people, JSON or CSV for scripts, and errors."""
+"""Rendering for the command line: tables for people, JSON or CSV for scripts, a sync's
+progress and report, and errors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,32 +19,13 @@ from typing import Any, TypeVar
 import click
 import psycopg
 
-from tracker.arguments import BIGINT_MAX
+from tracker import sync
 from tracker.db import first_line
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-FORMATS = ("table", "json", "csv")
-
-#: An id (a Canvas object's, a sync run's, a note's): above 0 and within PostgreSQL's bigint.
-ID = click.IntRange(1, BIGINT_MAX)
-#: How many (rows, examples): 0 or more, within a bigint.
-COUNT = click.IntRange(0, BIGINT_MAX)
-#: How many, at least one.
-AT_LEAST_ONE = click.IntRange(1, BIGINT_MAX)
-
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-    help="table for people; json or csv for scripts.",
-)
-
 
 def run_guarded(fn: Callable[[], T]) -> T:
     """Run ``fn``; turn tracker's expected errors into a message on stderr and an exit code.
@@ -127,3 +110,34 @@ def render(items: Sequence[Any], fmt: str, *, title: str | None = None,
     # A person's terminal sets the width; piped output gets room enough not to truncate.
     console = Console() if sys.stdout.isatty() else Console(width=160)
     console.print(table if rows else f"{title + ': ' if title else ''}(none)")
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[sync.Progress | None]:
+    """A rich progress bar on a terminal (stderr); nothing when piped or asked for JSON."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def update(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=total or None)
+
+        yield update
+
+
+def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
+    """A sync's counts per table (or the whole report as JSON)."""
+    if as_json:
+        click.echo(to_json({**vars(result), "changed": result.changed}))
+        return
+    what = "dry run (nothing written)" if result.dry_run else f"sync {result.sync_id}"
+    rows = [{"table": name, **vars(counts)} for name, counts in result.counts.items()]
+    render(rows, "table", title=f"{what}: {result.kind}, {len(result.scope_course_ids)} course(s)")
+    click.echo(f"{result.changed:,} row(s) written in layers 0-2" if not result.dry_run
+               else f"{result.changed:,} row(s) would be written in layers 0-2")

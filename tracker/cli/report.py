@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from tracker import analytics, db
-from tracker.cli.output import ID, format_option, render
+from tracker.cli.options import ID, format_option
+from tracker.cli.output import render
 
 
 def _cell(value: Any, fmt: str) -> Any:

@@ -5,47 +5,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tracker import db, migrate, sync
-from tracker.cli.output import COUNT, FORMATS, ID, render, to_json
+from tracker.cli.options import COUNT, FORMATS, ID
+from tracker.cli.output import print_report, progress_bar, render, to_json
 from tracker.errors import ConfigurationError, MigrationError
-
-
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[sync.Progress | None]:
-    """A rich progress bar on a terminal (stderr); nothing when piped or asked for JSON."""
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("starting", total=None)
-
-        def update(step: str, done: int, total: int) -> None:
-            bar.update(task, description=step, completed=done, total=total or None)
-
-        yield update
-
-
-def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
-    """A sync's counts per table (or the whole report as JSON)."""
-    if as_json:
-        click.echo(to_json({**vars(result), "changed": result.changed}))
-        return
-    what = "dry run (nothing written)" if result.dry_run else f"sync {result.sync_id}"
-    rows = [{"table": name, **vars(counts)} for name, counts in result.counts.items()]
-    render(rows, "table", title=f"{what}: {result.kind}, {len(result.scope_course_ids)} course(s)")
-    click.echo(f"{result.changed:,} row(s) written in layers 0-2" if not result.dry_run
-               else f"{result.changed:,} row(s) would be written in layers 0-2")
 
 
 @click.group("sync", invoke_without_command=True)

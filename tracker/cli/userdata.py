@@ -8,9 +8,7 @@ log records it.
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -19,28 +17,10 @@ from typing import Any
 import click
 
 from tracker import db, tags, userdata
-from tracker.cli.output import COUNT, ID, format_option, render, to_json, write_to
+from tracker.cli.options import COUNT, ID, actor_option, format_option
+from tracker.cli.output import render, to_json, write_to
 
 FILE_FORMATS = click.Choice(userdata.FORMATS)
-
-
-def default_actor() -> str:
-    """$TRACKER_ACTOR, else the name of the user running tracker."""
-    try:
-        return os.environ.get("TRACKER_ACTOR") or getpass.getuser()
-    except (KeyError, OSError):  # no login name (some containers)
-        return "unknown"
-
-
-def _named(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    if not value.strip():
-        raise click.BadParameter("say who makes the change (a name, not empty)")
-    return value.strip()
-
-
-actor_option = click.option(
-    "--by", "actor", default=default_actor, show_default="$TRACKER_ACTOR or your login name",
-    callback=_named, help="Who makes the change (recorded in the audit log).")
 
 
 # -- notes ---------------------------------------------------------------------------------------
