@@ -55,12 +55,14 @@ class Scale:
         return f"{self.name}, {self.shape}"
 
     def shaped(self, shape: str) -> Scale:
-        """This scale in ``shape``: ``tall`` has the same submissions as few courses of
-        ``tall_course``'s size, each student in one."""
+        """This (wide) scale in ``shape``: ``tall`` has the same submissions as few courses
+        of ``tall_course``'s size, each student in one."""
         if shape not in SHAPES:
             raise ValueError(f"no shape {shape!r}; the shapes are {', '.join(SHAPES)}")
         if shape == self.shape:
             return self
+        if self.shape != "wide":
+            raise ValueError(f"{self.title} is shaped already: shape the wide scale")
         students, assignments = self.tall_course
         courses, rest = divmod(self.submissions, students * assignments)
         if rest or not courses:

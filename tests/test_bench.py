@@ -89,7 +89,6 @@ def test_every_measurement_is_reported_with_its_runs_and_ratios(smoke: dict[str,
 def test_the_json_records_the_machine_the_scale_and_the_command(
         everything: dict[str, Any], smoke: dict[str, Any]) -> None:
     assert everything["format"] == 2
-    assert "--shape both" in everything["command"]
     assert {"cores", "memory_gb", "postgresql", "python", "commit"} <= set(everything["machine"])
     assert everything["machine"]["postgresql"].startswith("PostgreSQL ")
     assert smoke["scale"]["name"] == "smoke"
@@ -114,7 +113,9 @@ def test_a_tall_scale_has_the_wide_ones_submissions_and_a_bundle_of_its_own(name
     assert tall.submissions == wide.submissions
     assert tall.courses < wide.courses and tall.courses_per_student == 1
     assert cache_key(tall.generator_args) != cache_key(wide.generator_args)
-    assert tall.shaped("wide") == wide
+    assert (wide.shaped("wide"), tall.shaped("tall")) == (wide, tall)
+    with pytest.raises(ValueError, match="shaped already"):
+        tall.shaped("wide")
 
 
 def test_each_sync_step_names_its_slowest_statements(smoke: dict[str, Any]) -> None:
