@@ -45,6 +45,7 @@ from bench import child, data, server
 from bench.queries import SAMPLE_SECONDS, QueryTiming, time_queries
 from bench.scales import SHAPES, Scale
 from tracker import migrate, sync
+from tracker.monitor import Execution
 
 #: Layers 0, 1 and 2: what an unchanged re-sync must not write.
 SYNCED_LAYERS = ("lifecycle", "canvas", "history")
@@ -83,15 +84,6 @@ class Options:
 
 
 @dataclass(frozen=True)
-class Statement:
-    """One SQL-file statement of a sync or an undo, as ``tracker.monitor.watch`` saw it."""
-
-    name: str
-    ms: float
-    rows: int | None
-
-
-@dataclass(frozen=True)
 class Measurement:
     """One method measured ``len(seconds)`` times (or measured on a sample and extrapolated)."""
 
@@ -113,7 +105,7 @@ class Measurement:
     info: dict[str, Any] = field(default_factory=dict)
     same_data: bool = True
     """False for a measurement on another bundle than the floor's (no ratio to it)."""
-    statements: list[Statement] = field(default_factory=list)
+    statements: list[Execution] = field(default_factory=list)
     """A sync's or an undo's slowest statements (the first run's), the slowest first."""
 
     @property
@@ -363,7 +355,7 @@ class _Bench:
         rows = total_rows or results[0].rows
         factor = rows / sample_rows if sample_rows else 1.0
         info = dict(results[0].info)
-        statements = [Statement(**s) for s in info.pop("statements", [])]
+        statements = [Execution(**s) for s in info.pop("statements", [])]
         measurement = Measurement(
             key=key, label=label, group=group, rows=rows,
             seconds=[s * factor for s in seconds], peak_mb=max(peaks),
