@@ -450,8 +450,9 @@ def _with_targets(results: Results, rev1: data.Bundle) -> Results:
         want = (rev1.changed_submissions, rev1.changed_enrollments)
         targets.append(Target(
             "re-sync, 1% changed: history rows appended",
-            f"exactly the changed: {want[0]:,} scores, {want[1]:,} grades",
-            f"{scores:,} scores, {grades:,} grades", (scores, grades) == want))
+            "exactly the changed scores and grades",
+            f"{scores:,} of {want[0]:,} scores, {grades:,} of {want[1]:,} grades",
+            (scores, grades) == want))
     syncs = [m for m in results.measurements if m.group == "tracker" and "undo" not in m.key]
     if syncs:
         peak = max(m.peak_mb for m in syncs)
