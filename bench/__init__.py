@@ -10,7 +10,9 @@ step in a child process of its own against a fresh database copied from a templa
   of Canvas Data 2's client (``executemany`` of ``INSERT … ON CONFLICT DO UPDATE``);
 - the report statements and query builders that exist, after ANALYZE.
 
-It prints a table and writes the same figures as JSON (``--json``). Modules:
+It does so at one shape of the school or both (``--shape``: many small courses, or the
+same submissions as few courses of 1,000 students), prints tables (each sync's slowest
+statements among them) and writes the same figures as JSON (``--json``). Modules:
 ``scales`` (the sizes), ``data`` (bundles and the floor's CSV files), ``server``
 (PostgreSQL, template databases, row-change counters), ``child`` (one measured step
 in a child process), ``peers``, ``queries``, ``run`` (the whole run), ``report``

@@ -3,7 +3,9 @@
 The parent calls :func:`run_step`; the child (``python -m bench.child STEP FOLDER``)
 reads its arguments from ``FOLDER/args.json`` (not the command line, which anyone on the
 machine may read: it holds the database URL), imports what the step needs, runs it, and
-writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``.
+writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``. A sync or
+an undo also names, in ``info["statements"]``, its :data:`SLOWEST` slowest SQL-file
+statements (``tracker.monitor.watch``): name, milliseconds and rows.
 
 ``seconds`` covers the work only (connecting included, the interpreter's start and
 imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
@@ -30,10 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracker import monitor
 from tracker.errors import TrackerError
 
 #: The folder that holds the ``bench`` package: children import it from there.
 ROOT = Path(__file__).resolve().parent.parent
+
+#: How many of a sync's statements are reported, the slowest first.
+SLOWEST = 5
 
 
 class StepError(TrackerError):
@@ -88,7 +94,7 @@ def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any
 
     cpu = _cpu_seconds()
     started = time.perf_counter()
-    with psycopg.connect(url, application_name=application_name) as conn:
+    with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
         report = sync.sync_bundle(conn, Path(bundle), progress=progress)
         progress("committing", 0, 0)
     progress("", 0, 0)
@@ -98,7 +104,14 @@ def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any
     return {"seconds": seconds, "rows": rows,
             "info": {"sync_id": report.sync_id, "changed": report.changed, "counts": counts,
                      "client_cpu_seconds": round(_cpu_seconds() - cpu, 3),
-                     "phases": {k: round(v, 3) for k, v in phases.items()}}}
+                     "phases": {k: round(v, 3) for k, v in phases.items()},
+                     "statements": _slowest(ran)}}
+
+
+def _slowest(ran: list[monitor.Execution]) -> list[dict[str, Any]]:
+    """The :data:`SLOWEST` slowest statements of ``ran``, the slowest first."""
+    slowest = sorted(ran, key=lambda e: e.ms, reverse=True)[:SLOWEST]
+    return [{"name": e.name, "ms": round(e.ms, 2), "rows": e.rows} for e in slowest]
 
 
 def _cpu_seconds() -> float:
@@ -112,12 +125,13 @@ def _tracker_undo(url: str, application_name: str) -> dict[str, Any]:
     from tracker import sync
 
     started = time.perf_counter()
-    with psycopg.connect(url, application_name=application_name) as conn:
+    with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
         run = sync.undo(conn)
     seconds = time.perf_counter() - started
     rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) + int(c.get("history", 0))
                for c in run.counts.values())
-    return {"seconds": seconds, "rows": rows, "info": {"sync_id": run.sync_id}}
+    return {"seconds": seconds, "rows": rows,
+            "info": {"sync_id": run.sync_id, "statements": _slowest(ran)}}
 
 
 def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: int,

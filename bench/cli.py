@@ -17,7 +17,7 @@ from rich.console import Console
 from bench import report
 from bench.child import ROOT
 from bench.run import Options, python_command, run
-from bench.scales import SCALES
+from bench.scales import SCALES, SHAPES
 from tracker.cli.output import run_guarded
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
@@ -33,6 +33,10 @@ def default_cache_dir() -> Path:
 @click.option("--scale", type=click.Choice(list(SCALES)), default="small", show_default=True,
               help="smoke (seconds), small (~50,000 submissions), medium (~250,000), "
                    "full (1,000,000), double (2,000,000).")
+@click.option("--shape", type=click.Choice([*SHAPES, "both"]),
+              help="wide: many small courses (20 students each at small and up); tall: the "
+                   "same submissions as few courses of 1,000 students (60 at smoke); both: "
+                   "wide, then tall, in one run. Default: both at full, else wide.")
 @click.option("--repeat", type=click.IntRange(min=1),
               help="Runs of each measurement (median reported). Default: 3; 1 at full and "
                    "double, and 1 at smoke.")
@@ -57,10 +61,10 @@ def default_cache_dir() -> Path:
 @click.option("--no-queries", is_flag=True, help="Leave out the queries.")
 @click.option("--psql", help="The psql the floor runs. Default: the embedded PostgreSQL's, "
                              "else the one on PATH.")
-@click.option("--markdown", is_flag=True, help="Also print the table as Markdown.")
+@click.option("--markdown", is_flag=True, help="Also print the tables as Markdown.")
 @click.option("--check", is_flag=True,
-              help="Exit with 1 when a target of the sync issue is missed.")
-def main(scale: str, repeat: int | None, database_url: str | None, cache_dir: Path | None,
+              help="Exit with 1 when a target is missed at any shape measured.")
+def main(scale: str, shape: str | None, repeat: int | None, database_url: str | None, cache_dir: Path | None,
          json_path: Path, peer_rows: int | None, query_runs: int | None,
          memory_check: bool | None, no_peers: bool, no_queries: bool, psql: str | None,
          markdown: bool, check: bool) -> None:
@@ -69,11 +73,13 @@ def main(scale: str, repeat: int | None, database_url: str | None, cache_dir: Pa
     \b
     python -m bench --scale smoke          a few seconds: is the harness sound?
     python -m bench --scale small          ~50,000 submissions, 3 runs each
-    python -m bench --scale full           1,000,000 submissions (the targets' size)
+    python -m bench --scale full           1,000,000 submissions (the targets' size), both shapes
+    python -m bench --shape tall           ~50,000 submissions as 2 courses of 1,000 students
     """
     chosen = SCALES[scale]
+    shapes = chosen.shapes if shape is None else SHAPES if shape == "both" else (shape,)
     options = Options(
-        scale=chosen, repeat=repeat or chosen.repeat,
+        scale=chosen, shapes=shapes, repeat=repeat or chosen.repeat,
         cache_dir=cache_dir or default_cache_dir(), database_url=database_url, psql=psql,
         peers=not no_peers, queries=not no_queries,
         memory_check=chosen.memory_check if memory_check is None else memory_check,
@@ -86,14 +92,14 @@ def main(scale: str, repeat: int | None, database_url: str | None, cache_dir: Pa
             err.print(f"[dim]{time.perf_counter() - started:7.1f} s[/dim]  {text}",
                       highlight=False)
 
-    results = run_guarded(lambda: run(options, progress))
-    report.write_json(results, json_path)
+    runs = run_guarded(lambda: run(options, progress))
+    report.write_json(runs, json_path)
     out = Console()
     if not out.is_terminal:
         out = Console(width=170)  # a file or a pipe: the table's width, not 80 columns
-    report.print_results(results, out)
+    report.print_results(runs, out)
     if markdown:
-        click.echo(report.markdown_table(results))
+        click.echo(report.markdown(runs))
     click.echo(f"results written to {json_path}", err=True)
-    if check and any(t.met is False for t in results.targets):
+    if check and any(t.met is False for r in runs for t in r.targets):
         sys.exit(1)

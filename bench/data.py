@@ -2,7 +2,9 @@
 
 A bundle is cached under ``<cache dir>/<generator arguments>-g<generator digest>/revision-N``:
 the digest is that of the ``tracker/sample`` package's sources, so a changed generator never
-serves stale files. ``bench-summary.json`` beside the files holds what the generator reported.
+serves stale files. ``revision-N.json`` beside the bundle's folder (not in it, where a sync
+would warn of a file it does not know) holds what the generator reported; it is written
+last, so a bundle is cached only once whole.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ import psycopg
 from psycopg import sql as pgsql
 
 from tracker import bundle, sample
-
-SUMMARY_FILE = "bench-summary.json"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def cache_key(generator_args: dict[str, Any]) -> str:
 def sample_bundle(cache_dir: Path, generator_args: dict[str, Any], *, revision: int) -> Bundle:
     """The sample school of ``generator_args`` at ``revision``, from the cache or generated."""
     folder = Path(cache_dir) / cache_key(generator_args) / f"revision-{revision}"
-    summary = folder / SUMMARY_FILE
+    summary = folder.with_name(f"{folder.name}.json")
     if summary.is_file():
         data = json.loads(summary.read_text())
         return Bundle(path=folder, revision=revision, **data)
@@ -77,9 +77,9 @@ def sample_bundle(cache_dir: Path, generator_args: dict[str, Any], *, revision: 
         "changed_enrollments": made.changed_enrollments,
         "size_bytes": made.size_bytes,
     }
-    (partial / SUMMARY_FILE).write_text(json.dumps(data, indent=2))
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(partial, folder)
+    summary.write_text(json.dumps(data, indent=2))
     return Bundle(path=folder, revision=revision, generated_seconds=seconds, **data)
 
 

@@ -1,14 +1,17 @@
 """The results for a person (a table on the terminal) and for a script (JSON, one file a run).
 
-Both hold the same figures: method, rows, median seconds and the spread, rows per
-second, peak memory, rows written in layers 0–2, and the ratio to the floor — full rows
-(the targets' reference) and typed columns only.
+Both hold the same figures, for each shape measured: method, rows, median seconds and
+the spread, rows per second, peak memory, rows written in layers 0–2, and the ratio to
+the floor — full rows (the targets' reference) and typed columns only; the slowest
+statements of each sync; the queries; the targets. When a run measured both shapes, the
+targets, the syncs' ratios and the queries' p95 are also shown side by side.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +20,9 @@ from rich.table import Table
 
 from bench.run import Measurement, Results
 
-#: Bumped when the JSON's structure changes, so comparisons across commits can tell.
-JSON_FORMAT = 1
+#: Bumped when the JSON's structure changes, so comparisons across commits can tell
+#: (2: one entry of ``runs`` per shape, each sync's slowest statements).
+JSON_FORMAT = 2
 
 
 def _ratio(m: Measurement, floor: Measurement | None) -> float | None:
@@ -28,8 +32,18 @@ def _ratio(m: Measurement, floor: Measurement | None) -> float | None:
     return m.median / floor.median
 
 
-def as_dict(results: Results) -> dict[str, Any]:
-    """The results as plain JSON data."""
+def as_dict(runs: list[Results]) -> dict[str, Any]:
+    """The results of every shape as plain JSON data: what they share, then each shape's."""
+    return {
+        "format": JSON_FORMAT,
+        "command": runs[0].command,
+        "machine": runs[0].machine,
+        "runs": [run_dict(r) for r in runs],
+    }
+
+
+def run_dict(results: Results) -> dict[str, Any]:
+    """One shape's results as plain JSON data."""
     floor, typed = results.get("floor.full_rows"), results.get("floor.typed_columns")
     measurements = []
     for m in results.measurements:
@@ -53,16 +67,15 @@ def as_dict(results: Results) -> dict[str, Any]:
             "written_layers_0_2": m.written,
             "changes": m.changes,
             "table_changes": m.table_changes,
+            "statements": [dataclasses.asdict(st) for st in m.statements],
             "info": m.info,
         })
     return {
-        "format": JSON_FORMAT,
+        "shape": results.shape,
         "scale": dataclasses.asdict(results.scale),
         "repeat": results.repeat,
-        "command": results.command,
         "started_at": results.started_at,
         "seconds": round(results.seconds, 1),
-        "machine": results.machine,
         "bundle": results.bundle,
         "measurements": measurements,
         "queries": [dataclasses.asdict(q) for q in results.queries],
@@ -75,34 +88,52 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def write_json(results: Results, path: Path) -> None:
+def write_json(runs: list[Results], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(as_dict(results), indent=2, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(as_dict(runs), indent=2, ensure_ascii=False) + "\n")
 
 
-def print_results(results: Results, console: Console) -> None:
-    """The figures as tables: measurements, queries, targets, then the notes."""
-    facts = results.machine
+def print_results(runs: list[Results], console: Console) -> None:
+    """Each shape's figures (see :func:`print_shape`), then the shapes side by side."""
+    first = runs[0]
+    facts = first.machine
     console.print(
-        f"[bold]tracker benchmark[/bold], scale {results.scale.name}, "
-        f"{results.repeat} run(s) each, {results.started_at}\n"
+        f"[bold]tracker benchmark[/bold], scale {first.scale.name}, "
+        f"{' and '.join(r.shape for r in runs)}, {first.repeat} run(s) each, "
+        f"{first.started_at}\n"
         f"{facts['cores']} cores ({facts['cpu']}), {facts['memory_gb']} GB; {facts['postgresql']}"
         f" ({facts['server']}); Python {facts['python']}; commit {facts['commit'] or 'unknown'}",
         highlight=False)
+    for results in runs:
+        print_shape(results, console)
+    if len(runs) > 1:
+        for title, (headers, rows) in side_by_side(runs).items():
+            console.print(_table(title, headers, rows))
+    console.print(f"finished in {sum(r.seconds for r in runs):.0f} s", highlight=False)
+
+
+def print_shape(results: Results, console: Console) -> None:
+    """One shape's figures as tables: measurements, the syncs' steps and slowest
+    statements, queries, targets, then the notes."""
     console.print(measurement_table(results))
     phases = phase_table(results)
     if phases is not None:
         console.print(phases)
+    headers, rows = statement_rows(results)
+    if rows:
+        console.print(_table(f"{results.scale.title}: the slowest statements of each step "
+                             "(first run)", headers, rows))
     if results.queries:
-        queries = Table(title="queries (after ANALYZE)", title_justify="left")
+        queries = Table(title=f"{results.scale.title}: queries (after ANALYZE)",
+                        title_justify="left")
         for name in ("query", "from", "runs", "p50 ms", "p95 ms", "first run ms", "rows"):
             queries.add_column(name, justify="left" if name in ("query", "from") else "right")
         for q in results.queries:
             queries.add_row(q.name, q.source, str(q.runs), f"{q.p50_ms:.2f}", f"{q.p95_ms:.2f}",
                             f"{q.first_ms:.2f}", f"{q.rows:,}")
         console.print(queries)
-    targets = Table(title="targets of the sync and queries issues (set at 1,000,000 submissions)",
-                    title_justify="left")
+    targets = Table(title=f"{results.scale.title}: targets of the sync and queries issues "
+                          "(set at 1,000,000 submissions)", title_justify="left")
     for name in ("target", "wanted", "got", "met"):
         targets.add_column(name)
     for t in results.targets:
@@ -111,7 +142,6 @@ def print_results(results: Results, console: Console) -> None:
     console.print(targets)
     for note in results.notes:
         console.print(f"note: {note}", highlight=False)
-    console.print(f"finished in {results.seconds:.0f} s", highlight=False)
 
 
 HEADERS = ("method", "rows", "median s", "spread s", "rows/s", "peak MB", "written L0–2",
@@ -137,8 +167,8 @@ def measurement_rows(results: Results) -> list[list[str]]:
 
 
 def measurement_table(results: Results) -> Table:
-    table = Table(title=f"{results.scale.name}: {results.bundle['records']['submissions']:,} "
-                        "submissions", title_justify="left")
+    table = Table(title=f"{results.scale.title}: {results.bundle['records']['submissions']:,} "
+                        f"submissions, {results.scale.courses:,} courses", title_justify="left")
     for name in HEADERS:
         table.add_column(name, justify="left" if name == "method" else "right")
     for row in measurement_rows(results):
@@ -174,17 +204,77 @@ def phase_table(results: Results) -> Table | None:
     headers, rows = phase_rows(results)
     if not rows:
         return None
-    table = Table(title="where the sync's time goes", title_justify="left")
+    return _table(f"{results.scale.title}: where the sync's time goes", headers, rows)
+
+
+def statement_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    """The slowest statements of each sync and of the undo (their first run): the
+    headers and rows, the slowest first within each step."""
+    rows = [[m.label.removeprefix("tracker: "), st.name, f"{st.ms:,.1f}",
+             "—" if st.rows is None else f"{st.rows:,}"]
+            for m in results.measurements if not m.key.endswith("_double")
+            for st in m.statements]
+    return ["step", "statement", "ms", "rows"], rows
+
+
+def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The shapes side by side, by title: the targets, the syncs' ratios to the floor and
+    the queries' p95 (headers and rows)."""
+    def ratio(m: Measurement, r: Results) -> str:
+        found = _ratio(m, r.get("floor.full_rows"))
+        return f"{m.median:.2f} s" + ("" if found is None else f" ({found:.2f}×)")
+
+    met = {True: "yes", False: "no", None: "—"}
+    tables: dict[str, tuple[Callable[[Results], dict[str, str]], str]] = {
+        "targets": (lambda r: {f"{t.name} ({t.wanted})": f"{t.got}: {met[t.met]}"
+                               for t in r.targets}, "target (wanted)"),
+        "tracker (× the full-row floor)": (
+            lambda r: {m.label: ratio(m, r) for m in r.measurements if m.group == "tracker"},
+            "method"),
+        "queries, p95 ms": (lambda r: {q.name: f"{q.p95_ms:.2f}" for q in r.queries}, "query"),
+    }
+    out = {}
+    scale = runs[0].scale.name
+    for title, (cells_of, what) in tables.items():
+        cells = [cells_of(r) for r in runs]
+        names: list[str] = []
+        for c in cells:
+            names += [n for n in c if n not in names]
+        rows = [[n] + [c.get(n, "—") for c in cells] for n in names]
+        out[f"{scale}, the shapes side by side: {title}"] = ([what] + [r.shape for r in runs],
+                                                             rows)
+    return out
+
+
+#: Columns of text, left-aligned, by their header (the first column always is).
+TEXT_COLUMNS = ("statement",)
+
+
+def _table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, title_justify="left")
     for i, name in enumerate(headers):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 or name in TEXT_COLUMNS else "right")
     for row in rows:
         table.add_row(*row)
     return table
 
 
-def markdown_table(results: Results) -> str:
-    """The measurements as a Markdown table (for BENCHMARKS.md)."""
-    lines = ["| " + " | ".join(HEADERS) + " |", "|---" + "|--:" * (len(HEADERS) - 1) + "|"]
-    for row in measurement_rows(results):
-        lines.append("| " + " | ".join(row) + " |")
+def markdown(runs: list[Results]) -> str:
+    """For BENCHMARKS.md: each shape's measurements and slowest statements, then the
+    shapes side by side, as Markdown tables."""
+    parts = []
+    for results in runs:
+        parts.append(f"**{results.scale.title}**: {results.scale.courses:,} courses\n\n"
+                     + _markdown_table(list(HEADERS), measurement_rows(results)))
+        parts.append(_markdown_table(*statement_rows(results)))
+    if len(runs) > 1:
+        for title, (headers, rows) in side_by_side(runs).items():
+            parts.append(f"**{title}**\n\n" + _markdown_table(headers, rows))
+    return "\n\n".join(parts)
+
+
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    aligned = ["---" if i == 0 or h in TEXT_COLUMNS else "--:" for i, h in enumerate(headers)]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligned) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)

@@ -1,6 +1,10 @@
 """One benchmark run, start to finish: data, templates, every measurement, the targets.
 
-The order, and the databases each step starts from (templates, made once):
+A run measures each shape it is given (``wide``, ``tall``: :mod:`bench.scales`) one
+after the other on the same server, the whole of what follows for each, with targets of
+its own: every target must hold at both shapes.
+
+The order, and the databases each step starts from (templates, made once a shape):
 
 1. ``migrated``: every migration applied. The first full sync starts here; the first
    run's database, after ``VACUUM (ANALYZE)``, becomes ``synced``.
@@ -29,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,20 +43,21 @@ import psycopg
 import tracker
 from bench import child, data, server
 from bench.queries import SAMPLE_SECONDS, QueryTiming, time_queries
-from bench.scales import Scale
+from bench.scales import SHAPES, Scale
 from tracker import migrate, sync
+from tracker.monitor import Execution
 
 #: Layers 0, 1 and 2: what an unchanged re-sync must not write.
 SYNCED_LAYERS = ("lifecycle", "canvas", "history")
 
-#: The sync issue's targets, at 1,000,000 submissions.
+#: The sync issue's targets, at 1,000,000 submissions, in either shape.
 FIRST_SYNC_MAX = 3.0
 RESYNC_UNCHANGED_MAX = 1.0
 RESYNC_CHANGED_MAX = 1.2
 PEAK_MEMORY_MAX_MB = 300.0
 FLAT_MEMORY_TOLERANCE = 1.10  # "flat": the doubled bundle's peak within 10% of the single's
 
-#: The queries issue's targets (p95, milliseconds), at 1,000,000 submissions.
+#: The queries issue's targets (p95, milliseconds), at 1,000,000 submissions, in either shape.
 BUILDER_P95_MAX_MS = 2.0
 AT_RISK_COURSE_P95_MAX_MS = 50.0
 AT_RISK_EVERYONE_P95_MAX_MS = 1000.0
@@ -65,6 +70,8 @@ class Options:
     scale: Scale
     repeat: int
     cache_dir: Path
+    shapes: tuple[str, ...] = SHAPES[:1]
+    """Measured one after the other, each a :class:`Results` of its own."""
     database_url: str | None = None
     psql: str | None = None
     peers: bool = True
@@ -98,6 +105,8 @@ class Measurement:
     info: dict[str, Any] = field(default_factory=dict)
     same_data: bool = True
     """False for a measurement on another bundle than the floor's (no ratio to it)."""
+    statements: list[Execution] = field(default_factory=list)
+    """A sync's or an undo's slowest statements (the first run's), the slowest first."""
 
     @property
     def median(self) -> float:
@@ -134,16 +143,36 @@ class Results:
     targets: list[Target]
     notes: list[str]
 
+    @property
+    def shape(self) -> str:
+        return self.scale.shape
+
     def get(self, key: str) -> Measurement | None:
         return next((m for m in self.measurements if m.key == key), None)
 
 
-def run(options: Options, progress: Progress = lambda text: None) -> Results:
-    """Run the whole benchmark (see the module's docstring) and return its results."""
+def run(options: Options, progress: Progress = lambda text: None) -> list[Results]:
+    """Run the whole benchmark (see the module's docstring) once for each of the options'
+    shapes, one after the other on the same server, and return their results."""
+    peers, notes = options.peers, []
+    if peers and importlib.util.find_spec("sqlalchemy") is None:
+        peers = False
+        notes.append("peers skipped: SQLAlchemy is not installed (pip install -e '.[bench]')")
+    work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # after the embedded server has stopped
+    with server.open_server(options.database_url, work) as srv:
+        return [_run_shape(srv, replace(options, scale=options.scale.shaped(shape),
+                                        peers=peers), progress, work / shape, notes)
+                for shape in options.shapes]
+
+
+def _run_shape(srv: server.Server, options: Options, progress: Progress, work: Path,
+               notes: list[str]) -> Results:
+    """The benchmark at ``options.scale`` (shaped), in ``work``; ``notes`` are the run's."""
     started_at = datetime.now().astimezone().isoformat(timespec="seconds")
     clock = time.perf_counter()
-    scale, notes = options.scale, []
-    progress(f"bundle for scale {scale.name} ({scale.submissions:,} submissions and the "
+    scale, notes = options.scale, list(notes)
+    progress(f"bundle for scale {scale.title} ({scale.submissions:,} submissions and the "
              "edge-case course): revision 0")
     rev0 = data.sample_bundle(options.cache_dir, scale.generator_args, revision=0)
     progress("bundle: revision 1 (about 1% of the scores changed)")
@@ -156,21 +185,14 @@ def run(options: Options, progress: Progress = lambda text: None) -> Results:
         if b is not None and b.generated_seconds is not None:
             notes.append(f"generated {b.path} in {b.generated_seconds:.0f} s "
                          "(cached for the next runs)")
-    peers = options.peers
-    if peers and importlib.util.find_spec("sqlalchemy") is None:
-        peers = False
-        notes.append("peers skipped: SQLAlchemy is not installed (pip install -e '.[bench]')")
-
-    work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    atexit.register(shutil.rmtree, work, True)  # after the embedded server has stopped
-    with server.open_server(options.database_url, work) as srv:
-        try:
-            bench = _Bench(srv, options, progress, work)
-            measurements, queries, query_notes = bench.measure(rev0, rev1, double, peers)
-        finally:
-            progress("dropping the run's databases")
-            server.drop_run_databases(srv)
-            shutil.rmtree(work / "csv", ignore_errors=True)
+    work.mkdir()
+    try:
+        bench = _Bench(srv, options, progress, work)
+        measurements, queries, query_notes = bench.measure(rev0, rev1, double, options.peers)
+    finally:
+        progress("dropping the run's databases")
+        server.drop_run_databases(srv)
+        shutil.rmtree(work, ignore_errors=True)
     notes += query_notes
     if any(m.sample_rows for m in measurements):
         notes.append("rows marked ~ were measured on the bundle's first submissions only and "
@@ -332,11 +354,14 @@ class _Bench:
                           f"{result.peak_kb / 1024:.0f} MB")
         rows = total_rows or results[0].rows
         factor = rows / sample_rows if sample_rows else 1.0
+        info = dict(results[0].info)
+        statements = [Execution(**s) for s in info.pop("statements", [])]
         measurement = Measurement(
             key=key, label=label, group=group, rows=rows,
             seconds=[s * factor for s in seconds], peak_mb=max(peaks),
             sample_rows=sample_rows, measured_seconds=seconds if sample_rows else [],
-            changes=worst, table_changes=tables, info=results[0].info, same_data=same_data)
+            changes=worst, table_changes=tables, info=info, same_data=same_data,
+            statements=statements)
         return measurement, kept
 
     def _peers(self, rev0: data.Bundle, rev1: data.Bundle, parents: str,
@@ -425,8 +450,9 @@ def _with_targets(results: Results, rev1: data.Bundle) -> Results:
         want = (rev1.changed_submissions, rev1.changed_enrollments)
         targets.append(Target(
             "re-sync, 1% changed: history rows appended",
-            f"exactly the changed: {want[0]:,} scores, {want[1]:,} grades",
-            f"{scores:,} scores, {grades:,} grades", (scores, grades) == want))
+            "exactly the changed scores and grades",
+            f"{scores:,} of {want[0]:,} scores, {grades:,} of {want[1]:,} grades",
+            (scores, grades) == want))
     syncs = [m for m in results.measurements if m.group == "tracker" and "undo" not in m.key]
     if syncs:
         peak = max(m.peak_mb for m in syncs)

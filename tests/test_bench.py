@@ -1,8 +1,9 @@
 """bench: the harness runs end to end at the smoke scale and reports sound figures.
 
-Correctness only: the run finishes, the JSON holds every measurement with its runs,
-the floor and the peers load every submission, and an unchanged re-sync writes no row
-in layers 0–2. No assertion here is about time.
+Correctness only: the run finishes at both shapes (many small courses, few large ones),
+the JSON holds every measurement with its runs and each sync's slowest statements, the
+floor and the peers load every submission, and an unchanged re-sync writes no row in
+layers 0–2. No assertion here is about time.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from click.testing import CliRunner
 
 import tracker
 from bench.cli import main  # the editable install of the checkout provides bench/
+from bench.data import cache_key
+from bench.scales import SCALES, SHAPES
 
 LAYERS = ("lifecycle", "canvas", "history")
 
@@ -31,18 +34,36 @@ MEASUREMENTS = {
 }
 
 
+#: The steps of a sync whose slowest statements are reported.
+SYNC_STEPS = ("tracker.first_sync", "tracker.resync_unchanged", "tracker.resync_changed",
+              "tracker.undo")
+
+
 @pytest.fixture(scope="module")
-def smoke(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """One smoke run on the test server; its JSON."""
+def smoke_run(pg: Any, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[tuple[dict[str, Any], str]]:
+    """One smoke run of both shapes on the test server: its JSON and what it printed."""
     pytest.importorskip("sqlalchemy", reason="the peers need: pip install -e '.[bench]'")
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "results.json"
     result = CliRunner().invoke(main, [
-        "--scale", "smoke", "--repeat", "1", "--database-url", pg.admin_url,
+        "--scale", "smoke", "--shape", "both", "--repeat", "1", "--database-url", pg.admin_url,
         "--cache-dir", str(tmp / "cache"), "--json", str(out), "--peer-rows", "300",
-        "--query-runs", "1", "--memory-check"])
+        "--query-runs", "1", "--memory-check", "--markdown"])
     assert result.exit_code == 0, result.output + repr(result.exception)
-    yield json.loads(out.read_text())
+    yield json.loads(out.read_text()), result.output
+
+
+@pytest.fixture(scope="module")
+def everything(smoke_run: tuple[dict[str, Any], str]) -> dict[str, Any]:
+    """The smoke run's JSON: what the shapes share, and ``runs``, one a shape."""
+    return smoke_run[0]
+
+
+@pytest.fixture(params=SHAPES)
+def smoke(request: pytest.FixtureRequest, everything: dict[str, Any]) -> dict[str, Any]:
+    """The smoke run's results at one shape (each test runs at both)."""
+    return {run["shape"]: run for run in everything["runs"]}[request.param]
 
 
 def by_key(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -62,12 +83,58 @@ def test_every_measurement_is_reported_with_its_runs_and_ratios(smoke: dict[str,
     assert measurements["floor.typed_columns"]["ratio_to_floor_typed"] == 1.0
 
 
-def test_the_json_records_the_machine_the_scale_and_the_command(smoke: dict[str, Any]) -> None:
-    assert smoke["format"] == 1
+def test_the_json_records_the_machine_the_scale_and_the_command(
+        everything: dict[str, Any], smoke: dict[str, Any]) -> None:
+    assert everything["format"] == 2
+    assert {"cores", "memory_gb", "postgresql", "python", "commit"} <= set(everything["machine"])
+    assert everything["machine"]["postgresql"].startswith("PostgreSQL ")
     assert smoke["scale"]["name"] == "smoke"
-    assert {"cores", "memory_gb", "postgresql", "python", "commit"} <= set(smoke["machine"])
-    assert smoke["machine"]["postgresql"].startswith("PostgreSQL ")
+    assert smoke["scale"]["shape"] == smoke["shape"]
     assert smoke["bundle"]["records"]["submissions"] > 0
+
+
+def test_both_shapes_hold_the_same_submissions_in_courses_of_other_sizes(
+        everything: dict[str, Any]) -> None:
+    wide, tall = everything["runs"]
+    assert (wide["shape"], tall["shape"]) == SHAPES
+    assert wide["bundle"]["records"]["submissions"] == tall["bundle"]["records"]["submissions"]
+    assert wide["bundle"]["records"]["courses"] > tall["bundle"]["records"]["courses"]
+    assert (tall["scale"]["students"] // tall["scale"]["courses"]
+            > wide["scale"]["students"] * wide["scale"]["courses_per_student"]
+            // wide["scale"]["courses"])
+
+
+@pytest.mark.parametrize("name", list(SCALES))
+def test_a_tall_scale_has_the_wide_ones_submissions_and_a_bundle_of_its_own(name: str) -> None:
+    wide, tall = SCALES[name], SCALES[name].shaped("tall")
+    assert tall.submissions == wide.submissions
+    assert tall.courses < wide.courses and tall.courses_per_student == 1
+    assert cache_key(tall.generator_args) != cache_key(wide.generator_args)
+    assert (wide.shaped("wide"), tall.shaped("tall")) == (wide, tall)
+    with pytest.raises(ValueError, match="shaped already"):
+        tall.shaped("wide")
+
+
+def test_each_sync_step_names_its_slowest_statements(smoke: dict[str, Any]) -> None:
+    measurements = by_key(smoke)
+    for key in SYNC_STEPS:
+        statements = measurements[key]["statements"]
+        assert 0 < len(statements) <= 5, key
+        assert all(s["name"].count(".") == 1 and s["ms"] >= 0 for s in statements), statements
+        assert [s["ms"] for s in statements] == sorted((s["ms"] for s in statements),
+                                                       reverse=True)
+    assert all(not m["statements"] for m in measurements.values() if m["group"] != "tracker")
+
+
+def test_the_tables_show_each_shapes_slowest_statements_and_the_shapes_side_by_side(
+        smoke_run: tuple[dict[str, Any], str]) -> None:
+    results, output = smoke_run
+    for run in results["runs"]:
+        title = f"smoke, {run['shape']}: the slowest statements of each step"
+        assert title in output
+        slowest = by_key(run)["tracker.first_sync"]["statements"][0]
+        assert f"| first full sync | {slowest['name']} |" in output  # the Markdown table
+    assert "smoke, the shapes side by side: targets" in output
 
 
 def test_an_unchanged_resync_writes_nothing_in_layers_0_to_2(smoke: dict[str, Any]) -> None:
