@@ -28,6 +28,8 @@ __depends__ = {"0010_risk_per_sync"}
 
 #: The migrations whose views and functions sql/rules replaces, oldest first.
 REPLACED = ("0008_query_indexes", "0009_course_figures", "0010_risk_per_sync")
+#: The sql/rules files this migration was written for (tracker.rules.digest).
+RULES_DIGEST = "0cb27e7ed014aeb5"
 #: What sql/rules adds: dropped on rollback.
 ADDED = ("canvas.risk_weights()", "canvas.student_work(bigint[])")
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import psycopg
 
+import tracker
 from tracker import analytics, rules
 
 #: Every view and function sql/rules defines, with its definition and comment.
@@ -41,3 +43,16 @@ def test_the_risk_weights_are_read_from_the_database_and_add_up_to_one(conn):
     assert list(weights) == ["score", "momentum", "missing", "late", "inactivity"]
     assert round(sum(weights.values()), 9) == 1.0
     assert weights["score"] == 0.35
+
+
+def test_the_newest_migration_that_applies_the_rules_was_written_for_these_files():
+    applying = sorted(p for p in tracker.MIGRATIONS_DIR.glob("*.py")
+                      if "rules.apply" in p.read_text())
+    assert applying, "no migration applies sql/rules"
+    tree = ast.parse(applying[-1].read_text())
+    stated = [node.value.value for node in tree.body
+              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+              and [getattr(t, "id", None) for t in node.targets] == ["RULES_DIGEST"]]
+    assert stated == [rules.digest()], (
+        f"sql/rules changed since {applying[-1].name}: add a migration that calls "
+        f"rules.apply with RULES_DIGEST = {rules.digest()!r}, so existing databases get it")

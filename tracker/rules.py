@@ -11,18 +11,21 @@ Migration ``0011_rules`` applies the files with :func:`apply`, from where tracke
 installed (``tracker.SQL_DIR``), for ``tracker db migrate`` and a plain ``yoyo apply``
 alike: from then on the files are what the database runs (a test compares the two).
 A change to a rule is a change to its file, applied to existing databases by a new
-migration that calls :func:`apply` again.
+migration that calls :func:`apply` again and states the files' :func:`digest` as
+``RULES_DIGEST`` (a test fails while the files and the newest such migration disagree,
+so an edited rule cannot reach fresh databases only).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import psycopg
 
 from tracker.sqlfiles import sql
 
-__all__ = ["apply"]
+__all__ = ["apply", "digest"]
 
 
 def apply(conn: psycopg.Connection[Any]) -> None:
@@ -32,3 +35,13 @@ def apply(conn: psycopg.Connection[Any]) -> None:
     transaction (yoyo's, in a migration)."""
     for statement in sql.rules:
         statement(conn)
+
+
+def digest() -> str:
+    """A digest of the rule files (their names and bytes, in name order): what the newest
+    migration that applies them states as ``RULES_DIGEST``."""
+    files = sorted({statement.path for statement in sql.rules})
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
