@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 from pypika import AliasedQuery
-from pypika import PostgreSQLQuery as Query
 from pypika import functions as fn
 from pypika.queries import QueryBuilder
+from pypika.terms import ExistsCriterion, Term
 
 from tracker import arguments
 from tracker.errors import InvalidQueryError
@@ -21,7 +21,7 @@ from tracker.queries import tables
 from tracker.queries.built import BuiltQuery, Page, fetch_page, render
 from tracker.queries.paging import Sort, keyset, ordered, page_length
 from tracker.queries.tables import SORTABLE_NAME
-from tracker.queries.terms import ArrayAggDistinct, EqualsAny, Params, Sql, select_from
+from tracker.queries.terms import ArrayAggDistinct, EqualsAny, Params, select_from
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class CurriculumStudent:
     course_ids: list[int]
 
 
-_FOUND = AliasedQuery("found")
+_PAGE = AliasedQuery("page")
 _SORTS = {
     "name": Sort(SORTABLE_NAME,
                  lambda r: r.student if r.sortable_name is None else r.sortable_name, "text"),
@@ -64,39 +64,46 @@ def curriculum_students_query(
     names = p(wanted, "text[]")
     every = p(len(wanted), "int") if match == "all" else None
     n = page_length(limit)
-    keys = keyset(_SORTS, "name", False, _FOUND.user_id, "user_id", cursor, p,
+    keys = keyset(_SORTS, "name", False, tables.users.id, "user_id", cursor, p,
                   "curriculum students")
 
     def build() -> QueryBuilder:
-        # Each student's curricula and courses first, grouped by id alone (less to sort);
-        # then their names, which the page is sorted by. The planner expects a few hundred
-        # students and would rather read every user than probe the index for each, so
-        # the users are asked for by the list of ids found: one index scan.
+        # The page first: the users in order of name who have a matching enrollment, so
+        # that the planner may walk users_sort_idx (0012) and stop after a page when many
+        # students match, or gather the few that match and sort them; then the curricula
+        # and courses of just the page's students.
         curriculum, tagged = tables.curricula, tables.curriculum_courses
         enrolled = tables.enrollments if include_inactive else tables.active_students
-        found = (
-            select_from(curriculum)
-            .join(tagged).on(tagged.curriculum_id == curriculum.id)
-            .join(enrolled).on(enrolled.course_id == tagged.course_id)
-            .select(enrolled.user_id, ArrayAggDistinct(curriculum.name).as_("curricula"),
-                    ArrayAggDistinct(enrolled.course_id).as_("course_ids"))
-            .where(EqualsAny(curriculum.name, names))
-            .groupby(enrolled.user_id)
-        )
-        if include_inactive:
-            found = found.where(tables.ANY_STUDENT_ENROLLMENT)
-        if every is not None:
-            found = found.having(fn.Count(curriculum.name).distinct() == every)
+
+        def matching() -> QueryBuilder:
+            found = (
+                select_from(curriculum)
+                .join(tagged).on(tagged.curriculum_id == curriculum.id)
+                .join(enrolled).on(enrolled.course_id == tagged.course_id)
+                .where(EqualsAny(curriculum.name, names))
+            )
+            return found.where(tables.ANY_STUDENT_ENROLLMENT) if include_inactive else found
+
         user = tables.users
+        if every is None:
+            matches = matching().select(1).where(enrolled.user_id == user.id)
+            who: Term = ExistsCriterion(matches)
+        else:
+            who = user.id.isin(matching().select(enrolled.user_id).groupby(enrolled.user_id)
+                               .having(fn.Count(curriculum.name).distinct() == every))
+        page = select_from(user).select(user.id, user.name, user.sortable_name,
+                                        user.sis_user_id).where(who)
+        page = ordered(page, keys, user.id).limit(n + 1)
+        student = _PAGE.field("name")  # AliasedQuery.name is the page's own name
         query = (
-            Query.with_(found, _FOUND.name)
-            .from_(_FOUND)
-            .join(user).on(user.id == _FOUND.user_id)
-            .select(_FOUND.user_id, user.name.as_("student"), user.sortable_name,
-                    user.sis_user_id, _FOUND.curricula, _FOUND.course_ids)
-            .where(EqualsAny(user.id, Sql(f"ARRAY(SELECT f.user_id FROM {_FOUND.name} AS f)")))
+            matching().join(_PAGE).on(_PAGE.id == enrolled.user_id)
+            .select(_PAGE.id.as_("user_id"), student.as_("student"), _PAGE.sortable_name,
+                    _PAGE.sis_user_id, ArrayAggDistinct(curriculum.name).as_("curricula"),
+                    ArrayAggDistinct(enrolled.course_id).as_("course_ids"))
+            .groupby(_PAGE.id, student, _PAGE.sortable_name, _PAGE.sis_user_id)
+            .orderby(fn.Coalesce(_PAGE.sortable_name, student)).orderby(_PAGE.id)
         )
-        return ordered(query, keys, _FOUND.user_id).limit(n + 1)
+        return query.with_(page, _PAGE.name)
 
     sql = render(("curricula", match, include_inactive, keys.state, n), build)
     return BuiltQuery(sql=sql, params=dict(p.values), row_type=CurriculumStudent, limit=n,

@@ -1,0 +1,1 @@
+DROP INDEX canvas.users_sort_idx;
