@@ -14,6 +14,7 @@ from pypika.queries import QueryBuilder
 
 from tracker import arguments
 from tracker.errors import InvalidQueryError
+from tracker.sqlfiles import sql
 
 R = TypeVar("R")
 
@@ -25,6 +26,8 @@ class BuiltQuery(Generic[R]):
     ``sql`` holds psycopg named placeholders; ``params`` maps their names to values.
     Paged queries (``limit`` set) ask for one row more than the page, to know whether
     another page follows, and ``cursor_of`` makes the cursor that resumes after a row.
+    ``generic_plan``: run it with one plan for every value (``sql/tracker/plans.sql``),
+    for a builder whose plan choice depends on the data, not on the values.
     """
 
     sql: str
@@ -32,6 +35,7 @@ class BuiltQuery(Generic[R]):
     row_type: type[R]
     limit: int | None = None
     cursor_of: Callable[[R], str] | None = None
+    generic_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,14 @@ def render(shape: tuple[Any, ...], build: Callable[[], QueryBuilder]) -> str:
 def fetch_all(conn: psycopg.Connection[Any], q: BuiltQuery[R]) -> list[R]:
     """Run a built query and return all its rows as ``q.row_type``."""
     arguments.usable(conn)
+    if q.generic_plan:
+        with conn.transaction():
+            sql.tracker.plan_generically(conn)
+            return _rows(conn, q)
+    return _rows(conn, q)
+
+
+def _rows(conn: psycopg.Connection[Any], q: BuiltQuery[R]) -> list[R]:
     with conn.cursor(row_factory=class_row(q.row_type)) as cur:
         cur.execute(q.sql, q.params)  # type: ignore[arg-type]
         return cur.fetchall()

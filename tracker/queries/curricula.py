@@ -106,8 +106,11 @@ def curriculum_students_query(
         return query.with_(page, _PAGE.name)
 
     sql = render(("curricula", match, include_inactive, keys.state, n), build)
+    # One plan whatever the curricula: it walks the users in name order or gathers and
+    # sorts the matches by the statistics of the data, and replanning at each run cost
+    # more than running it (BENCHMARKS.md, run O).
     return BuiltQuery(sql=sql, params=dict(p.values), row_type=CurriculumStudent, limit=n,
-                      cursor_of=keys.cursor_of)
+                      cursor_of=keys.cursor_of, generic_plan=True)
 
 
 def curriculum_students(conn: psycopg.Connection[Any], curricula: Sequence[str], *,
