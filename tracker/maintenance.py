@@ -260,8 +260,10 @@ def run_retention(
             try:
                 with db.transaction(conn):
                     sql.maintenance.allow_retention_archive(conn)
+                    columns = HISTORY_SERIES[relation]
                     n = sql.maintenance.archive_history_batch(
-                        conn, table=relation.removeprefix("history."), **HISTORY_SERIES[relation],
+                        conn, table=relation.removeprefix("history."), series=columns["series"],
+                        subseries=columns["subseries"], recorded_at=columns["recorded_at"],
                         run_id=str(run_id), batch_size=batch_size).rowcount
             except psycopg.errors.LockNotAvailable:
                 lock_waits += 1
