@@ -148,3 +148,29 @@ def test_as_of_a_week_counts_only_what_was_known_then(conn, tmp_path):
     assert week_3[BEN][9] is None
     # The clock is later than week 10: the factors as they stand.
     assert factors(conn, 10)[ANA][2] == "canvas"
+
+
+def test_layer_2_gives_the_score_recorded_by_the_moment_not_a_later_change(conn, tmp_path):
+    # As of week 3 (09-22): a sync on 09-18 had recorded Cy's A3 graded 9 (regraded 7
+    # on 10-01, as the row stands) and Ana's current score 55.
+    s = build_school()
+    s.find("courses", C1)["start_at"] = "2024-09-01T00:00:00Z"
+    cy_a3 = next(sub for sub in s.data["submissions"]
+                 if sub["user_id"] == CY and sub["assignment_id"] == A3)
+    cy_a3["graded_at"] = "2024-10-01T00:00:00Z"
+    s.sync(conn, tmp_path)
+    conn.execute(
+        "INSERT INTO history.submission_scores (submission_id, course_id, assignment_id, "
+        "user_id, sync_id, recorded_at, score, workflow_state, graded_at) "
+        "SELECT id, course_id, assignment_id, user_id, sync_id, '2024-09-18', 9, 'graded', "
+        "'2024-09-17' FROM canvas.submissions WHERE id = %s", (cy_a3["id"],))
+    conn.execute(
+        "INSERT INTO history.enrollment_grades (enrollment_id, course_id, user_id, sync_id, "
+        "recorded_at, current_score) "
+        "SELECT id, course_id, user_id, sync_id, '2024-09-18', 55 "
+        "FROM canvas.enrollments WHERE id = 1001")
+
+    week_3 = factors(conn, 3)
+    assert week_3[CY][1:3] == (Decimal("50.00"), "computed")  # (0 + 5 + 6 + 9) / 40
+    assert week_3[CY][7] == 3
+    assert week_3[ANA][1:3] == (Decimal(55), "recorded")
