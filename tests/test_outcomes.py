@@ -120,15 +120,22 @@ def factors(conn: psycopg.Connection[Any], week: int) -> dict[int, tuple[Any, ..
     return {row[0]: row[1:] for row in rows}
 
 
+def sync_school_regraded_later(conn: psycopg.Connection[Any], tmp_path: Path) -> dict[str, Any]:
+    """The school of tests/school.py, course 1 starting 2024-09-01 and Cy's A3 (due 09-16)
+    graded on 10-01, synced; Cy's A3."""
+    s = build_school()
+    s.find("courses", C1)["start_at"] = "2024-09-01T00:00:00Z"
+    cy_a3 = s.find("submissions", next(sub["id"] for sub in s.data["submissions"]
+                                       if sub["user_id"] == CY and sub["assignment_id"] == A3))
+    cy_a3["graded_at"] = "2024-10-01T00:00:00Z"
+    s.sync(conn, tmp_path)
+    return cy_a3
+
+
 def test_as_of_a_week_counts_only_what_was_known_then(conn, tmp_path):
     # Course 1 starts 2024-09-01; week 3 is 09-22. A4 (due 09-23) was not due yet, and
     # Cy's A3 (graded 09-17) is regraded late, on 10-01: a point graded after the moment.
-    s = build_school()
-    s.find("courses", C1)["start_at"] = "2024-09-01T00:00:00Z"
-    cy_a3 = next(sub for sub in s.data["submissions"]
-                 if sub["user_id"] == CY and sub["assignment_id"] == A3)
-    cy_a3["graded_at"] = "2024-10-01T00:00:00Z"
-    s.sync(conn, tmp_path)
+    sync_school_regraded_later(conn, tmp_path)
 
     week_3 = factors(conn, 3)
     assert {uid: row[0] for uid, row in week_3.items()} == {
@@ -153,12 +160,7 @@ def test_as_of_a_week_counts_only_what_was_known_then(conn, tmp_path):
 def test_layer_2_gives_the_score_recorded_by_the_moment_not_a_later_change(conn, tmp_path):
     # As of week 3 (09-22): a sync on 09-18 had recorded Cy's A3 graded 9 (regraded 7
     # on 10-01, as the row stands) and Ana's current score 55.
-    s = build_school()
-    s.find("courses", C1)["start_at"] = "2024-09-01T00:00:00Z"
-    cy_a3 = next(sub for sub in s.data["submissions"]
-                 if sub["user_id"] == CY and sub["assignment_id"] == A3)
-    cy_a3["graded_at"] = "2024-10-01T00:00:00Z"
-    s.sync(conn, tmp_path)
+    cy_a3 = sync_school_regraded_later(conn, tmp_path)
     conn.execute(
         "INSERT INTO history.submission_scores (submission_id, course_id, assignment_id, "
         "user_id, sync_id, recorded_at, score, workflow_state, graded_at) "
