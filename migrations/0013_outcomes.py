@@ -19,7 +19,7 @@ from tracker import rules
 __depends__ = {"0012_users_sort_index"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "48b577f2a5d6876f"
+RULES_DIGEST = "49eed6f3a79457fb"
 
 
 def restore(conn):

@@ -194,27 +194,9 @@ work AS (
             ELSE s.submitted_at > coalesce(s.cached_due_date, a.due_at)
         END AS is_late,
         CASE
-            WHEN (as_of_week IS NULL OR m.at_clock) THEN CASE WHEN s.workflow_state = 'graded' THEN s.score END
-            ELSE (
-                -- The versions graded by then: recorded by the moment, the latest;
-                -- else the first recorded after it (the row itself is the newest).
-                SELECT v.score
-                FROM (
-                    SELECT h.score, h.workflow_state, h.graded_at, h.recorded_at, h.id
-                    FROM history.submission_scores AS h
-                    WHERE h.submission_id = s.id
-                    UNION ALL
-                    SELECT s.score, s.workflow_state, s.graded_at, 'infinity', NULL
-                ) AS v
-                WHERE v.workflow_state = 'graded'
-                  AND v.graded_at <= m.as_of
-                ORDER BY
-                    v.recorded_at <= m.as_of DESC,
-                    CASE WHEN v.recorded_at <= m.as_of THEN v.recorded_at END DESC,
-                    v.recorded_at,
-                    v.id
-                LIMIT 1
-            )
+            WHEN (as_of_week IS NULL OR m.at_clock)
+            THEN CASE WHEN s.workflow_state = 'graded' THEN s.score END
+            ELSE graded_then.score
         END AS score,
         coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at) AS dated_at,
         a.points_possible,
@@ -222,6 +204,28 @@ work AS (
     FROM canvas.submissions AS s
     JOIN moments AS m ON m.course_id = s.course_id
     JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
+    LEFT JOIN LATERAL (
+        -- Before the clock, the versions graded by then: recorded by the moment, the
+        -- latest; else the first recorded after it (the row itself is the newest). A
+        -- join, not a scalar subquery, so that it runs once per submission (the
+        -- expressions below that name the score would each run a subquery again).
+        SELECT v.score
+        FROM (
+            SELECT h.score, h.workflow_state, h.graded_at, h.recorded_at, h.id
+            FROM history.submission_scores AS h
+            WHERE h.submission_id = s.id
+            UNION ALL
+            SELECT s.score, s.workflow_state, s.graded_at, 'infinity', NULL
+        ) AS v
+        WHERE v.workflow_state = 'graded'
+          AND v.graded_at <= m.as_of
+        ORDER BY
+            v.recorded_at <= m.as_of DESC,
+            CASE WHEN v.recorded_at <= m.as_of THEN v.recorded_at END DESC,
+            v.recorded_at,
+            v.id
+        LIMIT 1
+    ) AS graded_then ON NOT (as_of_week IS NULL OR m.at_clock)
     WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
       AND s.excused IS NOT TRUE
 ),
