@@ -33,7 +33,8 @@ def test_a_migrated_database_runs_the_rules_as_the_files_state_them(conn):
     migrated = definitions(conn)
     names = {row[1] for row in migrated}
     assert {"active_students", "graded_assignments", "student_courses", "course_figures",
-            "student_work", "risk_weights", "student_risk"} <= names
+            "student_work", "risk_weights", "student_risk", "student_factors_as_of",
+            "enrollment_outcomes"} <= names
     rules.apply(conn)
     assert definitions(conn) == migrated
 

@@ -2,8 +2,10 @@
 
 Who is an active student of a course (``canvas.active_students``,
 ``canvas.student_courses``), which assignments count (``canvas.graded_assignments``),
-a course's figures (``canvas.course_figures``), a student's work and grade momentum
-(``canvas.student_work``) and risk (``canvas.risk_weights``, ``canvas.student_risk``). Each
+a course's figures (``canvas.course_figures``), a student's risk factors at a moment
+(``canvas.student_factors_as_of``), work and grade momentum (``canvas.student_work``) and
+risk (``canvas.risk_weights``, ``canvas.student_risk``), how an enrollment of a completed
+course ended (``canvas.enrollment_outcomes``). Each
 file holds ``CREATE OR REPLACE`` statements under ``-- name:`` headers, so psql runs it
 as it stands and ``sql.rules`` loads it like any other folder.
 
@@ -31,7 +33,8 @@ __all__ = ["apply", "digest"]
 def apply(conn: psycopg.Connection[Any]) -> None:
     """Run every statement of ``sql/rules`` on ``conn``, file by file in name order, each
     file's in file order: a rule another one reads is created before it (``momentum.sql``,
-    which holds ``canvas.student_work``, before ``risk.sql``). The caller owns the
+    which holds ``canvas.student_factors_as_of`` and ``canvas.student_work``, before
+    ``risk.sql``). The caller owns the
     transaction (yoyo's, in a migration)."""
     for statement in sql.rules:
         statement(conn)

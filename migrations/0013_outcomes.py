@@ -1,0 +1,33 @@
+"""0013_outcomes: how enrollments of completed courses ended, and the risk factors as
+of a week (issue 15), from sql/rules.
+
+Adds canvas.enrollment_outcomes (sql/rules/outcomes.sql) and
+canvas.student_factors_as_of (sql/rules/momentum.sql), which canvas.student_work and
+canvas.student_risk now read: the factors are stated once, at a moment.
+
+Rolling it back runs 0013_outcomes.rollback.sql: canvas.student_work and
+canvas.student_risk as they were before, then the two functions dropped.
+"""
+
+from pathlib import Path
+
+from yoyo import step
+from yoyo.migrations import read_sql_migration
+
+from tracker import rules
+
+__depends__ = {"0012_users_sort_index"}
+
+#: The sql/rules files this migration was written for (tracker.rules.digest).
+RULES_DIGEST = "49eed6f3a79457fb"
+
+
+def restore(conn):
+    """The rollback: the statements of 0013_outcomes.rollback.sql, in order."""
+    path = Path(__file__).with_name("0013_outcomes.rollback.sql")
+    with conn.cursor() as cur:
+        for statement in read_sql_migration(str(path))[2]:
+            cur.execute(statement)
+
+
+steps = [step(rules.apply, restore)]
