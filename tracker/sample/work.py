@@ -2,9 +2,9 @@
 
 Due dates are spread over the term, so at the snapshot past work is graded (or missing,
 late, excused), recent work partly ungraded, and future work an ``unsubmitted``
-placeholder (a few hand in early). In a term that is over, everything due is graded and
-posted (work without a due date counts as due just before the end), and a student who
-withdrew has nothing after the day they left (:mod:`.outcomes`).
+placeholder (a few hand in early). In a term that is over, all that was handed in is
+graded and posted (work without a due date counts as due just before the end), and a
+student who withdrew has nothing after the day they left (:mod:`.outcomes`).
 """
 
 from __future__ import annotations
