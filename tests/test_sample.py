@@ -411,6 +411,7 @@ def test_there_is_something_for_analytics_to_find(
 
 PAST = dict(students=600, courses=12, assignments_per_course=15, courses_per_student=3)
 PAST_TERM = 2  # Spring 2026, over at the snapshot
+WITHDRAWN = ("inactive", "deleted")
 FIRST_WEEKS = "2026-02-09"  # the first four weeks of Spring 2026
 
 
@@ -437,26 +438,40 @@ def test_past_term_courses_are_completed_with_final_grades(
     enrollments = _past_enrollments(data)
     states = Counter(e["enrollment_state"] for e in enrollments)
 
+    # Concluded ("completed"), or left to its end date, its enrollments then still "active".
+    assert {
+        c["workflow_state"] for c in courses.values() if c["enrollment_term_id"] == PAST_TERM
+    } == {"completed", "available"}
     assert all(
-        (c["workflow_state"] == "completed") == (c["enrollment_term_id"] == PAST_TERM)
-        for c in data["courses"]
+        c["workflow_state"] != "completed" or c["enrollment_term_id"] == PAST_TERM
+        for c in courses.values()
     )
-    assert set(states) == {"completed", "inactive", "deleted"}
+    assert all(
+        c["end_at"] < sample.SNAPSHOT
+        for c in courses.values()
+        if c["enrollment_term_id"] == PAST_TERM
+    )
+    assert set(states) == {"completed", "active", *WITHDRAWN}
     for e in enrollments:
+        if e["enrollment_state"] not in WITHDRAWN:
+            concluded = courses[e["course_id"]]["workflow_state"] == "completed"
+            assert e["enrollment_state"] == ("completed" if concluded else "active")
         grades = e["grades"]
         assert grades["final_score"] is not None
         assert (grades["final_grade"] is not None) == (
             courses[e["course_id"]]["grading_standard_id"] is not None
         )
-        if e["enrollment_state"] == "completed":  # everything graded and posted
+        if e["enrollment_state"] not in WITHDRAWN:  # everything graded and posted
             assert grades["final_score"] == grades["unposted_final_score"]
             assert grades["current_score"] is not None
     failed = sum(
-        e["grades"]["final_score"] < 60 for e in enrollments if e["enrollment_state"] == "completed"
+        e["grades"]["final_score"] < 60
+        for e in enrollments
+        if e["enrollment_state"] not in WITHDRAWN
     )
     withdrawn = states["inactive"] + states["deleted"]
     assert summary.past_term == Outcomes(
-        passed=states["completed"] - failed, failed=failed, withdrawn=withdrawn
+        passed=len(enrollments) - withdrawn - failed, failed=failed, withdrawn=withdrawn
     )
     assert 0.10 <= failed / len(enrollments) <= 0.20, failed
     assert 0.02 <= withdrawn / len(enrollments) <= 0.05, withdrawn
@@ -479,12 +494,12 @@ def test_past_term_work_is_over_by_the_end_and_a_withdrawn_student_stops(
         if e is None:
             continue
         assert s["workflow_state"] in ("graded", "unsubmitted"), s  # nothing left to grade
-        if e["enrollment_state"] == "completed" and s["workflow_state"] == "graded":
+        if e["enrollment_state"] not in WITHDRAWN and s["workflow_state"] == "graded":
             assert s["posted_at"] is not None
-        if e["enrollment_state"] != "completed" and a["id"] == last_due[a["course_id"]]:
+        if e["enrollment_state"] in WITHDRAWN and a["id"] == last_due[a["course_id"]]:
             assert s["workflow_state"] == "unsubmitted" and s["score"] is None, s
             stopped += 1
-    assert stopped == sum(e["enrollment_state"] != "completed" for e in enrollments.values())
+    assert stopped == sum(e["enrollment_state"] in WITHDRAWN for e in enrollments.values())
     for e in enrollments.values():
         assert e["last_activity_at"] <= end[e["course_id"]]
 
@@ -503,7 +518,7 @@ def test_missing_work_in_the_first_weeks_foretells_failing(
             )
     tally = {True: [0, 0], False: [0, 0]}  # missed any: [failed, all]
     for e in _past_enrollments(data):
-        if e["enrollment_state"] == "completed":
+        if e["enrollment_state"] not in WITHDRAWN:
             row = tally[missed[(e["user_id"], e["course_id"])] > 0]
             row[0] += e["grades"]["final_score"] < 60
             row[1] += 1

@@ -99,10 +99,10 @@ def command(
 
     Students have abilities, some decline over the term, some miss or hand in late;
     enrollment grades are computed from the submissions. The past (Spring) term's
-    courses are completed: each student's enrollment is completed (or withdrawn), its
-    final grade following from all their work, so some fail (under 60) and the first
-    weeks' missing, late and falling work foretells it, noisily. The same options give
-    byte-identical files. One million submissions:
+    courses are over (concluded, or past their end date): each student saw the course
+    through or withdrew, the final grade following from all their work, so some fail
+    (under 60) and the first weeks' missing, late and falling work foretells it,
+    noisily. The same options give byte-identical files. One million submissions:
 
     \b
       tracker sample --out big --students 20000 --courses 1000 \\

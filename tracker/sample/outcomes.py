@@ -5,9 +5,10 @@ scores fall, work goes missing and comes in late (a decline of :mod:`.people`, i
 course only). Weaker students and those who miss work anyway slump more often, and the
 earlier the slump, the more of the term it spoils: so the first weeks' missing work, late
 work and falling scores foretell failing, but not always. A few who slump withdraw (their
-work stops; the enrollment ends ``inactive`` or ``deleted``). Every other enrollment is
-``completed``, its ``final_score`` counting missing work as zero: under :data:`PASSING`
-it failed.
+work stops; the enrollment ends ``inactive`` or ``deleted``). Every other enrollment saw
+the course through (``completed`` when the course was concluded, still ``active`` when it
+was left to its end date, as Canvas shows them), its ``final_score`` counting missing work
+as zero: under :data:`PASSING` it failed.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ PASSING = 60.0
 
 @dataclass(frozen=True)
 class Fate:
-    """A student's course of a past term: their traits in it, when they withdrew if so, and
-    the enrollment's ``enrollment_state`` (a withdrawn student's: deactivated or removed)."""
+    """A student's course of a past term: their traits in it, and when they withdrew if so,
+    with the ``enrollment_state`` that left (deactivated or removed)."""
 
     student: Student
     withdrawn: int | None = None
-    state: str = "completed"
+    state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def fate(course: Course, student: Student, rng: random.Random) -> Fate:
 
 def outcome(state: str, grades: dict[str, Any]) -> str:
     """``passed``, ``failed`` or ``withdrawn``: a past-term enrollment's end, by its grades."""
-    if state != "completed":
+    if state in ("inactive", "deleted"):
         return "withdrawn"
     score = grades["final_score"]
     return "failed" if score is None or score < PASSING else "passed"

@@ -127,8 +127,9 @@ class School:
             late_policy=rng.random() < 0.5,
             teacher=teacher,
         )
-        if over:
-            rng.random()  # once a coin for "completed"; still drawn: the assignments stay the same
+        # Over: concluded by hand ("completed"), or left to its end date ("available"), its
+        # enrollments then still "active" (Canvas's enrollment_state does not follow dates).
+        state = ("completed" if rng.random() < 0.6 else "available") if over else "available"
         n = len(SUBJECTS)
         self.write(
             "courses",
@@ -140,9 +141,10 @@ class School:
                 term=term.id,
                 account=slot.account,
                 uuid=f"{rng.getrandbits(160):040x}",
-                state="completed" if over else "available",
+                state=state,
             ),
         )
+        course.concluded = state == "completed"
         return course
 
     def _sections(self, course: Course, index: int, slot: _Slot, students: int) -> list[int]:
@@ -267,7 +269,7 @@ class School:
             if row in before and before[row] != grades:
                 self.changed_enrollments += 1
             if course.over:
-                state = f.state
+                state = f.state or ("completed" if course.concluded else "active")
                 self.outcomes = self.outcomes.add(outcome(state, grades))
             else:
                 state = "inactive" if rng.random() < 0.02 else "active"
