@@ -583,7 +583,7 @@ def scans(plan: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_selective_builder_queries_use_indexes_on_the_large_tables(conn, tmp_path):
-    synced_school = sample.generate(tmp_path / "sample", students=240, courses=24,
+    synced_school = sample.generate(tmp_path / "sample", students=480, courses=24,
                              assignments_per_course=15, courses_per_student=2)
     sync.sync_bundle(conn, synced_school.directory)
     conn.execute("ANALYZE")

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from tracker import bundle, sample
 from tracker.cli import main
 from tracker.errors import ConfigurationError
+from tracker.sample.outcomes import Outcomes
 
 SMALL = dict(students=60, courses=6, assignments_per_course=12, courses_per_student=3)
 EDGE_SUBMISSIONS = 12 * 12  # the edge-case course: 12 student users x 12 assignments
@@ -406,6 +407,128 @@ def test_there_is_something_for_analytics_to_find(
     )
 
 
+# -- the past term --------------------------------------------------------------------------------
+
+PAST = dict(students=600, courses=12, assignments_per_course=15, courses_per_student=3)
+PAST_TERM = 2  # Spring 2026, over at the snapshot
+WITHDRAWN = ("inactive", "deleted")
+FIRST_WEEKS = "2026-02-09"  # the first four weeks of Spring 2026
+
+
+@pytest.fixture(scope="module")
+def past_school(tmp_path_factory: pytest.TempPathFactory) -> tuple[sample.SampleSummary, Bundle]:
+    summary = sample.generate(tmp_path_factory.mktemp("past"), **PAST, edge_cases=False)
+    return summary, read(summary.directory)
+
+
+def _past_enrollments(data: Bundle) -> list[dict[str, Any]]:
+    past = {c["id"] for c in data["courses"] if c["enrollment_term_id"] == PAST_TERM}
+    return [
+        e
+        for e in data["enrollments"]
+        if e["course_id"] in past and e["type"] == "StudentEnrollment"
+    ]
+
+
+def test_past_term_courses_are_completed_with_final_grades(
+    past_school: tuple[sample.SampleSummary, Bundle],
+) -> None:
+    summary, data = past_school
+    courses = {c["id"]: c for c in data["courses"]}
+    enrollments = _past_enrollments(data)
+    states = Counter(e["enrollment_state"] for e in enrollments)
+
+    # Concluded ("completed"), or left to its end date, its enrollments then still "active".
+    assert {
+        c["workflow_state"] for c in courses.values() if c["enrollment_term_id"] == PAST_TERM
+    } == {"completed", "available"}
+    assert all(
+        c["workflow_state"] != "completed" or c["enrollment_term_id"] == PAST_TERM
+        for c in courses.values()
+    )
+    assert all(
+        c["end_at"] < sample.SNAPSHOT
+        for c in courses.values()
+        if c["enrollment_term_id"] == PAST_TERM
+    )
+    assert set(states) == {"completed", "active", *WITHDRAWN}
+    for e in enrollments:
+        if e["enrollment_state"] not in WITHDRAWN:
+            concluded = courses[e["course_id"]]["workflow_state"] == "completed"
+            assert e["enrollment_state"] == ("completed" if concluded else "active")
+        grades = e["grades"]
+        assert grades["final_score"] is not None
+        assert (grades["final_grade"] is not None) == (
+            courses[e["course_id"]]["grading_standard_id"] is not None
+        )
+        if e["enrollment_state"] not in WITHDRAWN:  # everything graded and posted
+            assert grades["final_score"] == grades["unposted_final_score"]
+            assert grades["current_score"] is not None
+    failed = sum(
+        e["grades"]["final_score"] < 60
+        for e in enrollments
+        if e["enrollment_state"] not in WITHDRAWN
+    )
+    withdrawn = states["inactive"] + states["deleted"]
+    assert summary.past_term == Outcomes(
+        passed=len(enrollments) - withdrawn - failed, failed=failed, withdrawn=withdrawn
+    )
+    assert 0.10 <= failed / len(enrollments) <= 0.20, failed
+    assert 0.02 <= withdrawn / len(enrollments) <= 0.05, withdrawn
+
+
+def test_past_term_work_is_over_by_the_end_and_a_withdrawn_student_stops(
+    past_school: tuple[sample.SampleSummary, Bundle],
+) -> None:
+    _, data = past_school
+    enrollments = {(e["user_id"], e["course_id"]): e for e in _past_enrollments(data)}
+    end = {c["id"]: c["end_at"] for c in data["courses"]}
+    assignments = {a["id"]: a for a in data["assignments"]}
+    last_due = {}
+    for a in sorted(data["assignments"], key=lambda a: a["due_at"] or ""):
+        last_due[a["course_id"]] = a["id"]
+    stopped = 0
+    for s in data["submissions"]:
+        a = assignments[s["assignment_id"]]
+        e = enrollments.get((s["user_id"], a["course_id"]))
+        if e is None:
+            continue
+        assert s["workflow_state"] in ("graded", "unsubmitted"), s  # nothing left to grade
+        if e["enrollment_state"] not in WITHDRAWN and s["workflow_state"] == "graded":
+            assert s["posted_at"] is not None
+        if e["enrollment_state"] in WITHDRAWN and a["id"] == last_due[a["course_id"]]:
+            assert s["workflow_state"] == "unsubmitted" and s["score"] is None, s
+            stopped += 1
+    assert stopped == sum(e["enrollment_state"] in WITHDRAWN for e in enrollments.values())
+    for e in enrollments.values():
+        assert e["last_activity_at"] <= end[e["course_id"]]
+
+
+def test_missing_work_in_the_first_weeks_foretells_failing(
+    past_school: tuple[sample.SampleSummary, Bundle],
+) -> None:
+    _, data = past_school
+    assignments = {a["id"]: a for a in data["assignments"]}
+    missed: Counter[tuple[Any, int]] = Counter()
+    for s in data["submissions"]:
+        a = assignments[s["assignment_id"]]
+        if a["due_at"] and a["due_at"] < FIRST_WEEKS:  # missing, or absent when graded in class
+            missed[(s["user_id"], a["course_id"])] += (
+                s["missing"] or s["workflow_state"] == "unsubmitted"
+            )
+    tally = {True: [0, 0], False: [0, 0]}  # missed any: [failed, all]
+    for e in _past_enrollments(data):
+        if e["enrollment_state"] not in WITHDRAWN:
+            row = tally[missed[(e["user_id"], e["course_id"])] > 0]
+            row[0] += e["grades"]["final_score"] < 60
+            row[1] += 1
+    rate = {k: failed / n for k, (failed, n) in tally.items()}
+
+    assert tally[True][1] >= 30 and tally[False][1] >= 300, tally
+    assert rate[True] > 1.5 * rate[False], rate
+    assert rate[True] < 0.9 and rate[False] > 0.02, rate  # a signal, not a verdict
+
+
 # -- revisions ------------------------------------------------------------------------------------
 
 REGRADE_KEYS = {"score", "grade", "entered_score", "entered_grade", "graded_at"}
@@ -613,6 +736,8 @@ def test_the_command_prints_json_for_scripts(tmp_path: Path) -> None:
     assert summary["seed"] == 3 and summary["revision"] == 1
     assert summary["files"]["users"].endswith("users.ndjson.gz")
     assert summary["size_bytes"] > 0
+    assert set(summary["past_term"]) == {"passed", "failed", "withdrawn"}
+    assert sum(summary["past_term"].values()) == 30 * 2 // 4  # one course of four, 15 students
 
 
 def test_the_command_reports_bad_input_with_exit_code_2(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ _DEFAULTS = {name: p.default for name, p in inspect.signature(sample.generate).p
     type=click.IntRange(min=0),
     default=_DEFAULTS["courses"],
     show_default=True,
-    help="Number of courses (a third of them in the past Spring term).",
+    help="Number of courses (a third of them in the past Spring term, completed: "
+    "passed, failed or withdrawn).",
 )
 @click.option(
     "--assignments-per-course",
@@ -97,8 +98,11 @@ def command(
     """Write a synthetic school as a Canvas bundle: ndjson files in the REST API's own shapes.
 
     Students have abilities, some decline over the term, some miss or hand in late;
-    enrollment grades are computed from the submissions. The same options give
-    byte-identical files. One million submissions:
+    enrollment grades are computed from the submissions. The past (Spring) term's
+    courses are over (concluded, or past their end date): each student saw the course
+    through or withdrew, the final grade following from all their work, so some fail
+    (under 60) and the first weeks' missing, late and falling work foretells it,
+    noisily. The same options give byte-identical files. One million submissions:
 
     \b
       tracker sample --out big --students 20000 --courses 1000 \\
@@ -160,6 +164,7 @@ def _plain(summary: sample.SampleSummary) -> dict[str, Any]:
         "changed_submissions": summary.changed_submissions,
         "changed_enrollments": summary.changed_enrollments,
         "size_bytes": summary.size_bytes,
+        "past_term": summary.past_term.as_dict(),
     }
 
 
@@ -188,3 +193,8 @@ def _print(summary: sample.SampleSummary) -> None:
             f" {summary.revision - 1}"
         )
     console.print(line, highlight=False)
+    past = summary.past_term
+    console.print(
+        f"past term: {past.passed:,} passed, {past.failed:,} failed, {past.withdrawn:,} withdrawn",
+        highlight=False,
+    )

@@ -17,6 +17,15 @@ What the data holds, so that analytics have something to find:
   (:mod:`.work`).
 - Enrollment ``grades`` are computed from the student's submissions the way Canvas
   does without drop rules (:mod:`.grading`).
+- The Spring courses are over, as Canvas shows them: concluded (the course and its
+  students' enrollments ``completed``) or left to their end date (``available``, the
+  enrollments still ``active``); a few enrollments ``inactive`` or ``deleted``:
+  withdrawn before the end. Every grade is posted, ``final_score`` and ``final_grade``
+  from all the work. Some students slump in a course, weaker ones more often; about one
+  enrollment in seven fails (under 60), two to five in a hundred withdraw, and missing,
+  late or falling work in the first weeks foretells failing, noisily, so a risk model
+  can be fitted and evaluated on them (:mod:`.outcomes`; :attr:`SampleSummary.past_term`
+  counts them).
 - ``revision=N`` is the same school after N rounds of regrading, each changing the
   scores of about ``changed_fraction`` of all submissions, so syncing 0, 1, 2, … in
   turn re-syncs about 1% each time (:mod:`.regrade`).
@@ -31,9 +40,9 @@ a million submissions take about half a minute on one core.
 Where things are: :mod:`.run` holds :func:`generate`, which drives :mod:`.school` (the
 generator: people, then one course at a time) and :mod:`.edge` into :mod:`.sink` (the
 files). What is drawn comes from :mod:`.names`, :mod:`.people`, :mod:`.catalog` (subjects,
-kinds of assignment) and :mod:`.work` (submissions); :mod:`.records` gives the records
-their Canvas shapes, :mod:`.grading` their grades; :mod:`.model` and :mod:`.dates` hold
-what the others share.
+kinds of assignment), :mod:`.work` (submissions) and :mod:`.outcomes` (past-term fates);
+:mod:`.records` gives the records their Canvas shapes, :mod:`.grading` their grades;
+:mod:`.model` and :mod:`.dates` hold what the others share.
 """
 
 from tracker.sample.dates import SNAPSHOT

@@ -122,3 +122,4 @@ class Course:
     late_policy: bool  # late deductions and automatic zeros for missing work
     teacher: int
     assignments: list[Assignment] = field(default_factory=list)
+    concluded: bool = False  # over and concluded ("completed"): its enrollments too

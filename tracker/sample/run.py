@@ -10,6 +10,7 @@ from tracker.bundle import KINDS, SUFFIXES
 from tracker.errors import ConfigurationError
 from tracker.sample.edge import EdgeCourse
 from tracker.sample.model import Options
+from tracker.sample.outcomes import Outcomes
 from tracker.sample.school import School
 from tracker.sample.sink import writers
 
@@ -37,6 +38,8 @@ class SampleSummary:
     """Enrollments whose ``grades`` differ from revision ``revision - 1``."""
     size_bytes: int
     """Total size of the files on disk."""
+    past_term: Outcomes
+    """How the past term's student enrollments ended: passed, failed, withdrawn."""
 
     def counts(self) -> dict[str, int]:
         """Records per kind, in dependency order."""
@@ -97,6 +100,7 @@ def generate(
         changed_submissions=school.regrading.changed_submissions,
         changed_enrollments=school.changed_enrollments,
         size_bytes=sum(p.stat().st_size for p in files.values()),
+        past_term=school.outcomes,
     )
 
 

@@ -16,6 +16,7 @@ from tracker.sample.dates import DAY, FALL, HOUR, SNAPSHOT_EPOCH, SPRING, TERMS,
 from tracker.sample.grading import enrollment_grades
 from tracker.sample.model import Assignment, Course, Ids, Options, Student, clamp
 from tracker.sample.names import person_name
+from tracker.sample.outcomes import Fate, Outcomes, fate, outcome
 from tracker.sample.people import rosters, traits
 from tracker.sample.records import (
     BASE_URL,
@@ -46,6 +47,8 @@ class School:
         )
         self.changed_enrollments = 0
         """Enrollments whose ``grades`` the last regrading round changed."""
+        self.outcomes = Outcomes()
+        """How the past term's student enrollments ended."""
 
     def rng(self, *parts: object) -> random.Random:
         """The random stream named by ``parts``, under this run's seed."""
@@ -101,8 +104,11 @@ class School:
             self.write("assignments", assignment_record(course, a, rng))
         created = course.term_start - rng.randrange(3 * DAY, 20 * DAY)
         self.enrollment(course, teacher, sections[0], "TeacherEnrollment", created, rng)
-        work = [cells(course, student, rng, self.ids) for student in roster]
-        self._enroll_students(course, roster, work, sections, created, rng)
+        # A stream of its own for the past term's fates, so that the work draws as it always did.
+        fated = self.rng("fate", index) if course.over else None
+        fates = [fate(course, s, fated) if fated else Fate(s) for s in roster]
+        work = [cells(course, f.student, rng, self.ids, f.withdrawn, fated) for f in fates]
+        self._enroll_students(course, fates, work, sections, created, rng)
         self.write_submissions(work)
 
     def _new_course(self, index: int, slot: _Slot, teacher: int, rng: random.Random) -> Course:
@@ -121,6 +127,8 @@ class School:
             late_policy=rng.random() < 0.5,
             teacher=teacher,
         )
+        # Over: concluded by hand ("completed"), or left to its end date ("available"), its
+        # enrollments then still "active" (Canvas's enrollment_state does not follow dates).
         state = ("completed" if rng.random() < 0.6 else "available") if over else "available"
         n = len(SUBJECTS)
         self.write(
@@ -136,6 +144,7 @@ class School:
                 state=state,
             ),
         )
+        course.concluded = state == "completed"
         return course
 
     def _sections(self, course: Course, index: int, slot: _Slot, students: int) -> list[int]:
@@ -228,7 +237,9 @@ class School:
             essay=quiz and rng.random() < 0.15,
             post_manually=post_manually,
             posted=(
-                due + 10 * DAY if post_manually and due is not None and rng.random() < 0.8 else None
+                due + 10 * DAY
+                if post_manually and due is not None and (rng.random() < 0.8 or course.over)
+                else None
             ),
             difficulty=rng.gauss(0.0, 0.05),
             multiple_attempts=kind == HOMEWORK and rng.random() < 0.3,
@@ -243,20 +254,23 @@ class School:
     def _enroll_students(
         self,
         course: Course,
-        roster: list[Student],
+        fates: list[Fate],
         work: list[list[dict[str, Any]]],
         sections: list[int],
         created: int,
         rng: random.Random,
     ) -> None:
-        """The roster's enrollments, their grades from their ``work`` once regraded."""
-        before = self.regrading.apply(course, work, [student.id for student in roster])
-        for row, (student, subs) in enumerate(zip(roster, work, strict=True)):
+        """The roster's enrollments, their grades from their ``work`` once regraded; in a term
+        that is over, ``completed`` (or withdrawn), each outcome tallied."""
+        before = self.regrading.apply(course, work, [f.student.id for f in fates])
+        for row, (f, subs) in enumerate(zip(fates, work, strict=True)):
+            student = f.student
             grades = enrollment_grades(course, subs, student.id)
             if row in before and before[row] != grades:
                 self.changed_enrollments += 1
             if course.over:
-                state = "completed" if rng.random() < 0.6 else "active"
+                state = f.state or ("completed" if course.concluded else "active")
+                self.outcomes = self.outcomes.add(outcome(state, grades))
             else:
                 state = "inactive" if rng.random() < 0.02 else "active"
             self.enrollment(
@@ -269,6 +283,7 @@ class School:
                 grades=grades,
                 state=state,
                 student=student,
+                until=f.withdrawn,
             )
 
     def enrollment(
@@ -285,10 +300,11 @@ class School:
         student: Student | None = None,
         role: tuple[str, int] | None = None,
         associated_user: int | str | None = None,
+        until: int | None = None,
     ) -> None:
         """Write an enrollment; its activity is drawn from ``rng`` (a student's follows their
-        traits)."""
-        last_activity, total = _activity(course, state, student, rng)
+        traits, and ends by ``until`` when they withdrew)."""
+        last_activity, total = _activity(course, state, student, rng, until)
         self.write(
             "enrollments",
             enrollment_record(
@@ -346,10 +362,10 @@ def _draw_kind(rng: random.Random) -> int:
 
 
 def _activity(
-    course: Course, state: str, student: Student | None, rng: random.Random
+    course: Course, state: str, student: Student | None, rng: random.Random, until: int | None
 ) -> tuple[int | None, int]:
     """An enrollment's ``last_activity_at`` (epoch seconds) and ``total_activity_time``."""
-    end = min(course.term_end, SNAPSHOT_EPOCH)
+    end = min(course.term_end, SNAPSHOT_EPOCH, until or SNAPSHOT_EPOCH)
     if state == "invited":
         return None, 0
     if student is None:
@@ -357,7 +373,7 @@ def _activity(
     gap = rng.expovariate(1.0 / (6 * HOUR + (1.0 - student.activity) * 3 * DAY))
     if student.decline_start < end:
         gap += min(end - student.decline_start, 21 * DAY) * 0.7
-    if state == "inactive":
+    if state == "inactive" and until is None:  # deactivated a while ago
         gap += 15 * DAY
     last_activity = max(course.term_start, end - int(gap))
     elapsed_days = (end - course.term_start) / DAY

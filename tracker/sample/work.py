@@ -2,7 +2,9 @@
 
 Due dates are spread over the term, so at the snapshot past work is graded (or missing,
 late, excused), recent work partly ungraded, and future work an ``unsubmitted``
-placeholder (a few hand in early).
+placeholder (a few hand in early). In a term that is over, all that was handed in is
+graded and posted (work without a due date counts as due just before the end), and a
+student who withdrew has nothing after the day they left (:mod:`.outcomes`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,24 @@ from tracker.sample.people import DECLINE_SPAN
 from tracker.sample.records import PLACEHOLDER
 
 
-def cells(course: Course, student: Student, rng: random.Random, ids: Ids) -> list[dict[str, Any]]:
-    """The student's submissions, one per assignment of ``course``, in assignment order."""
+def cells(
+    course: Course,
+    student: Student,
+    rng: random.Random,
+    ids: Ids,
+    until: int | None = None,
+    undated: random.Random | None = None,
+) -> list[dict[str, Any]]:
+    """The student's submissions, one per assignment of ``course``, in assignment order; work
+    due after ``until`` (when the student withdrew) is left a placeholder. Work without a due
+    date in a term that is over draws from ``undated`` (so the rest draws as it always did)."""
     effect = rng.gauss(0.0, 0.04)  # this student's knack for this subject
-    return [submission(course, a, student, effect, rng, ids) for a in course.assignments]
+    return [
+        submission(
+            course, a, student, effect, undated if a.due is None and undated else rng, ids, until
+        )
+        for a in course.assignments
+    ]
 
 
 def submission(
@@ -31,8 +47,9 @@ def submission(
     effect: float,
     rng: random.Random,
     ids: Ids,
+    until: int | None = None,
 ) -> dict[str, Any]:
-    """The student's submission to ``a`` as it stands at the snapshot."""
+    """The student's submission to ``a`` as it stands at the snapshot (nothing after ``until``)."""
     s: dict[str, Any] = {
         "id": ids.new("submissions"),
         "user_id": student.ref,
@@ -42,7 +59,9 @@ def submission(
     }
     if a.grading_type == "not_graded":
         return s
-    due = a.due
+    due = a.due if a.due is not None or not course.over else course.term_end - 2 * DAY
+    if until is not None and (due is None or due > until):
+        return s
     if due is None or due > SNAPSHOT_EPOCH:
         _not_due_yet(course, a, s, rng)
     elif rng.random() < 0.004:
@@ -151,7 +170,7 @@ def _handed_in(
     deducted = _late_deduction(course, a, seconds_late, entered)
     score = entered if deducted is None else round(entered - deducted, 2)
     graded(s, a, score, entered, deducted, graded_at, grader)
-    if a.essay and rng.random() < 0.3:
+    if a.essay and rng.random() < 0.3 and not course.over:
         s["workflow_state"] = "pending_review"
 
 
@@ -161,7 +180,7 @@ def _hand_in(
     """Fill in the handing-in fields of ``s``; when it was submitted, and how many seconds late."""
     now = SNAPSHOT_EPOCH
     cached_due = due
-    if rng.random() < 0.01:
+    if a.due is not None and rng.random() < 0.01:
         cached_due = due + 3 * DAY
         s["late_policy_status"] = "extended"
         s["cached_due_date"] = ts(cached_due)
