@@ -1,6 +1,7 @@
 """The outcomes of completed courses and the risk factors as of a week (issue 15):
 canvas.enrollment_outcomes (sql/rules/outcomes.sql) and canvas.student_factors_as_of
-(sql/rules/momentum.sql), the one definition of the factors canvas.student_risk reads.
+(sql/rules/momentum.sql), whose factors at the clock must be those canvas.student_risk
+states for itself (checked here for every student).
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 -- Rules: a student's work in a course, and its grade momentum: is it getting better or
--- worse? Stated once, at a moment: canvas.student_factors_as_of.
+-- worse? At a moment: canvas.student_factors_as_of; at the course's clock, in one fast
+-- pass: canvas.student_work.
 --
 -- canvas.student_factors_as_of(course_ids, as_of_week): the factors of canvas.student_risk
 -- (sql/rules/risk.sql) of each student and course of course_ids (NULL: every course) at
 -- a moment. as_of_week NULL: the moment is the course's clock (below) and the students
--- its active ones; this is what canvas.student_work and canvas.student_risk read. A
+-- its active ones: the same factors as canvas.student_work and canvas.student_risk, which
+-- state them for the clock alone in one pass over the submissions (reading this function
+-- instead doubled the at-risk report of every course, 711 to 1,420 ms at 1,000,000
+-- submissions; tests/test_outcomes.py checks for every student that the two agree). A
 -- number N: the moment is N weeks after the course's start (start_at, else its first due
 -- date), or its clock if that comes first, and the students its active and completed
 -- ones (issue 15: the factors a past course had at week N). A moment before the clock
@@ -28,10 +32,10 @@
 -- (score_source 'canvas'), flags and last activity.
 --
 -- canvas.student_work(course_ids): one row per active student and course of course_ids
--- (NULL: every course), canvas.student_factors_as_of(course_ids, NULL)'s work and
--- momentum columns. Read by sql/reports/grade_momentum.sql (tracker.analytics.momentum),
--- which adds names and order. One pass over the submissions counts the work and fits the
--- momentum. At the clock:
+-- (NULL: every course): the work and momentum at the course's clock. Read by
+-- sql/reports/grade_momentum.sql (tracker.analytics.momentum), which adds names and
+-- order, and by canvas.student_risk. One pass over the submissions counts the work and
+-- fits the momentum:
 --
 --   due, missing    work due (its due date, the student's own else the assignment's, at
 --                   or before the course's clock, or Canvas marked it missing) and
@@ -65,10 +69,11 @@
 --
 -- A SQL function of one SELECT, STABLE: PostgreSQL inlines it into the query that calls
 -- it, so a constant course_ids (and a condition on user_id) reaches the scans beneath,
--- the columns a caller does not read (recent, due) are not computed, and a constant NULL
--- as_of_week folds away what only an earlier moment needs.
+-- and the columns a caller does not read (recent, due) are not computed.
 --
--- Applied by migration 0011_rules with the other files of sql/rules (tracker/rules.py).
+-- Applied by migrations 0011_rules and 0013_outcomes with the other files of sql/rules
+-- (tracker/rules.py).
+
 
 -- name: student_factors_as_of
 -- The work, momentum, current score and inactivity of each student of each course of
@@ -353,24 +358,95 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
+WITH clocks AS NOT MATERIALIZED (
+    -- Not materialized: a query that reads a materialized CTE cannot be run by
+    -- parallel workers, and tallies below is the one that reads every submission.
+    SELECT
+        e.course_id,
+        least(coalesce(max(e.last_activity_at), now()), now()) AS clock
+    FROM canvas.active_students AS e
+    WHERE course_ids IS NULL OR e.course_id = ANY(course_ids)
+    GROUP BY e.course_id
+),
+work AS (
+    SELECT
+        s.user_id,
+        s.course_id,
+        s.id AS submission_id,
+        coalesce(s.cached_due_date, a.due_at) <= k.clock
+            OR coalesce(s.missing, false)
+            OR s.late_policy_status IS NOT DISTINCT FROM 'missing' AS is_due,
+        coalesce(s.missing, false) OR s.late_policy_status IS NOT DISTINCT FROM 'missing' AS is_missing,
+        s.submitted_at IS NOT NULL AS handed_in,
+        coalesce(s.late, false) OR s.late_policy_status IS NOT DISTINCT FROM 'late' AS is_late,
+        s.workflow_state = 'graded'
+            AND s.score IS NOT NULL
+            AND a.points_possible > 0
+            AND coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at)
+                > k.clock - interval '8 weeks' AS is_point,
+        coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at) AS dated_at,
+        s.score,
+        a.points_possible
+    FROM canvas.submissions AS s
+    JOIN clocks AS k ON k.course_id = s.course_id
+    JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
+    WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
+      AND s.excused IS NOT TRUE
+),
+points AS (
+    -- Each submission, and its percentage when it is a point (else NULL, which the
+    -- aggregates below skip).
+    SELECT
+        w.*,
+        CASE WHEN w.is_point THEN round(100 * w.score / w.points_possible, 2) END AS percent,
+        CASE WHEN w.is_point THEN 100 * w.score::float8 / w.points_possible::float8 END AS exact_percent,
+        date_part('epoch', w.dated_at) / 604800 AS week
+    FROM work AS w
+),
+tallies AS (
+    SELECT
+        p.user_id,
+        p.course_id,
+        count(*) FILTER (WHERE p.is_due) AS due,
+        count(*) FILTER (WHERE p.is_missing) AS missing,
+        count(*) FILTER (WHERE p.handed_in) AS submitted,
+        count(*) FILTER (WHERE p.handed_in AND p.is_late) AS late,
+        count(p.percent) AS points,
+        regr_slope(p.exact_percent, p.week) AS slope,
+        regr_r2(p.exact_percent, p.week) AS r2,
+        round(avg(p.percent), 2) AS mean_percent,
+        min(p.dated_at) FILTER (WHERE p.is_point) AS first_at,
+        max(p.dated_at) FILTER (WHERE p.is_point) AS last_at,
+        jsonb_agg(jsonb_build_object('at', p.dated_at, 'percent', p.percent)
+                  ORDER BY p.dated_at, p.submission_id) FILTER (WHERE p.is_point) AS recent
+    FROM points AS p
+    GROUP BY p.user_id, p.course_id
+)
 SELECT
-    fa.user_id,
-    fa.course_id,
-    fa.due,
-    fa.missing,
-    fa.submitted,
-    fa.late,
-    fa.points,
-    fa.slope,
-    fa.slope_per_week,
-    fa.r2,
-    fa.trend,
-    fa.mean_percent,
-    fa.first_at,
-    fa.last_at,
-    fa.recent,
-    fa.clock
-FROM canvas.student_factors_as_of(course_ids, NULL) AS fa
+    st.user_id,
+    st.course_id,
+    coalesce(f.due, 0),
+    coalesce(f.missing, 0),
+    coalesce(f.submitted, 0),
+    coalesce(f.late, 0),
+    coalesce(f.points, 0),
+    f.slope,
+    CASE WHEN f.points >= 3 THEN round(f.slope::numeric, 2) END,
+    CASE WHEN f.points >= 3 THEN round(f.r2::numeric, 3) END,
+    CASE
+        WHEN f.points >= 3 AND f.slope >= 2 AND f.r2 * (f.points - 2) >= 4 * (1 - f.r2) THEN 'improving'
+        WHEN f.points >= 3 AND f.slope <= -2 AND f.r2 * (f.points - 2) >= 4 * (1 - f.r2) THEN 'declining'
+        ELSE 'steady'
+    END,
+    f.mean_percent,
+    f.first_at,
+    f.last_at,
+    coalesce(f.recent, '[]'::jsonb),
+    k.clock
+FROM canvas.student_courses AS st
+JOIN clocks AS k ON k.course_id = st.course_id
+LEFT JOIN tallies AS f ON f.user_id = st.user_id AND f.course_id = st.course_id
+WHERE course_ids IS NULL OR st.course_id = ANY(course_ids)
 $$;
 
 -- name: describe_student_work

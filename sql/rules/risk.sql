@@ -32,9 +32,8 @@
 --
 -- Time is the course's clock: the latest activity of any active student of the course
 -- (else now). Work is due when its due date (the student's own, else the
--- assignment's) is at or before the clock, or Canvas marked it missing. The factors'
--- values are canvas.student_factors_as_of's at the clock (sql/rules/momentum.sql), the
--- one definition that also gives them as of a week of a past course.
+-- assignment's) is at or before the clock, or Canvas marked it missing. The work and
+-- momentum are canvas.student_work's (sql/rules/momentum.sql).
 --
 -- Left out: the test student, enrollments that are not active, objects marked missing
 -- in layer 0, excused work, assignments that are not graded, omitted from the final
@@ -99,28 +98,39 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-WITH measures AS MATERIALIZED (
+WITH students AS (
+    SELECT
+        st.user_id,
+        st.course_id,
+        st.current_score,
+        st.last_activity_at
+    FROM canvas.student_courses AS st
+    WHERE (course_ids IS NULL OR st.course_id = ANY(course_ids))
+),
+measures AS MATERIALIZED (
     -- Materialized, as is scored: each is computed once per student, not again in every
     -- expression of the steps after it that names it.
     SELECT
-        fa.user_id,
-        fa.course_id,
-        fa.current_score,
-        fa.last_activity_at,
-        fa.clock,
-        fa.due,
-        fa.missing,
-        fa.submitted,
-        fa.late,
-        fa.points,
-        fa.slope,
-        fa.slope_per_week,
-        fa.r2,
-        fa.trend,
-        fa.missing_ratio,
-        fa.late_ratio,
-        fa.days_inactive
-    FROM canvas.student_factors_as_of(course_ids, NULL) AS fa
+        st.user_id,
+        st.course_id,
+        st.current_score,
+        st.last_activity_at,
+        mo.clock,
+        mo.due,
+        mo.missing,
+        mo.submitted,
+        mo.late,
+        mo.points,
+        mo.slope,
+        mo.slope_per_week,
+        mo.r2,
+        mo.trend,
+        mo.missing::numeric / NULLIF(mo.due, 0) AS missing_ratio,
+        mo.late::numeric / NULLIF(mo.submitted, 0) AS late_ratio,
+        CASE WHEN st.last_activity_at IS NOT NULL
+             THEN greatest(extract(epoch FROM mo.clock - st.last_activity_at) / 86400, 0) END AS days_inactive
+    FROM students AS st
+    JOIN canvas.student_work(course_ids) AS mo ON mo.user_id = st.user_id AND mo.course_id = st.course_id
 ),
 risks AS (
     -- Each factor's risk in [0, 1]; NULL when its value is unknown (GREATEST and LEAST
