@@ -134,6 +134,15 @@ def db_url(pg: Backend, template_db: str) -> Iterator[str]:
     _drop_database(name)
 
 
+@pytest.fixture(scope="module")
+def module_db_url(pg: Backend, template_db: str) -> Iterator[str]:
+    """A migrated database the tests of one module share (for data that is slow to make)."""
+    name = unique_name("tracker_module")
+    _create_database(name, template=template_db)
+    yield pg.url_for(name)
+    _drop_database(name)
+
+
 @pytest.fixture
 def migrated_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """DATABASE_URL names this test's migrated database (for the command line)."""

@@ -247,7 +247,7 @@ def test_each_sync_stores_the_risk_of_the_courses_it_changed_once_per_change(
         (a.user_id, a.course_id): (Decimal(str(a.score)), a.category, a.factors_json())
         for a in analytics.assess_risk(conn)}
     factors = rows[0][5]
-    assert factors["score"] == {"value": 62.0, "risk": 0.7, "weight": 0.35}
+    assert factors["score"] == {"value": 62.0, "risk": 0.7, "weight": 0.35, "contribution": 0.245}
     assert factors["reasons"][0] == "current score 62.0%"
     assert factors["counts"] == {"due": 5, "missing": 1, "submitted": 4, "late": 1}
     # Nothing changed since: nothing is appended (layer 2 holds changes only), by a

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from school import A3, ANA, BEN, C1, CY, DEE, School, at, build_school
+from school import A3, ANA, BEN, C1, CY, DEE, EVE, School, at, build_school
 
 from tracker import sample, sync
 
@@ -139,8 +139,10 @@ def test_as_of_a_week_counts_only_what_was_known_then(conn, tmp_path):
     sync_school_regraded_later(conn, tmp_path)
 
     week_3 = factors(conn, 3)
+    # Eve's enrollment is inactive now, but she was last seen on 10-20: she withdrew
+    # after the moment, so she counts at week 3 (the test student never does).
     assert {uid: row[0] for uid, row in week_3.items()} == {
-        uid: at("2024-09-22") for uid in (ANA, BEN, CY, DEE)}
+        uid: at("2024-09-22") for uid in (ANA, BEN, CY, DEE, EVE)}
     # A1..A3 due by then, all submitted on time; Ana's A4 (late) is not due yet.
     ana = week_3[ANA]
     assert ana[1:8] == (Decimal("80.00"), "computed", 3, 0, 3, 0, 3)
@@ -156,6 +158,9 @@ def test_as_of_a_week_counts_only_what_was_known_then(conn, tmp_path):
     assert week_3[BEN][9] is None
     # The clock is later than week 10: the factors as they stand.
     assert factors(conn, 10)[ANA][2] == "canvas"
+    # At the clock (10-05, before week 8) her enrollment is as it stands, inactive: she
+    # is no longer counted.
+    assert EVE not in factors(conn, 8) and ANA in factors(conn, 8)
 
 
 def test_layer_2_gives_the_score_recorded_by_the_moment_not_a_later_change(conn, tmp_path):

@@ -16,6 +16,8 @@ import pytest
 from psycopg import errors as pg_errors
 
 HISTORY_TABLES = ("enrollment_grades", "submission_scores", "course_snapshots", "risk_assessments")
+#: Layer 2's other tables: the risk models learned, and which one is active (issue 15).
+MODEL_TABLES = ("risk_models", "risk_model_activations")
 HISTORY_HINT = (
     "History rows are removed only by archiving or by undoing a sync "
     "(tracker lifecycle cleanup, tracker sync undo)."
@@ -119,7 +121,7 @@ def test_every_history_table_has_the_append_only_triggers(seeded_conn):
     ).fetchall()
     assert rows == [
         (table, [f"{table}_append_only", f"{table}_no_truncate"])
-        for table in sorted(HISTORY_TABLES)
+        for table in sorted(HISTORY_TABLES + MODEL_TABLES)
     ]
 
 

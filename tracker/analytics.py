@@ -7,7 +7,8 @@ Plain functions, connection first, returning small frozen dataclasses:
 - :func:`predict_final_grade` — the final score a student is heading for, with a 95%
   interval and the method's name (:data:`PREDICTION_METHOD`, see :func:`project_final_grade`);
 - :func:`at_risk` / :func:`assess_risk` — a risk score in [0, 1] per student and course,
-  its category and the factors behind it (model :data:`RISK_MODEL`);
+  its category and the factors behind it, by the active model (:data:`RISK_MODEL`, the
+  hand-set one, until ``tracker risk fit`` learns a better one: :mod:`tracker.risk_models`);
   :func:`record_risk_assessments` appends them to layer 2, and :func:`record_sync_risk`
   (the hook a sync calls) those of the courses a sync changed;
 - :func:`performance_insights` — all of the above for one student in one call;
@@ -75,12 +76,14 @@ __all__ = [
     "run_report",
 ]
 
-#: The risk model's name, stored with every assessment. Change it with the rules, which
-#: are the SQL functions of ``sql/rules/risk.sql`` (``canvas.student_risk``; its weights,
-#: :func:`risk_weights`, are ``canvas.risk_weights``).
+#: The hand-set risk model's name: the weights of ``canvas.risk_weights``
+#: (:func:`risk_weights`), applied by ``canvas.student_risk`` (``sql/rules/risk.sql``)
+#: while no model learned by ``tracker risk fit`` is active. Each assessment names the
+#: model that made it.
 RISK_MODEL = "risk-v1"
 
-#: Risk categories, least urgent first: low < 0.25 <= medium < 0.5 <= high < 0.75 <= critical.
+#: Risk categories, least urgent first. risk-v1: low < 0.25 <= medium < 0.5 <= high < 0.75 <=
+#: critical; a fitted model: its probability bands (default 0.15, 0.3, 0.5).
 CATEGORIES = ("low", "medium", "high", "critical")
 
 #: The name of the final-grade prediction method (see :func:`project_final_grade`).
@@ -396,7 +399,9 @@ def _predict(rows: list[dict[str, Any]], items: list[WorkItem], trend: Momentum)
 
 @dataclass(frozen=True)
 class RiskFactor:
-    """One factor of a risk score: its measured value, its risk in [0, 1] and its weight.
+    """One factor of a risk score: its measured value, its risk in [0, 1] and weight by
+    risk-v1, and what it added to the score by the model that made it (``contribution``:
+    risk-v1, weight × risk; a fitted model, coefficient × z in log-odds).
 
     ``value`` and ``risk`` are None when the factor is unknown (it then adds nothing).
     Values: ``score`` the current score (%), ``momentum`` the slope (points a week),
@@ -407,20 +412,18 @@ class RiskFactor:
     value: float | None
     risk: float | None
     weight: float
-
-    @property
-    def contribution(self) -> float:
-        """What this factor adds to the risk score."""
-        return 0.0 if self.risk is None else self.risk * self.weight
+    contribution: float = 0.0
 
 
 @dataclass(frozen=True)
 class RiskAssessment:
     """How much a student is at risk in a course, and why.
 
-    ``score`` in [0, 1] is the sum of the factors' contributions; ``category`` one of
-    :data:`CATEGORIES`; ``confidence`` the total weight of the factors that were known;
-    ``reasons`` a sentence for each factor that weighs (see ``canvas.student_risk``).
+    By ``model_version``: risk-v1, ``score`` in [0, 1] is the sum of the factors'
+    contributions; a fitted model, the probability of failing the course. ``category``
+    one of :data:`CATEGORIES`; ``confidence`` the share of the factors' weight that was
+    known; ``reasons`` a sentence for each factor that weighs (see
+    ``canvas.student_risk``).
     """
 
     user_id: int
@@ -452,7 +455,8 @@ class RiskAssessment:
     def factors_json(self) -> dict[str, Any]:
         """The factors, reasons and counts as stored in ``history.risk_assessments.factors``."""
         return {
-            **{f.name: {"value": f.value, "risk": f.risk, "weight": f.weight}
+            **{f.name: {"value": f.value, "risk": f.risk, "weight": f.weight,
+                        "contribution": f.contribution}
                for f in self.factors},
             "trend": self.trend,
             "counts": {"due": self.due, "missing": self.missing, "submitted": self.submitted,
@@ -483,7 +487,7 @@ def _assessment(row: Mapping[str, Any], weights: Mapping[str, float]) -> RiskAss
     }
     factors = tuple(
         RiskFactor(name=name, value=_float(values[name]), risk=_float(row[f"{name}_risk"]),
-                   weight=weight)
+                   weight=weight, contribution=float(row["contributions"][name]))
         for name, weight in weights.items()
     )
     return RiskAssessment(
@@ -493,6 +497,7 @@ def _assessment(row: Mapping[str, Any], weights: Mapping[str, float]) -> RiskAss
         reasons=tuple(row["reasons"]), factors=factors, trend=row["trend"], due=row["due"],
         missing=row["missing"], submitted=row["submitted"], late=row["late"],
         last_activity_at=row["last_activity_at"], clock=row["clock"],
+        model_version=row["model_version"],
     )
 
 
@@ -535,7 +540,7 @@ def record_risk_assessments(conn: psycopg.Connection[Any], course_id: int | None
     """Assess every active student of a course (None: every course) and append to layer 2.
 
     Each assessment goes to ``history.risk_assessments`` with its factors, reasons and
-    :data:`RISK_MODEL`, unless the student's latest assessment in that course is the same,
+    the active model's name, unless the student's latest assessment in that course is the same,
     factors and reasons included (layer 2 appends only what changed), days without
     activity excepted: the course's clock moves them every hour for every student, so
     they count through their risk and their reason.
@@ -565,8 +570,7 @@ def _record_risk(conn: psycopg.Connection[Any], course_ids: list[int] | None, *,
                  sync_id: int | None) -> int:
     # One statement, assessing and appending in the server (canvas.student_risk): no row
     # travels to Python, whatever the number of students.
-    cur = sql.history.record_risk_assessments(conn, course_ids=course_ids, sync_id=sync_id,
-                                              model_version=RISK_MODEL)
+    cur = sql.history.record_risk_assessments(conn, course_ids=course_ids, sync_id=sync_id)
     return cur.rowcount
 
 

@@ -4,8 +4,9 @@ Who is an active student of a course (``canvas.active_students``,
 ``canvas.student_courses``), which assignments count (``canvas.graded_assignments``),
 a course's figures (``canvas.course_figures``), a student's risk factors at a moment
 (``canvas.student_factors_as_of``), work and grade momentum (``canvas.student_work``) and
-risk (``canvas.risk_weights``, ``canvas.student_risk``), how an enrollment of a completed
-course ended (``canvas.enrollment_outcomes``). Each
+risk (``canvas.risk_weights``, ``canvas.risk_features``, ``canvas.risk_model``,
+``canvas.assess_risk``, ``canvas.student_risk``, ``canvas.student_risk_as_of``), how an
+enrollment of a completed course ended (``canvas.enrollment_outcomes``). Each
 file holds ``CREATE OR REPLACE`` statements under ``-- name:`` headers, so psql runs it
 as it stands and ``sql.rules`` loads it like any other folder.
 
@@ -21,9 +22,11 @@ so an edited rule cannot reach fresh databases only).
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 import psycopg
+from psycopg import errors
 
 from tracker.sqlfiles import sql
 
@@ -34,10 +37,45 @@ def apply(conn: psycopg.Connection[Any]) -> None:
     """Run every statement of ``sql/rules`` on ``conn``, file by file in name order, each
     file's in file order: a rule another one reads is created before it (``momentum.sql``,
     which holds ``canvas.student_factors_as_of`` and ``canvas.student_work``, before
-    ``risk.sql``). The caller owns the
-    transaction (yoyo's, in a migration)."""
+    ``risk.sql``). The caller owns the transaction (yoyo's, in a migration).
+
+    The files are today's, whichever migration applies them, so two things an older
+    migration meets on a fresh database are allowed for:
+
+    - a function whose columns changed since (``CREATE OR REPLACE`` cannot change them)
+      is dropped and created again;
+    - a function may read a table a later migration creates (``canvas.risk_model`` reads
+      ``history.risk_models``, added by 0014): function bodies are checked when they run,
+      not when created (``check_function_bodies`` off for this transaction), and the
+      newest rules migration applies the files again once every table is there.
+    """
+    conn.execute("SET LOCAL check_function_bodies = off")
     for statement in sql.rules:
-        statement(conn)
+        function = _FUNCTION.match(statement.sql)
+        if function is None:
+            statement(conn)
+            continue
+        try:
+            with conn.transaction():
+                statement(conn)
+        except errors.InvalidFunctionDefinition:  # its columns changed
+            conn.execute(f"DROP FUNCTION {_signature(conn, function.group(1))}")
+            statement(conn)
+
+
+#: ``CREATE OR REPLACE FUNCTION schema.name(``: the function a rule statement creates.
+_FUNCTION = re.compile(r"\s*CREATE OR REPLACE FUNCTION (\w+\.\w+)\(")
+
+
+def _signature(conn: psycopg.Connection[Any], name: str) -> str:
+    """The signature of the one function called ``name`` (rules are never overloaded)."""
+    schema, _, proname = name.partition(".")
+    row = conn.execute(
+        "SELECT p.oid::regprocedure::text FROM pg_proc AS p "
+        "WHERE p.pronamespace = %s::regnamespace AND p.proname = %s",
+        (schema, proname)).fetchone()
+    assert row is not None, name
+    return str(row[0])
 
 
 def digest() -> str:

@@ -280,8 +280,15 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
             sql.canvas.analyze_table(conn, table=table)
 
     step("recording history", 0, 0)
-    counts["enrollments"]["history"] = sql.history.append_enrollment_grades(conn, sync_id=sync_id).rowcount
-    counts["submissions"]["history"] = sql.history.append_submission_scores(conn, sync_id=sync_id).rowcount
+    for name, table, append in (
+        ("enrollments", "history.enrollment_grades", sql.history.append_enrollment_grades),
+        ("submissions", "history.submission_scores", sql.history.append_submission_scores),
+    ):
+        counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
+        # Its statistics too, when it grew much (a first sync): reading the past as of a
+        # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
+        if _worth_analyzing(appended, counts[name]["updated"] + counts[name]["unchanged"]):
+            sql.canvas.analyze_table(conn, table=table)
 
     step("tracking lifecycle", 0, 0)
     seen = 0

@@ -17,7 +17,7 @@ WHERE s.existed
 -- Refresh the planner's statistics of a table this sync changed much (a first sync fills
 -- it from nothing), so that what follows in the same transaction plans well. Skipped if
 -- another session is analyzing it.
--- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, lifecycle.objects
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, lifecycle.objects, history.enrollment_grades, history.submission_scores
 ANALYZE (SKIP_LOCKED) :"table";
 
 -- name: insert_new

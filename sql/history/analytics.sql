@@ -3,17 +3,18 @@
 -- a final-grade prediction and a pace of work.
 
 -- name: record_risk_assessments
--- Assess the active students of the courses of course_ids (null: every course) and
--- append each assessment, with its factors, reasons and the model's name, skipping those
--- that are the same as the student's latest assessment in that course (layer 2 appends
--- only what changed). Same means the same score, category, confidence, model and
+-- Assess the active students of the courses of course_ids (null: every course) by the
+-- active model and append each assessment, with its factors, reasons and the model's
+-- name, skipping those that are the same as the student's latest assessment in that
+-- course (layer 2 appends only what changed). Same means the same score, category, confidence, model and
 -- factors, reasons and counts included: a score already at its factor's bound can move
 -- while the risk stays, and what a reader sees must move with it. All but the days
 -- without activity, which grow with every hour of the course's clock for every
 -- student: they count through their risk and their reason, which are compared.
 -- sync_id: the sync that made them, empty when a program did. The factors document
--- holds, per factor, its value, risk (canvas.student_risk's columns) and weight
--- (canvas.risk_weights), then trend, counts, reasons.
+-- holds, per factor, its value, risk (canvas.student_risk's columns), weight
+-- (canvas.risk_weights) and contribution (what it added: by risk-v1, weight * risk; by
+-- a fitted model, log-odds), then trend, counts, reasons.
 WITH assessed AS (
     SELECT
         r.user_id,
@@ -21,17 +22,23 @@ WITH assessed AS (
         r.risk_score,
         r.category,
         r.confidence,
+        r.model_version,
         jsonb_build_object(
             'score', jsonb_build_object('value', r.current_score, 'risk', r.score_risk,
-                                        'weight', w.score),
+                                        'weight', w.score,
+                                        'contribution', r.contributions -> 'score'),
             'momentum', jsonb_build_object('value', r.slope_per_week, 'risk', r.momentum_risk,
-                                           'weight', w.momentum),
+                                           'weight', w.momentum,
+                                           'contribution', r.contributions -> 'momentum'),
             'missing', jsonb_build_object('value', r.missing_ratio, 'risk', r.missing_risk,
-                                          'weight', w.missing),
+                                          'weight', w.missing,
+                                          'contribution', r.contributions -> 'missing'),
             'late', jsonb_build_object('value', r.late_ratio, 'risk', r.late_risk,
-                                       'weight', w.late),
+                                       'weight', w.late,
+                                       'contribution', r.contributions -> 'late'),
             'inactivity', jsonb_build_object('value', r.days_inactive, 'risk', r.inactivity_risk,
-                                             'weight', w.inactivity),
+                                             'weight', w.inactivity,
+                                             'contribution', r.contributions -> 'inactivity'),
             'trend', r.trend,
             'counts', jsonb_build_object('due', r.due, 'missing', r.missing,
                                          'submitted', r.submitted, 'late', r.late),
@@ -52,7 +59,7 @@ SELECT
     a.category,
     a.confidence,
     a.factors,
-    :'model_version'::text
+    a.model_version
 FROM assessed AS a
 LEFT JOIN LATERAL (
     SELECT
@@ -68,7 +75,7 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) AS latest ON true
 WHERE (a.risk_score, a.category, a.confidence, a.factors #- '{inactivity,value}',
-       :'model_version'::text)
+       a.model_version)
       IS DISTINCT FROM
       (latest.score, latest.category, latest.confidence, latest.factors #- '{inactivity,value}',
        latest.model_version)

@@ -6,8 +6,9 @@
 --
 -- One row per active student and course, most at risk first; category 'low' means not
 -- at risk. The risk, its factors and reasons are canvas.student_risk's (sql/rules/risk.sql,
--- \sf canvas.student_risk, holds the model, canvas.risk_weights its weights; README
--- lists them); this file adds the names and the order. Each sync stores the same
+-- \sf canvas.student_risk; model_version names the model that scored them: risk-v1,
+-- canvas.risk_weights its weights, or one learned by tracker risk fit; contributions,
+-- what each factor added; README lists them); this file adds the names and the order. Each sync stores the same
 -- assessments in layer 2 (latest_risk.sql reads them back).
 
 -- name: at_risk_students
@@ -40,7 +41,9 @@ SELECT
     r.momentum_risk,
     r.missing_risk,
     r.late_risk,
-    r.inactivity_risk
+    r.inactivity_risk,
+    r.model_version,
+    r.contributions
 FROM canvas.student_risk(
     CASE WHEN NULLIF(:'course_id'::text, '') IS NOT NULL
          THEN ARRAY[NULLIF(:'course_id'::text, '')::bigint] END

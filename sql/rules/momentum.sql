@@ -11,7 +11,10 @@
 -- submissions; tests/test_outcomes.py checks for every student that the two agree). A
 -- number N: the moment is N weeks after the course's start (start_at, else its first due
 -- date), or its clock if that comes first, and the students its active and completed
--- ones (issue 15: the factors a past course had at week N). A moment before the clock
+-- ones, and those who withdrew (inactive or deleted) but were last seen after a moment
+-- before the clock (their last activity, or Canvas's updated_at, which a withdrawal
+-- sets): issue 15, the factors a past course had at week N, of everyone still in it
+-- then. A moment before the clock
 -- sees only what was known then:
 --
 --   submitted       submitted_at at or before the moment
@@ -148,12 +151,14 @@ moments AS NOT MATERIALIZED (
     ) AS c
 ),
 students AS (
-    -- The active students; as of a week, also the completed ones.
+    -- The active students; as of a week, also the completed and the withdrawn ones
+    -- (left_at: when a withdrawn one was last seen, which the moment must precede).
     SELECT
         st.user_id,
         st.course_id,
         st.current_score,
-        st.last_activity_at
+        st.last_activity_at,
+        NULL::timestamptz AS left_at
     FROM canvas.student_courses AS st
     WHERE course_ids IS NULL OR st.course_id = ANY(course_ids)
     UNION ALL
@@ -161,11 +166,13 @@ students AS (
         e.user_id,
         e.course_id,
         (array_agg(e.current_score ORDER BY e.id))[1],
-        max(e.last_activity_at)
+        max(e.last_activity_at),
+        CASE WHEN bool_and(e.enrollment_state IN ('inactive', 'deleted'))
+             THEN greatest(max(e.last_activity_at), max(e.updated_at)) END
     FROM canvas.enrollments AS e
     WHERE as_of_week IS NOT NULL
       AND e.type = 'StudentEnrollment'
-      AND e.enrollment_state = 'completed'
+      AND e.enrollment_state IN ('completed', 'inactive', 'deleted')
       AND (course_ids IS NULL OR e.course_id = ANY(course_ids))
       AND NOT EXISTS (
           SELECT 1
@@ -312,7 +319,9 @@ SELECT
          THEN greatest(extract(epoch FROM m.as_of - st.last_activity_at) / 86400, 0) END,
     m.clock
 FROM students AS st
-JOIN moments AS m ON m.course_id = st.course_id
+JOIN moments AS m
+    ON m.course_id = st.course_id
+   AND (st.left_at IS NULL OR (NOT m.at_clock AND st.left_at > m.as_of))
 LEFT JOIN tallies AS f ON f.user_id = st.user_id AND f.course_id = st.course_id
 LEFT JOIN LATERAL (
     SELECT
