@@ -109,6 +109,7 @@ def test_the_demo_runs_the_main_loop_end_to_end(migrated_db):
     assert result.exit_code == 0, result.output
     out = result.output
     for step in ("1. a sample school: ", "2. a week later: ", "3. whose course grade moved",
-                 "4. who is at risk", "5. "):
+                 "4. who is at risk", "5. ", "6. is the risk answer right? On the past term's"):
         assert step in out, out
     assert "predicted final score" in out or "no prediction:" in out
+    assert "risk-v1 AUC 0." in out and "current score alone AUC 0." in out

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import click
 
-from tracker import analytics, db, migrate, sample, sync
+from tracker import analytics, db, migrate, risk_models, sample, sync
 from tracker.cli.output import print_report, progress_bar, render
+from tracker.errors import NotFoundError
 
 COURSES_PER_STUDENT = 4
 
@@ -83,5 +84,14 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
             else:
                 click.echo(f"   no prediction: {guess.note}")
         conn.commit()
+        try:
+            ev = risk_models.evaluate(conn)
+        except NotFoundError as e:  # a school with no past term
+            click.echo(f"\n6. is the risk answer right? {e}")
+        else:
+            click.echo(f"\n6. is the risk answer right? On the past term's {ev.courses} courses "
+                       f"as of week {ev.as_of_week} (tracker risk evaluate): "
+                       + ", ".join(f"{s.model} AUC {s.auc}" for s in ev.scores)
+                       + " (0.5 is a coin; tracker risk fit learns from them)")
         click.echo("\nNext: tracker sync list | tracker report latest_risk | "
-                   "tracker sync undo --yes")
+                   "tracker risk fit | tracker sync undo --yes")
