@@ -28,7 +28,7 @@ from tracker import rules
 __depends__ = {"0013_outcomes"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "8a2913e54f871fa4"
+RULES_DIGEST = "8b8d772f3b470785"
 
 TABLES = """
 CREATE TABLE history.risk_models (

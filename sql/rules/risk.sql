@@ -232,7 +232,16 @@ SELECT
             CASE WHEN v.late_risk >= 0.5 THEN t.late END,
             CASE WHEN v.inactivity_risk >= 0.5 THEN t.inactivity END
         ], NULL)
-        ELSE ARRAY(
+        WHEN (p.score >= 0.25)::int + (p.momentum >= 0.25)::int + (p.missing >= 0.25)::int
+             + (p.late >= 0.25)::int + (p.inactivity >= 0.25)::int <= 1
+        THEN array_remove(ARRAY[
+            CASE WHEN p.score >= 0.25 THEN t.score END,
+            CASE WHEN p.momentum >= 0.25 THEN t.momentum END,
+            CASE WHEN p.missing >= 0.25 THEN t.missing END,
+            CASE WHEN p.late >= 0.25 THEN t.late END,
+            CASE WHEN p.inactivity >= 0.25 THEN t.inactivity END
+        ], NULL)
+        ELSE ARRAY(  -- two or more: most first (most students have none or one)
             SELECT x.reason
             FROM (VALUES
                 (p.score, t.score),
@@ -277,6 +286,8 @@ FROM (
              THEN greatest(0, least(1, (days_inactive - 3) / 11)) END AS inactivity_risk,
         canvas.risk_features(current_score, points, slope, missing_ratio, late_ratio,
                              days_inactive) AS f
+    OFFSET 0  -- each step once per student: a step pulled up into the next is
+              -- evaluated again wherever the next names it (the logistic up to 4 times)
 ) AS v
 CROSS JOIN canvas.risk_weights() AS w
 CROSS JOIN LATERAL (
@@ -293,13 +304,15 @@ CROSS JOIN LATERAL (
              ELSE (coefficients[4] * coalesce((v.f[4] - centers[4]) / scales[4], 0))::numeric END AS late,
         CASE WHEN coefficients IS NULL THEN w.inactivity * coalesce(v.inactivity_risk, 0)
              ELSE (coefficients[5] * coalesce((v.f[5] - centers[5]) / scales[5], 0))::numeric END AS inactivity
+    OFFSET 0
 ) AS p
 CROSS JOIN LATERAL (
     -- The risk and the confidence.
     SELECT
         CASE WHEN coefficients IS NULL
              THEN p.score + p.momentum + p.missing + p.late + p.inactivity
-             ELSE 1 / (1 + exp(-(intercept::numeric + p.score + p.momentum + p.missing + p.late + p.inactivity)))
+             ELSE (1 / (1 + exp(-(intercept + (p.score + p.momentum + p.missing + p.late
+                                                 + p.inactivity)::double precision))))::numeric
         END AS risk,
         CASE WHEN coefficients IS NULL
              THEN w.score * (v.score_risk IS NOT NULL)::int
@@ -315,6 +328,7 @@ CROSS JOIN LATERAL (
                   / NULLIF(abs(coefficients[1]) + abs(coefficients[2]) + abs(coefficients[3])
                            + abs(coefficients[4]) + abs(coefficients[5]), 0))::numeric
         END AS confidence
+    OFFSET 0
 ) AS s
 CROSS JOIN LATERAL (
     -- Each factor's reason, in risk-v1's words.
