@@ -42,7 +42,7 @@ import psycopg
 
 import tracker
 from bench import child, data, server
-from bench.queries import SAMPLE_SECONDS, QueryTiming, time_queries
+from bench.queries import FITTED, SAMPLE_SECONDS, QueryTiming, time_queries
 from bench.scales import SHAPES, Scale
 from tracker import migrate, sync
 from tracker.monitor import Execution
@@ -482,6 +482,8 @@ def _query_targets(timings: list[QueryTiming]) -> list[Target]:
                       None if slowest is None else slowest.p95_ms < BUILDER_P95_MAX_MS)]
     for name, label, limit in (
             ("at_risk_students", "at-risk students of one course, p95", AT_RISK_COURSE_P95_MAX_MS),
+            (FITTED, "at-risk students of one course, a fitted model active, p95",
+             AT_RISK_COURSE_P95_MAX_MS),
             ("latest_risk (everyone)",
              "at-risk students of every course, as the last sync assessed them, p95",
              AT_RISK_EVERYONE_P95_MAX_MS),

@@ -28,7 +28,7 @@ from tracker import rules
 __depends__ = {"0013_outcomes"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "8b8d772f3b470785"
+RULES_DIGEST = "1a20823e9b630c7f"
 
 TABLES = """
 CREATE TABLE history.risk_models (

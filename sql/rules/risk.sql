@@ -286,8 +286,6 @@ FROM (
              THEN greatest(0, least(1, (days_inactive - 3) / 11)) END AS inactivity_risk,
         canvas.risk_features(current_score, points, slope, missing_ratio, late_ratio,
                              days_inactive) AS f
-    OFFSET 0  -- each step once per student: a step pulled up into the next is
-              -- evaluated again wherever the next names it (the logistic up to 4 times)
 ) AS v
 CROSS JOIN canvas.risk_weights() AS w
 CROSS JOIN LATERAL (
@@ -304,7 +302,8 @@ CROSS JOIN LATERAL (
              ELSE (coefficients[4] * coalesce((v.f[4] - centers[4]) / scales[4], 0))::numeric END AS late,
         CASE WHEN coefficients IS NULL THEN w.inactivity * coalesce(v.inactivity_risk, 0)
              ELSE (coefficients[5] * coalesce((v.f[5] - centers[5]) / scales[5], 0))::numeric END AS inactivity
-    OFFSET 0
+    OFFSET 0  -- each of p and s once per student: pulled up into what follows, a step
+              -- is evaluated again wherever it is named (the logistic up to 4 times)
 ) AS p
 CROSS JOIN LATERAL (
     -- The risk and the confidence.
@@ -408,6 +407,10 @@ WITH measures AS MATERIALIZED (
     FROM canvas.student_courses AS st
     JOIN canvas.student_work(course_ids) AS mo ON mo.user_id = st.user_id AND mo.course_id = st.course_id
     WHERE (course_ids IS NULL OR st.course_id = ANY(course_ids))
+),
+model AS MATERIALIZED (
+    -- Once, not again for every student.
+    SELECT * FROM canvas.risk_model(NULL)
 )
 SELECT
     m.user_id,
@@ -438,7 +441,7 @@ SELECT
     md.version,
     a.contributions
 FROM measures AS m
-CROSS JOIN canvas.risk_model(NULL) AS md
+CROSS JOIN model AS md
 CROSS JOIN LATERAL canvas.assess_risk(
     md.coefficients, md.centers, md.scales, md.intercept, md.bands,
     m.current_score, m.points, m.trend, m.slope, m.missing_ratio, m.late_ratio,
@@ -485,7 +488,7 @@ SELECT
     canvas.risk_features(f.current_score, f.points, f.slope, f.missing_ratio, f.late_ratio,
                          f.days_inactive)
 FROM canvas.student_factors_as_of(course_ids, as_of_week) AS f
-CROSS JOIN canvas.risk_model(model_version) AS md
+CROSS JOIN (SELECT * FROM canvas.risk_model(model_version) OFFSET 0) AS md  -- once
 CROSS JOIN LATERAL canvas.assess_risk(
     md.coefficients, md.centers, md.scales, md.intercept, md.bands,
     f.current_score, f.points, f.trend, f.slope, f.missing_ratio, f.late_ratio,
