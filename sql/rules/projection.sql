@@ -117,7 +117,8 @@ RETURNS TABLE (
 LANGUAGE sql STABLE
 AS $$
 WITH items AS (
-    -- Each submission worth points: graded, missing, or remaining.
+    -- Each submission worth points: graded, missing, or remaining (work without a due
+    -- date is never missing before the clock).
     SELECT
         w.user_id,
         w.course_id,
@@ -125,8 +126,8 @@ WITH items AS (
         w.points_possible::float8 AS points,
         w.score::float8 AS score,
         w.score IS NOT NULL AS graded,
-        w.score IS NULL AND w.is_missing AS missing,
-        w.score IS NULL AND NOT w.is_missing AS remaining,
+        w.score IS NULL AND coalesce(w.is_missing, false) AS missing,
+        w.score IS NULL AND NOT coalesce(w.is_missing, false) AS remaining,
         w.due_at
     FROM canvas.submissions_as_of(course_ids, as_of_week) AS w
     WHERE w.points_possible > 0
@@ -155,7 +156,7 @@ parts AS (
         sum(g.weight * g.earned / (g.judged + g.remaining)) AS weighted_earned,
         sum(g.weight * g.remaining / (g.judged + g.remaining)) AS weighted_remaining,
         sum(g.weight) FILTER (WHERE g.judged > 0) AS judged_weight,
-        sum(g.weight * g.earned / g.judged) FILTER (WHERE g.judged > 0) AS weighted_judged,
+        sum(g.weight * g.earned / NULLIF(g.judged, 0)) AS weighted_judged,
         sum(g.earned) AS earned,
         sum(g.judged) AS judged,
         sum(g.remaining) AS remaining
@@ -282,8 +283,10 @@ SELECT
     round(i.weeks_in::numeric, 2),
     round(i.current::numeric, 2),
     round(i.predicted::numeric, 2),
-    round(greatest(i.predicted - i.interval_half, 0)::numeric, 2),
-    round(least(greatest(i.predicted, 100), i.predicted + i.interval_half)::numeric, 2),
+    CASE WHEN i.predicted IS NOT NULL
+         THEN round(greatest(i.predicted - i.interval_half, 0)::numeric, 2) END,
+    CASE WHEN i.predicted IS NOT NULL
+         THEN round(least(greatest(i.predicted, 100), i.predicted + i.interval_half)::numeric, 2) END,
     i.method,
     CASE WHEN i.method = 'conformal' THEN i.calibration_week END,
     CASE WHEN i.predicted IS NOT NULL THEN round(i.expected_score::numeric, 2) END,
