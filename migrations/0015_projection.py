@@ -21,7 +21,7 @@ from tracker import rules
 __depends__ = {"0014_risk_models"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "a8c2f1886d760fc3"
+RULES_DIGEST = "66a42b0c564dc86f"
 
 CALIBRATIONS = """
 CREATE TABLE history.projection_calibrations (

@@ -88,3 +88,9 @@ SELECT
     c.created_at
 FROM history.projection_calibrations AS c
 ORDER BY c.created_at DESC, c.as_of_week, c.id DESC;
+
+-- name: set_jit
+-- Set jit for the rest of the transaction; returns the setting it had.
+SELECT
+    current_setting('jit') AS jit,
+    set_config('jit', :'value'::text, true) AS now_set;

@@ -42,11 +42,16 @@
 --                                 graded (and missing) and remaining items.
 --      Either is clipped to [0, max(100, predicted)].
 --
--- normaliser = greatest(remaining_share, 0.05): the error of the projection is the
--- error on the work still to come, which weighs remaining_share of the grade, so the
--- calibration's errors are |final − predicted| / normaliser (the interval widens with
--- what is still to come); the floor keeps a last week's interval from closing on a
--- grade Canvas still moves (late penalties, regrades, work added after the moment).
+-- normaliser = √(f · σ), f the remaining share (at least 0.01) and σ the spread (at
+-- least 5): the projection's error is the error on the work still to come, f of the
+-- grade, of a student whose scores vary by σ; the calibration's errors are |final −
+-- predicted| / normaliser, so the interval is wider for more work to come and a less
+-- steady student. Chosen on the sample school (tracker sample, 2,000 students, 12 and
+-- 60 courses, weeks 3, 6, 9) among f, f·σ, √f, √(f·σ), the formula's half-width and
+-- none: the narrowest intervals at the same held-out coverage (median width at week 3,
+-- 60 courses: 44 points against 70 for f alone); the floors keep a last week's, or a
+-- steady student's, interval from closing on a grade Canvas still moves (late
+-- penalties, regrades, work added after the moment).
 --
 -- A student with no work that counts, or nothing graded and no current score, gets
 -- no prediction (predicted_score, low and high NULL) and a note saying which.
@@ -269,8 +274,9 @@ intervals AS (
         k.at_clock,
         k.weeks_in,
         k.as_of_week AS calibration_week,
-        greatest(p.remaining_share, 0.05) AS normaliser,
-        coalesce(k.quantile * greatest(p.remaining_share, 0.05), p.half) AS interval_half,
+        sqrt(greatest(p.remaining_share, 0.01) * greatest(p.spread, 5)) AS normaliser,
+        coalesce(k.quantile * sqrt(greatest(p.remaining_share, 0.01) * greatest(p.spread, 5)),
+                 p.half) AS interval_half,
         CASE WHEN k.quantile IS NOT NULL THEN 'conformal' ELSE 'weighted-projection-v1' END AS method
     FROM projected AS p
     JOIN calibrations AS k ON k.course_id = p.course_id
