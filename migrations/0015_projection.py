@@ -21,7 +21,7 @@ from tracker import rules
 __depends__ = {"0014_risk_models"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "66a42b0c564dc86f"
+RULES_DIGEST = "1eb87fb6f5c3e477"
 
 CALIBRATIONS = """
 CREATE TABLE history.projection_calibrations (

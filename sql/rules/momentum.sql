@@ -84,8 +84,8 @@
 -- it, so a constant course_ids (and a condition on user_id) reaches the scans beneath,
 -- and the columns a caller does not read (recent, due) are not computed.
 --
--- Applied by migrations 0011_rules and 0013_outcomes with the other files of sql/rules
--- (tracker/rules.py).
+-- Applied by migrations 0011_rules, 0013_outcomes and 0015_projection with the other
+-- files of sql/rules (tracker/rules.py).
 
 
 -- name: course_moments
