@@ -1,9 +1,9 @@
 """0015_projection: the final-grade projection in SQL and its conformal calibrations
 (issue 15, part 5), from sql/rules.
 
-Adds history.projection_calibrations (layer 2: the conformal quantiles that
-tracker.projection.calibrate measures on completed courses, one row per as-of week
-and run), canvas.final_projection (sql/rules/projection.sql), and the two functions it
+Adds history.projection_calibrations (layer 2, append-only like the rest: the
+conformal quantiles that tracker.projection.calibrate measures on completed courses,
+one row per as-of week and run; the predictions read the newest), canvas.final_projection (sql/rules/projection.sql), and the two functions it
 shares with canvas.student_factors_as_of, which now reads them:
 canvas.course_moments and canvas.submissions_as_of (sql/rules/momentum.sql).
 
@@ -36,6 +36,12 @@ CREATE TABLE history.projection_calibrations (
 );
 CREATE INDEX projection_calibrations_week_idx
     ON history.projection_calibrations (alpha, as_of_week, created_at);
+CREATE TRIGGER projection_calibrations_append_only
+    BEFORE UPDATE OR DELETE ON history.projection_calibrations
+    FOR EACH ROW EXECUTE FUNCTION history.refuse_change();
+CREATE TRIGGER projection_calibrations_no_truncate
+    BEFORE TRUNCATE ON history.projection_calibrations
+    FOR EACH STATEMENT EXECUTE FUNCTION history.refuse_change();
 COMMENT ON TABLE history.projection_calibrations IS
     'Conformal calibrations of the final-grade projection (tracker.projection.calibrate): per as-of week and alpha, the quantile of |final - predicted| / normaliser over n students of completed courses, and the coverage measured on courses held out.';
 """

@@ -89,18 +89,19 @@ def test_as_of_a_week_weighs_the_groups_known_then(conn, synced_school):
 # -- the conformal interval ----------------------------------------------------------------------
 
 
-def calibrated(conn: psycopg.Connection[Any], *rows: tuple[int, float]) -> None:
+def calibrated(conn: psycopg.Connection[Any], *rows: tuple[int, float],
+               days_ago: int = 0) -> None:
     for week, quantile in rows:
         conn.execute("INSERT INTO history.projection_calibrations "
-                     "(as_of_week, alpha, quantile, n, courses) VALUES (%s, 0.05, %s, 50, 3)",
-                     (week, quantile))
+                     "(as_of_week, alpha, quantile, n, courses, created_at) "
+                     "VALUES (%s, 0.05, %s, 50, 3, now() - %s * interval '1 day')",
+                     (week, quantile, days_ago))
 
 
 def test_a_prediction_reads_the_newest_calibration_of_the_nearest_week(conn, synced_school):
     # Fay is 3 weeks into course 2 (09-10 to 10-01); predicted 74.75, half of her grade
     # to come, σ 10: normaliser √(0.5 × 10) = 2.2361.
-    calibrated(conn, (2, 1.0), (5, 20.0), (9, 1.0))
-    conn.execute("UPDATE history.projection_calibrations SET created_at = now() - interval '1 day'")
+    calibrated(conn, (2, 1.0), (5, 20.0), (9, 1.0), days_ago=1)
     calibrated(conn, (2, 2.0), (4, 30.0), (20, 5.0))
     calibrated(conn, (4, 40.0))
     conn.execute("INSERT INTO history.projection_calibrations "

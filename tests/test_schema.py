@@ -119,7 +119,7 @@ def test_every_history_table_has_the_append_only_triggers(seeded_conn):
     ).fetchall()
     assert rows == [
         (table, [f"{table}_append_only", f"{table}_no_truncate"])
-        for table in sorted(HISTORY_TABLES)
+        for table in sorted((*HISTORY_TABLES, "projection_calibrations"))
     ]
 
 
