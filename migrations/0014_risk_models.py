@@ -15,7 +15,9 @@ canvas.assess_risk are the pieces both share. canvas.student_risk's columns chan
 rules.apply replaces it (DROP, CREATE).
 
 Rolling it back runs 0014_risk_models.rollback.sql: the functions it added dropped,
-canvas.student_risk as 0011_rules and 0013_outcomes left it, the two tables dropped.
+canvas.student_risk and canvas.student_factors_as_of as 0013_outcomes left them (this
+migration made withdrawn students count as of a week while still in their course), the
+two tables dropped.
 """
 
 from pathlib import Path

@@ -14,7 +14,10 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from school import (  # tests/ is on sys.path (rootdir conftest, no package)
     A5,
@@ -29,12 +32,12 @@ from school import (  # tests/ is on sys.path (rootdir conftest, no package)
     EVE,
     FAY,
     TESS,
+    School,
     at,
     iso,
 )
 
 from tracker import analytics, sync
-from tracker.analytics import WorkItem, project_final_grade
 from tracker.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
 
 # -- momentum ------------------------------------------------------------------------------------
@@ -83,77 +86,103 @@ def test_course_momentum_lists_active_students_most_declining_first(conn, synced
 # -- prediction ----------------------------------------------------------------------------------
 
 
-def fay_work() -> list[WorkItem]:
-    hw, tests = (20, 40.0), (21, 60.0)
+def predict(conn: psycopg.Connection[Any], tmp_path: Path, items: list[tuple[Any, ...]], *,
+            weighted: bool, current: float | None,
+            groups: dict[int, float | None] | None = None) -> analytics.Prediction:
+    """The prediction canvas.final_projection makes for the one student of a course built
+    of ``items``: (group, points, score or None, missing, due date or None) each, one
+    assignment and one submission an item; ``groups`` their weights (default: one
+    group, 90, of no weight). The course's clock is the student's last activity, 10-01."""
+    school = School()
+    school.course(9, "Course", weighted=weighted)
+    school.user(91, "Student")
+    for group, weight in (groups or {90: None}).items():
+        school.group(group, 9, f"Group {group}", weight)
+    school.enroll(901, 91, 9, current=current, last_activity=at("2024-10-01"))
+    for n, (group, points, score, missing, due) in enumerate(items):
+        school.assignment(9000 + n, 9, group, points=points, due=due)
+        school.submit(9100 + n, 91, 9000 + n, score=score, missing=missing,
+                      graded=None if score is None else at("2024-09-01"))
+    school.sync(conn, tmp_path)
+    return analytics.predict_final_grade(conn, 91, 9)
+
+
+def fay_work() -> list[tuple[Any, ...]]:
     return [
-        WorkItem(*hw, 10, 8.0, True, False, at("2024-09-10")),
-        WorkItem(*hw, 10, 9.0, True, False, at("2024-09-17")),
-        WorkItem(*tests, 100, 70.0, True, False, at("2024-09-24")),
-        WorkItem(*hw, 10, None, False, False, at("2024-10-08")),
-        WorkItem(*hw, 10, None, False, False, at("2024-10-15")),
-        WorkItem(*tests, 100, None, False, False, at("2024-10-29")),
+        (20, 10, 8.0, False, at("2024-09-10")),
+        (20, 10, 9.0, False, at("2024-09-17")),
+        (21, 100, 70.0, False, at("2024-09-24")),
+        (20, 10, None, False, at("2024-10-08")),
+        (20, 10, None, False, at("2024-10-15")),
+        (21, 100, None, False, at("2024-10-29")),
     ]
 
 
-def test_prediction_without_momentum_weighs_each_group(conn):
-    p = project_final_grade(fay_work(), weighted=True, current_score=76.0)
-    # e = 76. Homework: (17 + 0.76 × 20) / 40 = 0.805; Tests: (70 + 0.76 × 100) / 200 = 0.73.
-    # Final: (40 × 0.805 + 60 × 0.73) / 100 = 76.0.
+def test_prediction_weighs_each_group_and_shifts_the_remaining_work_by_momentum(conn, tmp_path):
+    p = predict(conn, tmp_path, fay_work(), weighted=True, current=76.0,
+                groups={20: 40.0, 21: 60.0})
+    # Fay's work (tests/school.py): 80, 90, 70 % at weeks 0, 1, 2 give slope -5, r²
+    # 0.25; the remaining work's median due date, 10-15, is two weeks after the clock:
+    # shift -5 × 0.25 × 2 = -2.5, e = 73.5. Homework (17 + 0.735 × 20) / 40 = 0.7925,
+    # Tests (70 + 0.735 × 100) / 200 = 0.7175: (40 × 0.7925 + 60 × 0.7175) / 100 = 74.75.
     # Still to come: (40 × 20/40 + 60 × 100/200) / 100 = 0.5 of the grade.
     # σ of 80, 90, 70 = 10; half-width 1.96 × 0.5 × 10 × √(1/3 + 1/3) = 8.0017.
-    assert (p.predicted_score, p.low, p.high) == (76.0, 68.0, 84.0)
-    assert (p.expected_on_remaining, p.momentum_shift, p.remaining_share) == (76.0, 0.0, 0.5)
+    assert (p.expected_on_remaining, p.momentum_shift, p.remaining_share) == (73.5, -2.5, 0.5)
     assert (p.graded_items, p.remaining_items, p.method) == (3, 3, "weighted-projection-v1")
-
-
-def test_prediction_shifts_the_remaining_work_by_momentum(conn):
-    p = project_final_grade(fay_work(), weighted=True, current_score=76.0,
-                            slope_per_week=-5.0, r2=0.25, clock=CLOCK_2)
-    # Median remaining due date 10-15, two weeks after the clock: shift -5 × 0.25 × 2 = -2.5,
-    # e = 73.5. Homework (17 + 14.7) / 40 = 0.7925, Tests (70 + 73.5) / 200 = 0.7175:
-    # (40 × 0.7925 + 60 × 0.7175) / 100 = 74.75, ± 8.0017.
     assert (p.predicted_score, p.low, p.high) == (74.75, 66.75, 82.75)
-    assert (p.expected_on_remaining, p.momentum_shift) == (73.5, -2.5)
 
 
-def test_prediction_by_points_counts_missing_work_as_zero():
+def test_prediction_without_momentum_keeps_the_current_score_on_remaining_work(conn, tmp_path):
+    # Fay's work without the test, so two points: no slope, no shift. e = 76.
+    # Homework (17 + 0.76 × 20) / 40 = 0.805, Tests (0 + 0.76 × 100) / 100 = 0.76:
+    # (40 × 0.805 + 60 × 0.76) / 100 = 77.8. Still to come: (40 × 0.5 + 60 × 1) / 100
+    # = 0.8; σ of 80, 90 = 7.071; ± 1.96 × 0.8 × 7.071 × √(1/2 + 1/3) = 10.1208.
+    work = [item for item in fay_work() if item[2] != 70.0]
+    p = predict(conn, tmp_path, work, weighted=True, current=76.0, groups={20: 40.0, 21: 60.0})
+    assert (p.expected_on_remaining, p.momentum_shift, p.remaining_share) == (76.0, 0.0, 0.8)
+    assert (p.predicted_score, p.low, p.high) == (77.8, 67.68, 87.92)
+
+
+def test_prediction_by_points_counts_missing_work_as_zero(conn, tmp_path):
     items = [
-        WorkItem(None, None, 10, 8.0, True, False),
-        WorkItem(None, None, 10, 6.0, True, False),
-        WorkItem(None, None, 10, None, False, True),  # missing, ungraded: a zero
-        WorkItem(None, None, 10, None, False, False),
-        WorkItem(None, None, 10, None, False, False),
+        (90, 10, 8.0, False, None),
+        (90, 10, 6.0, False, None),
+        (90, 10, None, True, None),  # missing, ungraded: a zero
+        (90, 10, None, False, None),
+        (90, 10, None, False, None),
     ]
-    p = project_final_grade(items, weighted=False, current_score=50.0)
+    p = predict(conn, tmp_path, items, weighted=False, current=50.0)
     # (8 + 6 + 0 + 0.5 × 20) / 50 = 48; 20/50 = 0.4 still to come; σ of 80, 60, 0 =
     # 41.633; ± 1.96 × 0.4 × 41.633 × √(1/3 + 1/2) = 29.797.
     assert (p.predicted_score, p.low, p.high, p.remaining_share) == (48.0, 18.2, 77.8, 0.4)
 
 
-def test_prediction_with_nothing_left_is_the_grade_itself():
-    items = [WorkItem(None, None, 10, 9.0, True, False),
-             WorkItem(None, None, 20, 13.0, True, False)]
-    p = project_final_grade(items, weighted=False, current_score=None)
+def test_prediction_with_nothing_left_is_the_grade_itself(conn, tmp_path):
+    items = [(90, 10, 9.0, False, None), (90, 20, 13.0, False, None)]
+    p = predict(conn, tmp_path, items, weighted=False, current=None)
     # 22 / 30 = 73.33, nothing to come: no interval.
     assert (p.predicted_score, p.low, p.high, p.current_score) == (73.33, 73.33, 73.33, 73.33)
 
 
-def test_prediction_with_nothing_to_go_on_says_why():
-    p = project_final_grade([WorkItem(None, None, 10, None, False, False)], weighted=False,
-                            current_score=None)
+def test_prediction_with_nothing_graded_and_no_current_score_says_why(conn, tmp_path):
+    p = predict(conn, tmp_path, [(90, 10, None, False, None)], weighted=False, current=None)
     assert (p.predicted_score, p.low, p.high) == (None, None, None)
     assert p.note == "nothing graded yet and no current score"
-    empty = project_final_grade([], weighted=True, current_score=80.0)
-    assert empty.predicted_score is None and empty.note == "no work that counts toward the grade"
 
 
-def test_prediction_interval_stays_within_zero_and_a_hundred():
-    items = [WorkItem(None, None, 10, 10.0, True, False),
-             WorkItem(None, None, 10, 0.0, True, False),
-             WorkItem(None, None, 100, None, False, False)]
-    p = project_final_grade(items, weighted=False, current_score=98.0)
-    assert p.low is not None and p.high is not None
+def test_prediction_with_no_work_that_counts_says_why(conn, tmp_path):
+    p = predict(conn, tmp_path, [], weighted=True, current=80.0)
+    assert p.predicted_score is None and p.note == "no work that counts toward the grade"
+    assert p.current_score == 80.0
+
+
+def test_prediction_interval_stays_within_zero_and_a_hundred(conn, tmp_path):
+    items = [(90, 10, 10.0, False, None), (90, 10, 0.0, False, None),
+             (90, 100, None, False, None)]
+    p = predict(conn, tmp_path, items, weighted=False, current=98.0)
+    assert p.low is not None and p.high is not None and p.predicted_score is not None
     assert 0.0 <= p.low <= p.predicted_score <= p.high <= 100.0
+    assert p.high == 100.0  # 1.96 × 0.833 × 70.7 × √(1/2 + 1) = 141 points wide, clipped
 
 
 def test_predict_final_grade_reads_the_database_like_the_hand_computation(conn, synced_school):
@@ -163,6 +192,13 @@ def test_predict_final_grade_reads_the_database_like_the_hand_computation(conn, 
     p = analytics.predict_final_grade(conn, FAY, C2)
     assert (p.predicted_score, p.low, p.high, p.momentum_shift) == (74.75, 66.75, 82.75, -2.5)
     assert p.current_score == 76.0
+    assert (p.method, p.calibration_week) == ("weighted-projection-v1", None)
+
+
+def test_prediction_of_a_student_not_actively_enrolled_is_not_found(conn, synced_school):
+    for user in (EVE, TESS, 999):
+        with pytest.raises(NotFoundError, match="not an active student"):
+            analytics.predict_final_grade(conn, user, C1)
 
 
 # -- risk ----------------------------------------------------------------------------------------

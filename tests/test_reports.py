@@ -263,6 +263,40 @@ def test_tracker_report_refuses_bad_input_with_exit_2(synced_school, conn, db_ur
     assert tracker_cli("report", "missing_work", "--format", "xml").exit_code == 2
 
 
+def test_predicted_final_lists_every_active_student_by_psql_and_by_the_command(
+        synced_school, conn, db_url, monkeypatch):
+    # Known answers (tests/test_analytics.py): Fay 74.75 in [66.75, 82.75] by the formula;
+    # course 1: Ana 56.17, Cy 64.29, Ben 75, Dee 80, lowest first.
+    conn.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    fay = tracker_cli("report", "predicted_final", "--course", str(C2), "--format", "json")
+    assert fay.exit_code == 0, fay.output
+    (row,) = json.loads(fay.output)
+    assert {k: row[k] for k in ("user_id", "course_id", "predicted_score", "low", "high",
+                                "method", "calibration_week")} == {
+        "user_id": FAY, "course_id": C2, "predicted_score": 74.75, "low": 66.75,
+        "high": 82.75, "method": "weighted-projection-v1", "calibration_week": None}
+    algebra = tracker_cli("report", "predicted_final", "--course", str(C1), "--format", "csv")
+    table = list(csv.DictReader(io.StringIO(algebra.output)))
+    assert [(int(r["user_id"]), r["predicted_score"]) for r in table] == [
+        (ANA, "56.17"), (CY, "64.29"), (BEN, "75.0"), (DEE, "80.0")]
+    # The DBA's file gives the same rows, every course at once too.
+    assert psql(db_url, "predicted_final", course_id=C1) == python_text(
+        conn, "predicted_final", course_id=C1)
+    everyone = psql(db_url, "predicted_final", course_id=None)
+    assert sorted(int(r[0]) for r in everyone) == sorted([ANA, BEN, CY, DEE, FAY])
+    # Calibrated, the same report says so.
+    conn.execute("INSERT INTO history.projection_calibrations "
+                 "(as_of_week, alpha, quantile, n, courses) VALUES (3, 0.05, 2, 40, 2)")
+    conn.commit()
+    (row,) = json.loads(tracker_cli("report", "predicted_final", "--course", str(C2),
+                                    "--format", "json").output)
+    # 74.75 ± 2 × √(0.5 × 10)
+    assert (row["method"], row["calibration_week"], row["low"], row["high"]) == (
+        "conformal", 3, 70.28, 79.22)
+    assert tracker_cli("report", "predicted_final", "--student", str(FAY)).exit_code == 2
+
+
 def test_report_files_hold_one_named_statement_each():
     for report in REPORTS:
         assert list(sql.file(Path("reports") / f"{report}.sql")) == [report]

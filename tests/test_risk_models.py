@@ -200,6 +200,13 @@ def test_the_command_line_evaluates_fits_and_activates(school_url, monkeypatch):
     assert tracker("risk", "activate", "nope").exit_code == 1
     help_text = tracker("risk", "--help").output
     assert "tracker risk evaluate" in help_text and "tracker risk fit" in help_text
+    # The final-grade prediction's interval, calibrated on the same past courses.
+    calibrated = tracker("risk", "calibrate", "--week", "3", "--week", "6", "--format", "json")
+    assert calibrated.exit_code == 0, calibrated.output
+    weeks = json.loads(calibrated.output)
+    assert [w["week"] for w in weeks] == [3, 6]
+    assert all(w["courses"] == 5 and 0.85 < w["held-out coverage"] <= 1 for w in weeks)
+    assert tracker("risk", "calibrate", "--alpha", "0.9").exit_code == 2
 
 
 def test_student_risk_as_of_at_the_clock_is_student_risk(school):

@@ -16,8 +16,9 @@ import pytest
 from psycopg import errors as pg_errors
 
 HISTORY_TABLES = ("enrollment_grades", "submission_scores", "course_snapshots", "risk_assessments")
-#: Layer 2's other tables: the risk models learned, and which one is active (issue 15).
-MODEL_TABLES = ("risk_models", "risk_model_activations")
+#: Layer 2's other tables: the risk models learned and which one is active, and the
+#: calibrations of the final-grade prediction (issue 15).
+MODEL_TABLES = ("risk_models", "risk_model_activations", "projection_calibrations")
 HISTORY_HINT = (
     "History rows are removed only by archiving or by undoing a sync "
     "(tracker lifecycle cleanup, tracker sync undo)."

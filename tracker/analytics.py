@@ -5,7 +5,8 @@ Plain functions, connection first, returning small frozen dataclasses:
 - :func:`momentum` — the slope of a student's graded work in a course (percentage
   points a week), its r², a trend label and the points it was fitted to;
 - :func:`predict_final_grade` — the final score a student is heading for, with a 95%
-  interval and the method's name (:data:`PREDICTION_METHOD`, see :func:`project_final_grade`);
+  interval and the method that made it (``canvas.final_projection``, ``sql/rules/projection.sql``;
+  :mod:`tracker.projection` calibrates its interval on completed courses);
 - :func:`at_risk` / :func:`assess_risk` — a risk score in [0, 1] per student and course,
   its category and the factors behind it, by the active model (:data:`RISK_MODEL`, the
   hand-set one, until ``tracker risk fit`` learns a better one: :mod:`tracker.risk_models`);
@@ -17,8 +18,9 @@ Plain functions, connection first, returning small frozen dataclasses:
 - :func:`run_report` — any report of ``sql/reports/`` by name, as the CLI runs it.
 
 The arithmetic over many rows is SQL (``regr_slope``, ``regr_r2``, aggregates with
-``FILTER``) in ``sql/reports/*.sql``, the same files a DBA runs with psql; what is
-clearer in Python — the prediction, the shaping of factors — is here. Every function
+``FILTER``) in ``sql/reports/*.sql`` and the rules of ``sql/rules``, the same files a DBA
+runs with psql; what is clearer in Python — the shaping of factors, the pace of work — is
+here. Every function
 leaves out the test student, enrollments that are not active, and enrollments and
 assignments marked missing in layer 0.
 
@@ -29,10 +31,8 @@ is weeks old is judged as of its last day rather than as if everyone had vanishe
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,7 +46,6 @@ from tracker.sqlfiles import sql
 
 __all__ = [
     "CATEGORIES",
-    "PREDICTION_METHOD",
     "REPORTS",
     "RISK_MODEL",
     "CourseSnapshot",
@@ -59,7 +58,6 @@ __all__ = [
     "RiskAssessment",
     "RiskFactor",
     "Velocity",
-    "WorkItem",
     "assess_risk",
     "at_risk",
     "course_momentum",
@@ -68,7 +66,6 @@ __all__ = [
     "momentum",
     "performance_insights",
     "predict_final_grade",
-    "project_final_grade",
     "record_course_snapshots",
     "record_risk_assessments",
     "record_sync_risk",
@@ -86,14 +83,6 @@ RISK_MODEL = "risk-v1"
 #: critical; a fitted model: its probability bands (default 0.15, 0.3, 0.5).
 CATEGORIES = ("low", "medium", "high", "critical")
 
-#: The name of the final-grade prediction method (see :func:`project_final_grade`).
-PREDICTION_METHOD = "weighted-projection-v1"
-
-#: Prediction: the spread (standard deviation, percentage points) assumed for a student's
-#: scores when fewer than two are graded.
-DEFAULT_SPREAD = 15.0
-#: Prediction: the largest shift momentum may give the expected score on remaining work.
-MAX_MOMENTUM_SHIFT = 25.0
 #: Velocity: how far back from the clock work is counted.
 VELOCITY_WINDOW = timedelta(days=28)
 
@@ -105,6 +94,7 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
     "missing_work": ("course_id", "user_id"),
     "student_progress_history": ("course_id", "user_id"),
     "latest_risk": ("course_id", "user_id"),
+    "predicted_final": ("course_id",),
 }
 
 
@@ -194,27 +184,16 @@ def course_momentum(conn: psycopg.Connection[Any], course_id: int | None = None)
 
 
 @dataclass(frozen=True)
-class WorkItem:
-    """One submission that counts toward the grade, as the prediction sees it."""
-
-    group_id: int | None
-    group_weight: float | None
-    points_possible: float
-    score: float | None
-    graded: bool
-    missing: bool
-    due_at: datetime | None = None
-    submitted_at: datetime | None = None
-
-
-@dataclass(frozen=True)
 class Prediction:
     """The final score a student is heading for in a course, with a 95% interval.
 
     ``predicted_score`` (percent) lies in ``[low, high]``; all three are None when there
-    is nothing to predict from (``note`` says why). ``expected_on_remaining`` is the
-    score assumed on the work still to be graded, ``momentum_shift`` what momentum added
-    to it, and ``remaining_share`` the part of the final grade (0..1) that work weighs.
+    is nothing to predict from (``note`` says why). ``method`` says how the interval was
+    made: ``conformal`` (calibrated on completed courses, at ``calibration_week``) or
+    ``weighted-projection-v1`` (the formula). ``expected_on_remaining`` is the score
+    assumed on the work still to be graded, ``momentum_shift`` what momentum added to
+    it, and ``remaining_share`` the part of the final grade (0..1) that work weighs.
+    The rule is ``canvas.final_projection`` (``sql/rules/projection.sql``).
     """
 
     user_id: int
@@ -230,168 +209,46 @@ class Prediction:
     graded_items: int
     remaining_items: int
     note: str = ""
+    calibration_week: int | None = None
 
 
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return lo if x < lo else hi if x > hi else x
+def _prediction(row: Mapping[str, Any]) -> Prediction:
+    return Prediction(
+        user_id=row["user_id"], course_id=row["course_id"],
+        predicted_score=_float(row["predicted_score"]), low=_float(row["low"]),
+        high=_float(row["high"]), method=row["method"],
+        current_score=_float(row["current_score"]),
+        expected_on_remaining=_float(row["expected_on_remaining"]),
+        momentum_shift=float(row["momentum_shift"]),
+        remaining_share=float(row["remaining_share"]),
+        graded_items=row["graded_items"], remaining_items=row["remaining_items"],
+        note=row["note"], calibration_week=row["calibration_week"],
+    )
 
 
-def project_final_grade(
-    work: Sequence[WorkItem],
-    *,
-    weighted: bool,
-    current_score: float | None,
-    slope_per_week: float | None = None,
-    r2: float | None = None,
-    clock: datetime | None = None,
-    user_id: int = 0,
-    course_id: int = 0,
-) -> Prediction:
-    """Project the final score from the work graded so far and the work still to come.
+def predict_final_grade(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Prediction:
+    """Predict a student's final score in a course at the course's clock
+    (``canvas.final_projection``, ``sql/rules/projection.sql``, states the method).
 
-    The method (``weighted-projection-v1``):
-
-    1. Graded work keeps its points; ungraded work Canvas marks missing counts as zero.
-       Work neither graded nor missing is *remaining*.
-    2. The student is expected to score ``e`` on remaining work: the current score
-       (Canvas's, else computed from the graded work) shifted by momentum,
-       ``slope × r² × h``, where ``h`` is the weeks from the clock to the median due date
-       of the remaining work (0 if that is past or unknown); the shift is capped at ±25
-       points and ``e`` kept within [0, 100].
-    3. Each assignment group's final percentage is ``(earned + e·remaining) / (graded +
-       remaining)`` points. With group weights (``weighted``), the final score is the
-       weighted mean over groups holding any work (weights rescaled to their sum, as
-       Canvas does); without, total points decide.
-    4. The 95% interval is ``± 1.96 · f · σ · sqrt(1/n + 1/m)``: ``f`` the share of the
-       final grade still to come, ``σ`` the spread (sample standard deviation) of the
-       student's graded percentages (15 with fewer than two), ``n`` and ``m`` the graded
-       and remaining item counts: the uncertainty of the student's true level plus that
-       of the average over the remaining items. It is clipped to [0, max(100, predicted)].
+    Raises NotFoundError when the student is not actively enrolled in the course.
     """
-    groups: dict[int | None, list[float]] = {}  # id -> [weight, earned, graded, remaining]
-    percents: list[float] = []
-    remaining_dues: list[datetime] = []
-    remaining_items = 0
-    for item in work:
-        points = float(item.points_possible)
-        if points <= 0:
-            continue
-        g = groups.setdefault(item.group_id, [float(item.group_weight or 0.0), 0.0, 0.0, 0.0])
-        if item.graded and item.score is not None:
-            g[1] += float(item.score)
-            g[2] += points
-            percents.append(100.0 * float(item.score) / points)
-        elif item.missing:
-            g[2] += points
-            percents.append(0.0)
-        else:
-            g[3] += points
-            remaining_items += 1
-            if item.due_at is not None:
-                remaining_dues.append(item.due_at)
-
-    def combine(share: Any) -> float | None:
-        """The weighted (or, without weights, points) mean over groups of ``share(earned,
-        graded, remaining)``, over the groups holding any work."""
-        live = [g for g in groups.values() if g[2] + g[3] > 0]
-        if not live:
-            return None
-        total_weight = sum(g[0] for g in live)
-        if weighted and total_weight > 0:
-            return float(sum(g[0] * share(g[1], g[2], g[3]) for g in live) / total_weight)
-        return float(share(sum(g[1] for g in live), sum(g[2] for g in live),
-                           sum(g[3] for g in live)))
-
-    current = current_score
-    if current is None:
-        graded_only = {k: g for k, g in groups.items() if g[2] > 0}
-        if graded_only:
-            weight = sum(g[0] for g in graded_only.values())
-            if weighted and weight > 0:
-                current = 100 * sum(g[0] * g[1] / g[2] for g in graded_only.values()) / weight
-            else:
-                current = (100 * sum(g[1] for g in graded_only.values())
-                           / sum(g[2] for g in graded_only.values()))
-    graded_items = len(percents)
-    empty = Prediction(user_id=user_id, course_id=course_id, predicted_score=None, low=None,
-                       high=None, method=PREDICTION_METHOD, current_score=_round(current),
-                       expected_on_remaining=None, momentum_shift=0.0, remaining_share=0.0,
-                       graded_items=graded_items, remaining_items=remaining_items)
-    if not any(g[2] + g[3] > 0 for g in groups.values()):
-        return replace(empty, note="no work that counts toward the grade")
-    if current is None:
-        return replace(empty, note="nothing graded yet and no current score")
-
-    shift = 0.0
-    if slope_per_week is not None and remaining_dues and clock is not None:
-        dues = sorted(remaining_dues)
-        median_due = dues[(len(dues) - 1) // 2]  # the lower median: an actual due date
-        weeks = max((median_due - clock).total_seconds() / 604800.0, 0.0)
-        shift = _clamp(slope_per_week * (r2 or 0.0) * weeks,
-                       -MAX_MOMENTUM_SHIFT, MAX_MOMENTUM_SHIFT)
-    expected = _clamp(float(current) + shift, 0.0, 100.0)
-
-    def final_share(earned: float, graded: float, remaining: float) -> float:
-        return (earned + expected / 100.0 * remaining) / (graded + remaining)
-
-    def remaining_part(earned: float, graded: float, remaining: float) -> float:
-        return remaining / (graded + remaining)
-
-    predicted = 100.0 * (combine(final_share) or 0.0)
-    share = combine(remaining_part) or 0.0
-    spread = statistics.stdev(percents) if len(percents) >= 2 else DEFAULT_SPREAD
-    half = 0.0
-    if remaining_items:
-        half = 1.96 * share * spread * math.sqrt(1.0 / max(graded_items, 1)
-                                                 + 1.0 / remaining_items)
-    low = max(0.0, predicted - half)
-    high = min(max(100.0, predicted), predicted + half)
-    return Prediction(user_id=user_id, course_id=course_id, predicted_score=round(predicted, 2),
-                      low=round(low, 2), high=round(high, 2), method=PREDICTION_METHOD,
-                      current_score=_round(current),
-                      expected_on_remaining=round(expected, 2), momentum_shift=round(shift, 2),
-                      remaining_share=round(share, 4), graded_items=graded_items,
-                      remaining_items=remaining_items)
+    user_id = arguments.one_id("user_id", user_id)
+    course_id = arguments.one_id("course_id", course_id)
+    row = sql.history.final_projection(conn, course_id=course_id, user_id=user_id,
+                                       row_factory=dict_row).fetchone()
+    if row is None:
+        raise NotFoundError(f"user {user_id} is not an active student of course {course_id} "
+                            "(or either is unknown)")
+    return _prediction(row)
 
 
-def _round(x: float | Decimal | None) -> float | None:
-    return None if x is None else round(float(x), 2)
-
-
-def _work(conn: psycopg.Connection[Any], user_id: int, course_id: int
-          ) -> tuple[list[dict[str, Any]], list[WorkItem]]:
+def _work(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> list[dict[str, Any]]:
     rows = sql.history.student_course_work(conn, user_id=user_id, course_id=course_id,
                                            row_factory=dict_row).fetchall()
     if not rows:
         raise NotFoundError(f"user {user_id} is not an active student of course {course_id} "
                             "(or either is unknown)")
-    items = [
-        WorkItem(group_id=r["assignment_group_id"], group_weight=_float(r["group_weight"]),
-                 points_possible=float(r["points_possible"]), score=_float(r["score"]),
-                 graded=r["graded"], missing=r["missing"], due_at=r["due_at"],
-                 submitted_at=r["submitted_at"])
-        for r in rows if r["assignment_id"] is not None
-    ]
-    return rows, items
-
-
-def predict_final_grade(conn: psycopg.Connection[Any], user_id: int, course_id: int) -> Prediction:
-    """Predict a student's final score in a course (see :func:`project_final_grade`).
-
-    Raises NotFoundError when the student is not actively enrolled in the course.
-    """
-    trend = momentum(conn, user_id, course_id)
-    rows, items = _work(conn, user_id, course_id)
-    return _predict(rows, items, trend)
-
-
-def _predict(rows: list[dict[str, Any]], items: list[WorkItem], trend: Momentum) -> Prediction:
-    first = rows[0]
-    return project_final_grade(
-        items, weighted=first["weighted"], current_score=_float(first["current_score"]),
-        slope_per_week=trend.slope_per_week, r2=trend.r2, clock=first["clock"],
-        user_id=first["user_id"], course_id=first["course_id"],
-    )
+    return rows
 
 
 # -- risk ----------------------------------------------------------------------------------------
@@ -604,12 +461,12 @@ class Insights:
     risk: RiskAssessment | None
 
 
-def _velocity(items: Iterable[WorkItem], clock: datetime) -> Velocity:
+def _velocity(rows: Iterable[Mapping[str, Any]], clock: datetime) -> Velocity:
     start = clock - VELOCITY_WINDOW
-    items = list(items)
-    handed_in = sum(1 for i in items
-                    if i.submitted_at is not None and start < i.submitted_at <= clock)
-    due = sum(1 for i in items if i.due_at is not None and start < i.due_at <= clock)
+    rows = [r for r in rows if r["assignment_id"] is not None]
+    handed_in = sum(1 for r in rows
+                    if r["submitted_at"] is not None and start < r["submitted_at"] <= clock)
+    due = sum(1 for r in rows if r["due_at"] is not None and start < r["due_at"] <= clock)
     weeks = VELOCITY_WINDOW.days / 7
     return Velocity(window_days=VELOCITY_WINDOW.days, handed_in=handed_in, due=due,
                     per_week=round(handed_in / weeks, 2))
@@ -621,11 +478,11 @@ def performance_insights(conn: psycopg.Connection[Any], user_id: int, course_id:
     Raises NotFoundError when the student is not actively enrolled in the course.
     """
     trend = momentum(conn, user_id, course_id)
-    rows, items = _work(conn, user_id, course_id)
-    prediction = _predict(rows, items, trend)
+    rows = _work(conn, user_id, course_id)
+    prediction = predict_final_grade(conn, user_id, course_id)
     risk = next((a for a in assess_risk(conn, course_id) if a.user_id == user_id), None)
     return Insights(user_id=user_id, course_id=course_id, momentum=trend,
-                    velocity=_velocity(items, rows[0]["clock"]), prediction=prediction, risk=risk)
+                    velocity=_velocity(rows, rows[0]["clock"]), prediction=prediction, risk=risk)
 
 
 # -- course statistics and snapshots -------------------------------------------------------------

@@ -2,11 +2,14 @@
 
 Who is an active student of a course (``canvas.active_students``,
 ``canvas.student_courses``), which assignments count (``canvas.graded_assignments``),
-a course's figures (``canvas.course_figures``), a student's risk factors at a moment
-(``canvas.student_factors_as_of``), work and grade momentum (``canvas.student_work``) and
-risk (``canvas.risk_weights``, ``canvas.risk_features``, ``canvas.risk_model``,
-``canvas.assess_risk``, ``canvas.student_risk``, ``canvas.student_risk_as_of``), how an
-enrollment of a completed course ended (``canvas.enrollment_outcomes``). Each
+a course's figures (``canvas.course_figures``), a course's moment and its submissions
+as they stood then (``canvas.course_moments``, ``canvas.submissions_as_of``), a student's
+risk factors at a moment (``canvas.student_factors_as_of``), work and grade momentum
+(``canvas.student_work``) and risk (``canvas.risk_weights``, ``canvas.risk_features``,
+``canvas.risk_model``, ``canvas.assess_risk``, ``canvas.student_risk``,
+``canvas.student_risk_as_of``), how an enrollment of a completed course ended
+(``canvas.enrollment_outcomes``), the final-grade projection (``canvas.final_projection``).
+Each
 file holds ``CREATE OR REPLACE`` statements under ``-- name:`` headers, so psql runs it
 as it stands and ``sql.rules`` loads it like any other folder.
 

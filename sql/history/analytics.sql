@@ -1,6 +1,6 @@
 -- Statements behind tracker.analytics that are not DBA reports: the risk assessments
--- it appends to layer 2, and one student's work in one course, which Python turns into
--- a final-grade prediction and a pace of work.
+-- it appends to layer 2, one student's final-grade prediction, and one student's work
+-- in one course, which Python turns into a pace of work.
 
 -- name: record_risk_assessments
 -- Assess the active students of the courses of course_ids (null: every course) by the
@@ -90,6 +90,28 @@ SELECT
     w.late,
     w.inactivity
 FROM canvas.risk_weights() AS w;
+
+-- name: final_projection
+-- One active student's final-grade prediction in one course, at the course's clock
+-- (canvas.final_projection, sql/rules/projection.sql); no row for a student who is not
+-- actively enrolled.
+SELECT
+    p.user_id,
+    p.course_id,
+    p.current_score,
+    p.predicted_score,
+    p.low,
+    p.high,
+    p.method,
+    p.calibration_week,
+    p.expected_on_remaining,
+    p.momentum_shift,
+    p.remaining_share,
+    p.graded_items,
+    p.remaining_items,
+    p.note
+FROM canvas.final_projection(ARRAY[:'course_id'::bigint]) AS p
+WHERE p.user_id = :'user_id'::bigint;
 
 -- name: student_course_work
 -- One active student's work in one course, a row per submission that counts toward the

@@ -34,6 +34,19 @@
 -- moment at or after it) everything is as it stands: Canvas's current score
 -- (score_source 'canvas'), flags and last activity.
 --
+-- Two functions state the moment and the submissions at it, once, for this function
+-- and for canvas.final_projection (sql/rules/projection.sql):
+--
+--   canvas.course_moments(course_ids, as_of_week)
+--                   each course's start (start_at, else its first due date), clock, the
+--                   moment (as_of) and whether it is the clock (at_clock)
+--   canvas.submissions_as_of(course_ids, as_of_week)
+--                   each submission that counts (not excused, its assignment counting,
+--                   canvas.graded_assignments) at its course's moment: due, missing,
+--                   handed in, late and the score graded by then, as in the table above;
+--                   with its assignment's group and points and its due date (the
+--                   student's own, else the assignment's)
+--
 -- canvas.student_work(course_ids): one row per active student and course of course_ids
 -- (NULL: every course): the work and momentum at the course's clock. Read by
 -- sql/reports/grade_momentum.sql (tracker.analytics.momentum), which adds names and
@@ -74,9 +87,163 @@
 -- it, so a constant course_ids (and a condition on user_id) reaches the scans beneath,
 -- and the columns a caller does not read (recent, due) are not computed.
 --
--- Applied by migrations 0011_rules and 0013_outcomes with the other files of sql/rules
--- (tracker/rules.py).
+-- Applied by migrations 0011_rules, 0013_outcomes and 0015_projection with the other
+-- files of sql/rules (tracker/rules.py).
 
+
+-- name: course_moments
+-- Each course of course_ids: its start, its clock, and the moment it is judged at: the
+-- clock (as_of_week NULL), or N weeks after its start, or its clock if that comes first.
+CREATE OR REPLACE FUNCTION canvas.course_moments(course_ids bigint[], as_of_week integer)
+RETURNS TABLE (
+    course_id bigint,
+    start_at timestamptz,
+    clock timestamptz,
+    as_of timestamptz,
+    at_clock boolean
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+WITH clocks AS NOT MATERIALIZED (
+    -- Not materialized: a query that reads a materialized CTE cannot be run by
+    -- parallel workers, and the callers' tallies read every submission.
+    SELECT
+        e.course_id,
+        least(coalesce(max(e.last_activity_at), now()), now()) AS clock
+    FROM canvas.active_students AS e
+    WHERE course_ids IS NULL OR e.course_id = ANY(course_ids)
+    GROUP BY e.course_id
+),
+starts AS NOT MATERIALIZED (
+    SELECT
+        co.id AS course_id,
+        coalesce(co.start_at, (SELECT min(a.due_at)
+                               FROM canvas.graded_assignments AS a
+                               WHERE a.course_id = co.id)) AS start_at
+    FROM canvas.courses AS co
+    WHERE course_ids IS NULL OR co.id = ANY(course_ids)
+)
+-- Below, "as_of_week IS NULL OR m.at_clock" (here and in the callers): a constant NULL
+-- as_of_week folds it to true, and with it away what only an earlier moment needs
+-- (layer 2's rows). As of a week, a course without active students (a past one) has
+-- now for its clock.
+SELECT
+    k.course_id,
+    s.start_at,
+    k.clock,
+    k.clock AS as_of,
+    true AS at_clock
+FROM clocks AS k
+LEFT JOIN starts AS s ON s.course_id = k.course_id
+WHERE as_of_week IS NULL
+UNION ALL
+SELECT
+    s.course_id,
+    s.start_at,
+    coalesce(k.clock, now()),
+    least(s.start_at + as_of_week * interval '1 week', coalesce(k.clock, now())),
+    s.start_at + as_of_week * interval '1 week' >= coalesce(k.clock, now())
+FROM starts AS s
+LEFT JOIN clocks AS k ON k.course_id = s.course_id
+WHERE as_of_week IS NOT NULL
+$$;
+
+-- name: describe_course_moments
+-- Its comment.
+COMMENT ON FUNCTION canvas.course_moments(bigint[], integer) IS
+    'Each course of course_ids (NULL: every course): its start (start_at, else its first due date), its clock, and the moment it is judged at: the clock (as_of_week NULL; courses with active students), else N weeks after its start or the clock if that comes first (every course).';
+
+-- name: submissions_as_of
+-- Each submission that counts (not excused, its assignment counting) of each course of
+-- course_ids, as it stood at the course's moment (canvas.course_moments): due, missing,
+-- handed in, late, and its score if graded by then.
+CREATE OR REPLACE FUNCTION canvas.submissions_as_of(course_ids bigint[], as_of_week integer)
+RETURNS TABLE (
+    user_id bigint,
+    course_id bigint,
+    submission_id bigint,
+    assignment_id bigint,
+    assignment_group_id bigint,
+    points_possible numeric,
+    due_at timestamptz,
+    dated_at timestamptz,
+    is_due boolean,
+    is_missing boolean,
+    handed_in boolean,
+    is_late boolean,
+    score numeric,
+    as_of timestamptz,
+    at_clock boolean
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT
+    s.user_id,
+    s.course_id,
+    s.id,
+    s.assignment_id,
+    a.assignment_group_id,
+    a.points_possible,
+    coalesce(s.cached_due_date, a.due_at),
+    coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at),
+    coalesce(s.cached_due_date, a.due_at) <= m.as_of
+        OR (as_of_week IS NULL OR m.at_clock) AND (coalesce(s.missing, false)
+                           OR s.late_policy_status IS NOT DISTINCT FROM 'missing'),
+    CASE
+        WHEN (as_of_week IS NULL OR m.at_clock)
+        THEN coalesce(s.missing, false) OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
+        ELSE coalesce(s.cached_due_date, a.due_at) <= m.as_of
+             AND (s.submitted_at IS NULL OR s.submitted_at > m.as_of)
+    END,
+    CASE
+        WHEN (as_of_week IS NULL OR m.at_clock) THEN s.submitted_at IS NOT NULL
+        ELSE s.submitted_at <= m.as_of
+    END,
+    CASE
+        WHEN (as_of_week IS NULL OR m.at_clock)
+        THEN coalesce(s.late, false) OR s.late_policy_status IS NOT DISTINCT FROM 'late'
+        ELSE s.submitted_at > coalesce(s.cached_due_date, a.due_at)
+    END,
+    CASE
+        WHEN (as_of_week IS NULL OR m.at_clock)
+        THEN CASE WHEN s.workflow_state = 'graded' THEN s.score END
+        ELSE graded_then.score
+    END,
+    m.as_of,
+    m.at_clock
+FROM canvas.submissions AS s
+JOIN canvas.course_moments(course_ids, as_of_week) AS m ON m.course_id = s.course_id
+JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
+LEFT JOIN LATERAL (
+    -- Before the clock, the versions graded by then: recorded by the moment, the
+    -- latest; else the first recorded after it (the row itself is the newest). A
+    -- join, not a scalar subquery, so that it runs once per submission (the
+    -- expressions that name the score would each run a subquery again).
+    SELECT v.score
+    FROM (
+        SELECT h.score, h.workflow_state, h.graded_at, h.recorded_at, h.id
+        FROM history.submission_scores AS h
+        WHERE h.submission_id = s.id
+        UNION ALL
+        SELECT s.score, s.workflow_state, s.graded_at, 'infinity', NULL
+    ) AS v
+    WHERE v.workflow_state = 'graded'
+      AND v.graded_at <= m.as_of
+    ORDER BY
+        v.recorded_at <= m.as_of DESC,
+        CASE WHEN v.recorded_at <= m.as_of THEN v.recorded_at END DESC,
+        v.recorded_at,
+        v.id
+    LIMIT 1
+) AS graded_then ON NOT (as_of_week IS NULL OR m.at_clock)
+WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
+  AND s.excused IS NOT TRUE
+$$;
+
+-- name: describe_submissions_as_of
+-- Its comment.
+COMMENT ON FUNCTION canvas.submissions_as_of(bigint[], integer) IS
+    'Each submission that counts of each course of course_ids (NULL: every course), as it stood at the course''s moment (canvas.course_moments): due, missing, handed in, late, and its score if graded by then.';
 
 -- name: student_factors_as_of
 -- The work, momentum, current score and inactivity of each student of each course of
@@ -109,46 +276,13 @@ RETURNS TABLE (
 )
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-WITH clocks AS NOT MATERIALIZED (
-    -- Not materialized: a query that reads a materialized CTE cannot be run by
-    -- parallel workers, and tallies below is the one that reads every submission.
+WITH moments AS NOT MATERIALIZED (
     SELECT
-        e.course_id,
-        least(coalesce(max(e.last_activity_at), now()), now()) AS clock
-    FROM canvas.active_students AS e
-    WHERE course_ids IS NULL OR e.course_id = ANY(course_ids)
-    GROUP BY e.course_id
-),
-moments AS NOT MATERIALIZED (
-    -- Each course's moment, and whether it is its clock (everything as it stands). As
-    -- of a week, a course without active students (a past one) has now for its clock.
-    -- Below, "as_of_week IS NULL OR m.at_clock": a constant NULL as_of_week folds it to
-    -- true, and with it away what only an earlier moment needs (layer 2's rows).
-    SELECT
-        k.course_id,
-        k.clock,
-        k.clock AS as_of,
-        true AS at_clock
-    FROM clocks AS k
-    WHERE as_of_week IS NULL
-    UNION ALL
-    SELECT
-        c.course_id,
-        c.clock,
-        least(c.start_at + as_of_week * interval '1 week', c.clock),
-        c.start_at + as_of_week * interval '1 week' >= c.clock
-    FROM (
-        SELECT
-            co.id AS course_id,
-            coalesce(k.clock, now()) AS clock,
-            coalesce(co.start_at, (SELECT min(a.due_at)
-                                   FROM canvas.graded_assignments AS a
-                                   WHERE a.course_id = co.id)) AS start_at
-        FROM canvas.courses AS co
-        LEFT JOIN clocks AS k ON k.course_id = co.id
-        WHERE as_of_week IS NOT NULL
-          AND (course_ids IS NULL OR co.id = ANY(course_ids))
-    ) AS c
+        m.course_id,
+        m.clock,
+        m.as_of,
+        m.at_clock
+    FROM canvas.course_moments(course_ids, as_of_week) AS m
 ),
 students AS (
     -- The active students; as of a week, also the completed and the withdrawn ones
@@ -184,62 +318,18 @@ students AS (
 ),
 work AS (
     SELECT
-        s.user_id,
-        s.course_id,
-        s.id AS submission_id,
-        coalesce(s.cached_due_date, a.due_at) <= m.as_of
-            OR (as_of_week IS NULL OR m.at_clock) AND (coalesce(s.missing, false)
-                               OR s.late_policy_status IS NOT DISTINCT FROM 'missing') AS is_due,
-        CASE
-            WHEN (as_of_week IS NULL OR m.at_clock)
-            THEN coalesce(s.missing, false) OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
-            ELSE coalesce(s.cached_due_date, a.due_at) <= m.as_of
-                 AND (s.submitted_at IS NULL OR s.submitted_at > m.as_of)
-        END AS is_missing,
-        CASE
-            WHEN (as_of_week IS NULL OR m.at_clock) THEN s.submitted_at IS NOT NULL
-            ELSE s.submitted_at <= m.as_of
-        END AS handed_in,
-        CASE
-            WHEN (as_of_week IS NULL OR m.at_clock)
-            THEN coalesce(s.late, false) OR s.late_policy_status IS NOT DISTINCT FROM 'late'
-            ELSE s.submitted_at > coalesce(s.cached_due_date, a.due_at)
-        END AS is_late,
-        CASE
-            WHEN (as_of_week IS NULL OR m.at_clock)
-            THEN CASE WHEN s.workflow_state = 'graded' THEN s.score END
-            ELSE graded_then.score
-        END AS score,
-        coalesce(s.cached_due_date, a.due_at, s.submitted_at, s.graded_at) AS dated_at,
-        a.points_possible,
-        m.as_of
-    FROM canvas.submissions AS s
-    JOIN moments AS m ON m.course_id = s.course_id
-    JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
-    LEFT JOIN LATERAL (
-        -- Before the clock, the versions graded by then: recorded by the moment, the
-        -- latest; else the first recorded after it (the row itself is the newest). A
-        -- join, not a scalar subquery, so that it runs once per submission (the
-        -- expressions below that name the score would each run a subquery again).
-        SELECT v.score
-        FROM (
-            SELECT h.score, h.workflow_state, h.graded_at, h.recorded_at, h.id
-            FROM history.submission_scores AS h
-            WHERE h.submission_id = s.id
-            UNION ALL
-            SELECT s.score, s.workflow_state, s.graded_at, 'infinity', NULL
-        ) AS v
-        WHERE v.workflow_state = 'graded'
-          AND v.graded_at <= m.as_of
-        ORDER BY
-            v.recorded_at <= m.as_of DESC,
-            CASE WHEN v.recorded_at <= m.as_of THEN v.recorded_at END DESC,
-            v.recorded_at,
-            v.id
-        LIMIT 1
-    ) AS graded_then ON NOT (as_of_week IS NULL OR m.at_clock)
-    WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
-      AND s.excused IS NOT TRUE
+        w.user_id,
+        w.course_id,
+        w.submission_id,
+        w.is_due,
+        w.is_missing,
+        w.handed_in,
+        w.is_late,
+        w.score,
+        w.dated_at,
+        w.points_possible,
+        w.as_of
+    FROM canvas.submissions_as_of(course_ids, as_of_week) AS w
 ),
 points AS (
     -- Each submission, and its percentage when it is a point (else NULL, which the

@@ -45,6 +45,7 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     missing_work              every submission Canvas marks missing
     student_progress_history  each recorded change of a student's course grades
     latest_risk               each student's risk as the last sync (or program) assessed it
+    predicted_final           predicted final score, 95% interval and its method
 
     --student applies to grade_momentum, missing_work, student_progress_history and
     latest_risk. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from tracker import db, risk_models
+from tracker import db, projection, risk_models
 from tracker.cli.options import format_option
 from tracker.cli.output import render, to_json
 
@@ -29,6 +29,7 @@ def group() -> None:
     tracker risk fit --activate           learn from past terms, use it if better
     tracker risk models                   what was learned, and which is active
     tracker risk activate risk-v1         back to the hand-set weights
+    tracker risk calibrate                the final-grade prediction's 95% interval
     """
 
 
@@ -179,3 +180,32 @@ def activate_cmd(version: str) -> None:
         risk_models.activate(conn, version)
     click.echo(f"active: {version}")
 
+
+@group.command("calibrate")
+@click.option("--week", "weeks", type=WEEK, multiple=True,
+              help="Calibrate this week (repeatable; default: every week of the longest "
+                   "past course).")
+@click.option("--alpha", type=click.FloatRange(0.001, 0.5), default=0.05, show_default=True,
+              help="The intervals miss this share of students (0.05: 95% intervals).")
+@format_option
+def calibrate_cmd(weeks: tuple[int, ...], alpha: float, fmt: str) -> None:
+    """Calibrate the final-grade prediction's interval on courses that are over.
+
+    For each week N, how far the projection made N weeks into each completed course fell
+    from the final score (split-conformal); stored in history.projection_calibrations,
+    after which tracker report predicted_final gives intervals by method conformal. The
+    coverage printed is measured on courses held out (each in turn, calibrated on the
+    others): about 1 - alpha is right.
+
+    Exit codes: 0 ok, 1 no completed course, 2 bad input.
+    """
+    with db.connect() as conn:
+        result = projection.calibrate(conn, weeks=list(weeks) or None, alpha=alpha)
+    rows = [{"week": w.as_of_week, "students": w.n, "courses": w.courses,
+             "quantile": None if w.quantile is None else round(w.quantile, 3),
+             "held-out coverage": None if w.coverage is None else round(w.coverage, 3)}
+            for w in result.weeks]
+    render(rows, fmt, title=f"{1 - alpha:.0%} intervals, {result.courses} completed courses")
+    if fmt == "table":
+        pooled = "n/a" if result.coverage is None else f"{result.coverage:.1%}"
+        click.echo(f"stored {result.stored} week(s); held-out coverage over all: {pooled}")
