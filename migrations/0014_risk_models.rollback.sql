@@ -12,6 +12,8 @@ DROP FUNCTION canvas.assess_risk(double precision[], double precision[], double 
 
 DROP FUNCTION canvas.risk_model(text);
 
+DROP FUNCTION canvas.risk_category(numeric, numeric[]);
+
 DROP FUNCTION canvas.risk_features(numeric, bigint, double precision, numeric, numeric, numeric);
 
 CREATE OR REPLACE FUNCTION canvas.student_risk(course_ids bigint[])

@@ -21,7 +21,7 @@ from tracker import rules
 __depends__ = {"0014_risk_models"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "ed9566ac799d30ed"
+RULES_DIGEST = "150fe4378142ec7e"
 
 CALIBRATIONS = """
 CREATE TABLE history.projection_calibrations (

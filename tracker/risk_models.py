@@ -18,10 +18,12 @@ The scoring is SQL's (``sql/rules/risk.sql``: ``canvas.student_risk_as_of``, the
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -54,6 +56,8 @@ __all__ = [
 BASELINE = RISK_MODEL
 #: The baseline every model must beat.
 CURRENT_SCORE = "current score alone"
+#: What fit's folds scored the students of the courses they held out.
+HELD_OUT = "held out"
 #: The factors a fitted model reads, in the order of its coefficients.
 FACTORS = ("score", "momentum", "missing", "late", "inactivity")
 #: The probability of failing at which medium, high and critical begin.
@@ -220,13 +224,12 @@ def _learn() -> Any:
     try:
         import numpy
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import roc_auc_score
         from sklearn.model_selection import GroupKFold
     except ImportError as e:
         raise ConfigurationError(
             "tracker risk fit needs scikit-learn, which is not installed: "
             "pip install 'tracker[learn]' (or pip install scikit-learn)") from e
-    return numpy, LogisticRegression, roc_auc_score, GroupKFold
+    return numpy, LogisticRegression, GroupKFold
 
 
 def fit(
@@ -255,7 +258,7 @@ def fit(
     week = _week(as_of_week)
     bands = _bands(bands)
     version = _new_version(conn, version, week)
-    numpy, LogisticRegression, roc_auc_score, GroupKFold = _learn()
+    numpy, LogisticRegression, GroupKFold = _learn()
     with conn.transaction():
         courses = _completed(conn, outcomes)
         _score(conn, courses, week, outcomes, [BASELINE])
@@ -297,19 +300,23 @@ def fit(
         x_all, center, scale = standardise(raw, raw)
         model = LogisticRegression(C=1.0, max_iter=1000).fit(x_all, y)
 
-        risk_v1 = numpy.array([float(r["risk_v1"]) for r in rows])
-        current = numpy.array([100 - min(max(float(r["current_score"] or 0), 0), 100)
-                               for r in rows])
-        flagged = heldout >= bands[1]
-        base_flagged = risk_v1 >= 0.5
+        # Measured by the statements evaluate uses, beside risk-v1 and the current score
+        # on the same students.
+        with sql.history.copy_held_out.copy(conn) as copy:
+            for r, p in zip(rows, heldout.tolist(), strict=True):
+                copy.write_row((HELD_OUT, r["user_id"], r["course_id"], r["term_id"],
+                                r["failed"], p))
+        sql.history.categorise_held_out(conn, bands=list(bands))
+        scores = {s.model: s for s in _measures(conn)}
+        mine, base = scores[HELD_OUT], scores[BASELINE]
         report = {
-            "auc": round(float(roc_auc_score(y, heldout)), 3),
-            "risk_v1_auc": round(float(roc_auc_score(y, risk_v1)), 3),
-            "current_score_auc": round(float(roc_auc_score(y, current)), 3),
+            "auc": mine.auc,
+            "risk_v1_auc": base.auc,
+            "current_score_auc": scores[CURRENT_SCORE].auc,
             "folds": folds,
-            "high_critical": _flag_rates(y, flagged),
-            "risk_v1_high_critical": _flag_rates(y, base_flagged),
-            "calibration": _deciles(numpy, heldout, y),
+            "high_critical": _rates(mine),
+            "risk_v1_high_critical": _rates(base),
+            "calibration": [_without_model(d) for d in mine.calibration],
         }
         result = FitResult(
             version=version, as_of_week=week, courses=n_courses, enrollments=len(rows),
@@ -334,26 +341,20 @@ def fit(
                 failures=int(failures), heldout=Jsonb(report), **outcomes.params())
             if activate_it:
                 sql.history.activate(conn, version=version)
-                result = FitResult(**{**result.__dict__, "activated": True})
+                result = dataclasses.replace(result, activated=True)
     return result
 
 
-def _flag_rates(y: Any, flagged: Any) -> dict[str, Any]:
-    hits = int((flagged & (y == 1)).sum())
-    return {"students": int(flagged.sum()), "failed": hits,
-            "precision": round(hits / flagged.sum(), 3) if flagged.sum() else None,
-            "recall": round(hits / (y == 1).sum(), 3) if (y == 1).sum() else None}
+def _rates(score: ModelScore) -> dict[str, Any]:
+    """Students, failed, precision and recall of high and critical together."""
+    both = score.category("high+critical")
+    if both is None:
+        return {"students": 0, "failed": 0, "precision": None, "recall": 0.0}
+    return _without_model(both, "category")
 
 
-def _deciles(numpy: Any, scores: Any, y: Any) -> list[dict[str, Any]]:
-    order = numpy.argsort(scores, kind="stable")
-    out = []
-    for i, part in enumerate(numpy.array_split(order, 10), start=1):
-        if len(part):
-            out.append({"decile": i, "students": len(part),
-                        "mean_score": round(float(scores[part].mean()), 3),
-                        "failure_rate": round(float(y[part].mean()), 3)})
-    return out
+def _without_model(row: dict[str, Any], *also: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in ("model", *also)}
 
 
 def _bands(bands: Sequence[float]) -> tuple[float, ...]:
@@ -424,8 +425,6 @@ def _float(x: Any) -> float | None:
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     """Decimals as floats, for JSON and for reading."""
-    from decimal import Decimal
-
     def plain(v: Any) -> Any:
         if isinstance(v, Decimal):
             return float(v)

@@ -76,12 +76,21 @@ SELECT
     s.course_id,
     s.term_id,
     s.failed,
-    s.features,
-    s.score AS risk_v1,
-    s.current_score
+    s.features
 FROM pg_temp.risk_scored AS s
 WHERE s.model = 'risk-v1'
 ORDER BY s.course_id, s.user_id;
+
+-- name: copy_held_out
+-- Receive the scores tracker risk fit's folds gave the students of the courses they held
+-- out (model 'held out'), to be measured as the others are.
+COPY pg_temp.risk_scored (model, user_id, course_id, term_id, failed, score) FROM STDIN;
+
+-- name: categorise_held_out
+-- The held-out scores' categories, by the bands the model is fitted with.
+UPDATE pg_temp.risk_scored AS s
+SET category = canvas.risk_category(s.score, :'bands'::numeric[])
+WHERE s.model = 'held out';
 
 -- name: areas_under_curve
 -- Per model: enrollments, failures, and the area under the ROC curve: the chance that a

@@ -23,7 +23,8 @@
 -- risk-v1); 'risk-v1'; or a version of history.risk_models (no row if there is none).
 --
 -- canvas.assess_risk(model..., factors...): one student's risk by a model: the one
--- place both functions above score, categorise and explain.
+-- place both functions above score, categorise (canvas.risk_category, which tracker
+-- risk fit applies to its held-out scores too) and explain.
 --
 -- canvas.risk_features(...): the five factors as a fitted model reads them, each
 -- bounded so that an outlier cannot swamp the others (NULL: unknown):
@@ -132,6 +133,25 @@ $$;
 COMMENT ON FUNCTION canvas.risk_features(numeric, bigint, double precision, numeric, numeric, numeric) IS
     'The risk factors score, momentum, missing, late and inactivity as a fitted risk model reads them, bounded (NULL: unknown).';
 
+-- name: risk_category
+-- The category of a risk score by a model's bands: where medium, high and critical begin.
+CREATE OR REPLACE FUNCTION canvas.risk_category(risk numeric, bands numeric[])
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+SELECT CASE
+    WHEN risk >= bands[3] THEN 'critical'
+    WHEN risk >= bands[2] THEN 'high'
+    WHEN risk >= bands[1] THEN 'medium'
+    ELSE 'low'
+END
+$$;
+
+-- name: describe_risk_category
+-- Its comment.
+COMMENT ON FUNCTION canvas.risk_category(numeric, numeric[]) IS
+    'The category of a risk score by a model''s bands (where medium, high and critical begin): low, medium, high or critical.';
+
 -- name: risk_model
 -- The parameters of a model: NULL, the active one; 'risk-v1'; or a fitted version.
 CREATE OR REPLACE FUNCTION canvas.risk_model(model_version text DEFAULT NULL)
@@ -217,12 +237,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 SELECT
     round(s.risk::numeric, 3),
-    CASE
-        WHEN s.risk >= bands[3] THEN 'critical'
-        WHEN s.risk >= bands[2] THEN 'high'
-        WHEN s.risk >= bands[1] THEN 'medium'
-        ELSE 'low'
-    END,
+    canvas.risk_category(s.risk, bands),
     round(s.confidence::numeric, 2),
     CASE
         WHEN coefficients IS NULL THEN array_remove(ARRAY[
