@@ -11,13 +11,20 @@ and paginated lists (``add_list``), the way Canvas's ``/api/v1`` does:
   ``LINK``); a bookmark list uses opaque ``page=bookmark:…`` URLs;
 - a list can be wrapped (``{"enrollment_terms": [...]}``) and filtered by a query
   parameter (``enrollment_term_id``);
-- every answer carries ``X-Request-Cost`` and ``X-Rate-Limit-Remaining``;
+- a list can be filtered by a moment (``graded_since``: the item's ``graded_at`` must be
+  later, strictly, as Canvas compares) and served as a compound document
+  (``{"events": [...], "linked": {}, "links": {}}``, the Grade Change Log's);
+- every answer carries ``Date`` (from ``clock``, Canvas's clock), ``X-Request-Cost`` and
+  ``X-Rate-Limit-Remaining``; with a ``bucket`` (:class:`bench.throttle.LeakyBucket`) each
+  request reserves its units while in flight and a request that finds no room is
+  throttled; ``delay`` seconds pass before each answer;
 - unknown paths answer 404 with Canvas's body.
 
-Faults are injected per path and page: ``fail_once`` (throttled 403, 500, or a
-dropped connection, each consumed by one request), ``forbid`` (a permission
+Faults are injected per path and page: ``fail_once`` (throttled 403, 429 with
+``Retry-After``, 500, or a dropped connection, each consumed by one request), ``forbid`` (a permission
 error on every request), ``set_remaining`` (a low quota on one page). ``hits``
-records every request, so tests can count retries.
+records every request, so tests can count retries; ``max_in_flight`` is the most
+requests that were being answered at once.
 
 Use it as a context manager; ``stop()`` shuts the server and its thread down.
 """
@@ -27,14 +34,19 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-Fault = Literal["throttle", "500", "disconnect"]
+from bench.throttle import LeakyBucket
+
+Fault = Literal["throttle", "429", "500", "disconnect"]
 
 THROTTLED_BODY = b"403 Forbidden (Rate Limit Exceeded)"
 NOT_FOUND_BODY = {"errors": [{"message": "The specified resource does not exist."}]}
@@ -59,13 +71,31 @@ class _List:
     filters: dict[str, str] = field(default_factory=dict)
     next_host: str | None = None
     next_loops: bool = False
+    since: dict[str, str] = field(default_factory=dict)
+    compound: bool = False
 
 
 class CanvasServer:
     """See the module docstring."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        delay: float = 0.0,
+        bucket: LeakyBucket | None = None,
+        cost: float = 1.25,
+        retry_after: int = 7,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.token = token
+        self.delay = delay
+        self.bucket = bucket
+        self.cost = cost
+        self.retry_after = retry_after
+        self.clock = clock
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.hits: list[Hit] = []
         self._objects: dict[str, Any] = {}
         self._lists: dict[str, _List] = {}
@@ -92,16 +122,22 @@ class CanvasServer:
         filters: Mapping[str, str] | None = None,
         next_host: str | None = None,
         next_loops: bool = False,
+        since: Mapping[str, str] | None = None,
+        compound: bool = False,
     ) -> None:
         """Serve ``items`` at ``path``, paginated.
 
         ``wrap`` wraps each page as ``{wrap: [...]}``; ``bookmark`` pages with
         opaque bookmark URLs; ``filters`` maps a query parameter to the item field
-        it must equal when given; ``next_host`` puts another host name into the
-        next-page URLs; ``next_loops`` makes page 2's next link point at page 2.
+        it must equal when given; ``since`` maps a query parameter to the timestamp field
+        that must be later than it (``{"graded_since": "graded_at"}``; several given are
+        all required, as Canvas ANDs them); ``compound`` serves each page as the Grade
+        Change Log does; ``next_host`` puts another host name into the next-page URLs;
+        ``next_loops`` makes page 2's next link point at page 2.
         """
         self._lists[path] = _List(
-            [dict(i) for i in items], wrap, bookmark, dict(filters or {}), next_host, next_loops
+            [dict(i) for i in items], wrap, bookmark, dict(filters or {}), next_host, next_loops,
+            dict(since or {}), compound,
         )
 
     def fail_once(self, path: str, fault: Fault, *, page: int | None = 1, times: int = 1) -> None:
@@ -179,6 +215,10 @@ class CanvasServer:
             return queue.pop(0) if queue else None
 
 
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _encode_bookmark(offset: int) -> str:
     raw = base64.urlsafe_b64encode(json.dumps([offset]).encode()).decode().rstrip("=")
     return f"bookmark:{raw}"
@@ -200,6 +240,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         server = self.canvas
+        with server._lock:
+            server.in_flight += 1
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            self._answer()
+        finally:
+            with server._lock:
+                server.in_flight -= 1
+
+    def _answer(self) -> None:
+        server = self.canvas
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query, keep_blank_values=True)
         listing = server._lists.get(path)
@@ -213,14 +264,24 @@ class _Handler(BaseHTTPRequestHandler):
                 offset = (max(int(raw_page), 1) - 1) * per_page
             page = offset // per_page + 1
 
+        bucket = server.bucket
+        admitted = bucket is None or bucket.begin()
+        if server.delay:
+            time.sleep(server.delay)
+
         def answer(status: int, body: bytes, content_type: str, headers: Mapping[str, str]) -> None:
             server._record(Hit(path, query, page, status))
+            throttled = status == 429 or (status == 403 and body == THROTTLED_BODY)
+            if bucket is not None and admitted:
+                bucket.end(server.cost)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("X-Request-Cost", "1.25")
-            remaining = server._remaining.get((path, page), 700.0)
-            if status == 403 and body == THROTTLED_BODY:
+            self.send_header("Date", format_datetime(server.clock().astimezone(UTC), usegmt=True))
+            self.send_header("X-Request-Cost", f"{server.cost}")
+            remaining = server._remaining.get(
+                (path, page), bucket.remaining if bucket is not None else 700.0)
+            if throttled:
                 remaining = 0.0
             self.send_header("X-Rate-Limit-Remaining", f"{remaining:.1f}")
             for name, value in headers.items():
@@ -255,12 +316,18 @@ class _Handler(BaseHTTPRequestHandler):
             answer_json(status, body)
             return
         fault = server._take_fault(path, page)
+        if not admitted:
+            fault = "throttle"
         if fault == "disconnect":
             server._record(Hit(path, query, page, 0))
             self.close_connection = True
             return
         if fault == "throttle":
             answer(403, THROTTLED_BODY, "text/plain; charset=utf-8", {})
+            return
+        if fault == "429":
+            answer(429, b"Too Many Requests", "text/plain; charset=utf-8",
+                   {"Retry-After": str(server.retry_after)})
             return
         if fault == "500":
             answer_json(500, {"errors": [{"message": "An error occurred."}]})
@@ -279,6 +346,11 @@ class _Handler(BaseHTTPRequestHandler):
             if all(
                 param not in query or str(item.get(fld)) == query[param][0]
                 for param, fld in listing.filters.items()
+            )
+            and all(
+                param not in query
+                or (item.get(fld) is not None and _moment(item[fld]) > _moment(query[param][0]))
+                for param, fld in listing.since.items()
             )
         ]
         chunk = items[offset : offset + per_page]
@@ -308,4 +380,6 @@ class _Handler(BaseHTTPRequestHandler):
             links.append(f'<{page_url(last_offset)}>; rel="last"')
         link_name = LINK_HEADER_NAMES[(int(page or 1) - 1) % len(LINK_HEADER_NAMES)]
         data: Any = {listing.wrap: chunk} if listing.wrap else chunk
+        if listing.compound:
+            data = {"events": chunk, "linked": {}, "links": {}}
         answer_json(200, data, {link_name: ",".join(links)})

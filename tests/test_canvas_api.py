@@ -13,7 +13,8 @@ import orjson
 import pytest
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
-from tracker.canvas_api import CanvasApiError, CanvasClient, fetch_bundle
+from tracker.canvas_api import CanvasApiError, CanvasClient
+from tracker.canvas_fetch import fetch_bundle
 from tracker.errors import ConfigurationError, NotFoundError
 from tracker.kinds import NAMES as BUNDLE_KINDS
 
@@ -426,9 +427,11 @@ def test_fetch_bundle_of_courses_writes_the_eight_files(
 
     # two items a page, so every list spans pages
     with CanvasClient(server.base_url, TOKEN, per_page=2, sleep=sleeps.append) as client:
-        counts = fetch_bundle(
-            client, out, course_ids=[101, 102, 101], progress=lambda k, n: progress.append((k, n))
+        report = fetch_bundle(
+            client, out, course_ids=[101, 102, 101],
+            progress=lambda text, done, total: progress.append((done, total)),
         )
+    counts = {kind: n for kind, n in report.counts.items() if kind in BUNDLE_KINDS}
 
     assert counts == {
         "terms": 2,
@@ -440,7 +443,10 @@ def test_fetch_bundle_of_courses_writes_the_eight_files(
         "enrollments": 9,
         "submissions": 18,
     }
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{k}.ndjson" for k in BUNDLE_KINDS)
+    assert report.counts["grade_changes"] == 0  # the server has no audit endpoint: 404
+    assert report.grade_changes_skipped
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{k}.ndjson" for k in (*BUNDLE_KINDS, "grade_changes"))
     files = {kind: read_ndjson(out / f"{kind}.ndjson") for kind in BUNDLE_KINDS}
     assert {kind: len(rows) for kind, rows in files.items()} == counts
     assert [u["id"] for u in files["users"]] == [1, 2, 3, 9, 4, 5]  # each once, first seen first
@@ -453,8 +459,7 @@ def test_fetch_bundle_of_courses_writes_the_eight_files(
         "term": {"id": 1, "name": "Fall", "workflow_state": "active"},
     }  # as received
     assert len({s["id"] for s in files["submissions"]}) == 18
-    assert progress[-1] == ("submissions", 18)
-    assert ("users", 6) in progress
+    assert progress[-1] == (2, 2)  # courses done of all
 
     # what the fetch asked Canvas for
     first = {h.path: h.query for h in reversed(server.hits)}
@@ -476,7 +481,7 @@ def test_fetch_bundle_of_an_account_term_takes_terms_from_the_account(
 ) -> None:
     institution(server)
 
-    counts = fetch_bundle(client, tmp_path, account_id=1, term_id=2)
+    counts = fetch_bundle(client, tmp_path, account_id=1, term_id=2).counts
 
     assert counts["courses"] == 1 and counts["terms"] == 1
     assert read_ndjson(tmp_path / "courses.ndjson")[0]["id"] == 102
@@ -495,13 +500,13 @@ def test_fetch_bundle_of_a_whole_account_lists_every_term(
 ) -> None:
     institution(server)
 
-    counts = fetch_bundle(client, tmp_path, account_id=1)
+    counts = fetch_bundle(client, tmp_path, account_id=1).counts
 
     assert counts["courses"] == 2 and counts["users"] == 6
     assert [t["id"] for t in read_ndjson(tmp_path / "terms.ndjson")] == [1, 2, 3]
 
 
-def test_fetch_bundle_leaves_no_files_when_a_course_is_unknown(
+def test_fetch_bundle_leaves_no_bundle_files_when_a_course_is_unknown(
     server: CanvasServer, client: CanvasClient, tmp_path: Path
 ) -> None:
     institution(server)
@@ -509,7 +514,7 @@ def test_fetch_bundle_leaves_no_files_when_a_course_is_unknown(
     with pytest.raises(NotFoundError, match="course 999"):
         fetch_bundle(client, tmp_path, course_ids=[101, 999])
 
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".fetch"]  # kept for --resume; no bundle
 
 
 def test_fetch_bundle_stops_at_a_permission_error(
@@ -521,7 +526,7 @@ def test_fetch_bundle_stops_at_a_permission_error(
     with pytest.raises(CanvasApiError, match="lacks the permission"):
         fetch_bundle(client, tmp_path, course_ids=[101, 102])
 
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == [".fetch"]
     assert len(server.hits_for(f"{V1}/courses/102/students/submissions")) == 1
     assert sleeps == []
 

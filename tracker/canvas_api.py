@@ -1,28 +1,34 @@
-"""Fetching a live Canvas into a bundle directory: the HTTP client and the fetch.
+"""Canvas's REST API: the HTTP client, side by side and within Canvas's throttle.
 
-A live sync fetches from Canvas into a bundle (one ``.ndjson`` file per kind of
-object, one Canvas API object per line, exactly as ``/api/v1`` returns it) and
-then syncs that bundle like any other. This module holds the first half:
+- ``CanvasClient``: one object (``get``), or every item of a paginated list
+  (``paginate``, page by page with ``pages``), over Canvas's REST API, with backoff on
+  throttling, server errors and dropped connections, and clear errors for a bad token, a
+  missing permission or an unknown course. One client may be used from many threads at
+  once: :mod:`tracker.canvas_fetch` fetches a school's courses side by side through it.
+- ``Throttle``: how many requests may be in flight, adapted to Canvas's answers.
 
-- ``CanvasClient``: one object (``get``) or every item of a paginated list
-  (``paginate``) over Canvas's REST API, sequentially, with backoff on
-  throttling, server errors and dropped connections, and clear errors for a bad
-  token, a missing permission or an unknown course.
-- ``fetch_bundle``: writes the eight bundle files for some courses or for an
-  account (optionally one term), streaming to disk page by page.
+Why threads and not an async client: everything around the fetch is synchronous (psycopg
+connections, the command line, plain functions a Python program imports), the work is
+waiting on a handful of sockets (Canvas's throttle allows 6–8 requests in flight), and
+each page is written to a file as it comes. A small thread pool sharing one
+``httpx.Client`` (thread-safe, one connection pool) does that with ordinary blocking
+code and no event loop to run or to impose on a caller.
 
-Pagination follows the ``Link`` header's ``rel="next"`` URL as an opaque URL
-(Canvas pages some endpoints by bookmark), and only to the host the client was
-given: the token is never sent anywhere else.
+Pagination follows the ``Link`` header's ``rel="next"`` URL as an opaque URL (Canvas
+pages some endpoints by bookmark), and only to the host the client was given: the token
+is never sent anywhere else.
 
-Throttling: Canvas answers ``403`` with the text ``403 Forbidden (Rate Limit
-Exceeded)`` when the token's bucket is empty; that is retried with jittered
-exponential backoff. Before it comes to that, when ``X-Rate-Limit-Remaining``
-falls below ``low_water`` the client waits long enough for the bucket to drain
-back up to it (Canvas drains 10 units a second by default).
+Throttling, as Canvas documents it: a leaky bucket per token (some 700 units, draining
+10 a second, 50 held up front by each request in flight). Every answer says
+``X-Rate-Limit-Remaining`` and ``X-Request-Cost``. When the remaining quota falls below
+``low_water``, every request waits until the bucket has drained back up to it. A
+throttled answer (``403 Forbidden (Rate Limit Exceeded)``, or ``429`` with or without
+``Retry-After``) halves the requests allowed in flight and is retried after a jittered
+exponential backoff (or ``Retry-After``, when longer); after a run of answers without
+throttling the allowance grows back by one, up to the concurrency asked for.
 
-The token never appears in a message, a log line or an exception: every text
-built from a response is scrubbed of it.
+The token never appears in a message, a log line or an exception: every text built from
+a response is scrubbed of it.
 """
 
 from __future__ import annotations
@@ -30,24 +36,30 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
 import httpx
 import orjson
 
 from tracker.errors import ConfigurationError, NotFoundError, TrackerError
-from tracker.kinds import NAMES
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "CanvasApiError",
     "CanvasClient",
-    "fetch_bundle",
+    "Page",
+    "Throttle",
+    "ThrottleStats",
+    "canvas_date",
 ]
 
 #: A query parameter's value; a sequence becomes a repeated parameter
@@ -62,6 +74,11 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 #: The longest pause taken because the remaining quota is low.
 LOW_WATER_PAUSE_CAP_SECONDS = 30.0
+#: Requests in flight unless told: 8 hold 400 of Canvas's 700 units up front, which
+#: leaves room for what they really cost.
+DEFAULT_CONCURRENCY = 8
+#: Answers without throttling, per request allowed in flight, before one more is allowed.
+GROW_AFTER = 4
 
 _THROTTLED_BODY = "rate limit exceeded"
 _TOKEN_HINT = (
@@ -108,17 +125,157 @@ class _Secret:
         return "[token]"
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its items and when Canvas answered it (None: no ``Date``)."""
+
+    items: list[dict[str, Any]]
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ThrottleStats:
+    """What a client's requests met: counts since the client was made."""
+
+    requests: int
+    """HTTP requests sent (retries included)."""
+    in_flight: int
+    """Requests in flight now."""
+    max_in_flight: int
+    """The most requests that were ever in flight at once."""
+    throttled: int
+    """Answers that said the rate limit was exceeded (403 or 429)."""
+    paused: float
+    """Seconds all requests were held back because the remaining quota was low."""
+    limit: int
+    """Requests allowed in flight now (halved on throttling, grown back slowly)."""
+    cost: float
+    """The sum of ``X-Request-Cost`` over the answers."""
+
+
+class Throttle:
+    """How many requests may be in flight at once, adapted to Canvas's answers.
+
+    ``concurrency`` is the most ever allowed. A throttled answer halves the allowance
+    (at least one); ``GROW_AFTER`` × allowance answers in a row without throttling add
+    one back. A low remaining quota (``note``) holds every request back until Canvas's
+    bucket has drained up to ``low_water`` again: the next request to start takes the
+    pause and the others wait behind it. ``sleep`` is called for every wait.
+    """
+
+    def __init__(
+        self,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        *,
+        low_water: float = 100.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.concurrency = concurrency
+        self.low_water = low_water
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._limit = concurrency
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._requests = 0
+        self._throttled = 0
+        self._calm = 0
+        self._cut_at = 0  # the request count when the allowance was last halved
+        self._pending_pause = 0.0
+        self._pausing = False
+        self._paused = 0.0
+        self._cost = 0.0
+
+    @contextmanager
+    def slot(self) -> Iterator[int]:
+        """Hold one of the request slots for the duration of one request; yields the
+        request's number (for :meth:`answered`)."""
+        with self._cond:
+            while self._pausing or self._in_flight >= self._limit:
+                self._cond.wait()
+            pause, self._pending_pause = self._pending_pause, 0.0
+            self._pausing = pause > 0
+            self._in_flight += 1
+        if pause > 0:
+            log.info("Canvas rate limit is low; holding requests back %.1fs", pause)
+            try:
+                self._sleep(pause)
+            finally:
+                with self._cond:
+                    self._pausing = False
+                    self._paused += pause
+                    self._cond.notify_all()
+        with self._cond:
+            self._requests += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            number = self._requests
+        try:
+            yield number
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self._cond.notify_all()
+
+    def note(self, remaining: float | None, cost: float | None) -> None:
+        """An answer's quota headers: pause before the bucket empties."""
+        with self._cond:
+            self._cost += cost or 0.0
+            if remaining is not None and remaining < self.low_water:
+                pause = (self.low_water - remaining) / RATE_LIMIT_DRAIN_PER_SECOND
+                self._pending_pause = max(self._pending_pause,
+                                          min(pause, LOW_WATER_PAUSE_CAP_SECONDS))
+
+    def answered(self, number: int, throttled: bool) -> None:
+        """Request ``number`` was answered: halve the allowance on throttling, else maybe
+        grow it back."""
+        with self._cond:
+            if throttled:
+                self._throttled += 1
+                self._calm = 0
+                # The requests already in flight when the allowance was halved are likely
+                # throttled too: halve once for them all, not once per answer.
+                if self._limit > 1 and number > self._cut_at:
+                    self._limit = max(1, self._limit // 2)
+                    self._cut_at = self._requests
+                    log.info("Canvas throttled a request: %d request(s) in flight allowed",
+                             self._limit)
+                return
+            self._calm += 1
+            if self._limit < self.concurrency and self._calm >= GROW_AFTER * self._limit:
+                self._limit += 1
+                self._calm = 0
+                log.info("no throttling for a while: %d request(s) in flight allowed",
+                         self._limit)
+                self._cond.notify_all()
+
+    def take_pause(self) -> float:
+        """The pending low-quota pause, taken by a retry that waits anyway."""
+        with self._cond:
+            pause, self._pending_pause = self._pending_pause, 0.0
+            return pause
+
+    def stats(self) -> ThrottleStats:
+        with self._cond:
+            return ThrottleStats(requests=self._requests, in_flight=self._in_flight,
+                                 max_in_flight=self._max_in_flight, throttled=self._throttled,
+                                 paused=self._paused, limit=self._limit, cost=self._cost)
+
+
 class CanvasClient:
-    """A sequential client for Canvas's REST API, authenticated with a bearer token.
+    """A client for Canvas's REST API, authenticated with a bearer token; thread-safe.
 
     ``base_url`` is the Canvas address (``https://canvas.example.edu``; a trailing
     ``/api/v1`` is accepted). Paths given to ``get`` and ``paginate`` are either
     absolute (``/api/v1/courses/42``) or relative to ``/api/v1/`` (``courses/42``).
 
-    ``max_retries`` bounds the retries of one request (throttled, 5xx, dropped
-    connection); ``timeout`` is per request in seconds; ``low_water`` is the
-    ``X-Rate-Limit-Remaining`` below which the client pauses before its next
-    request. ``sleep`` is called for every wait (tests pass a recorder).
+    ``concurrency`` bounds the requests in flight at once, over all threads using the
+    client (the :class:`Throttle` lowers it while Canvas throttles); ``max_retries``
+    bounds the retries of one request (throttled, 5xx, dropped connection); ``timeout``
+    is per request in seconds; ``low_water`` is the ``X-Rate-Limit-Remaining`` below
+    which requests wait for the bucket to drain. ``sleep`` is called for every wait
+    (tests pass a recorder).
 
     Use it as a context manager, or call ``close()``.
     """
@@ -129,6 +286,7 @@ class CanvasClient:
         token: str,
         *,
         per_page: int = 100,
+        concurrency: int = DEFAULT_CONCURRENCY,
         max_retries: int = 5,
         timeout: float = 30.0,
         low_water: float = 100.0,
@@ -142,8 +300,10 @@ class CanvasClient:
                 "the Canvas API token (CANVAS_API_TOKEN) contains spaces or control "
                 "characters: copy it again from Canvas"
             )
-        if per_page < 1 or max_retries < 0:
-            raise ValueError("per_page must be at least 1 and max_retries at least 0")
+        if per_page < 1 or max_retries < 0 or concurrency < 1:
+            raise ValueError(
+                "per_page and concurrency must be at least 1 and max_retries at least 0"
+            )
         self._token = _Secret(token)
         base = httpx.URL(base_url.strip().rstrip("/"))
         if base.scheme not in ("http", "https") or not base.host:
@@ -156,9 +316,8 @@ class CanvasClient:
         self._origin = (base.scheme, base.host, base.port)
         self.per_page = per_page
         self.max_retries = max_retries
-        self.low_water = low_water
+        self.throttle = Throttle(concurrency, low_water=low_water, sleep=sleep)
         self._sleep = sleep
-        self._pause_before_next = 0.0
         self._http = httpx.Client(
             headers={
                 "Authorization": f"Bearer {token}",
@@ -166,6 +325,7 @@ class CanvasClient:
                 "User-Agent": "tracker (canvas sync)",
             },
             timeout=timeout,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,  # httpx drops Authorization on a redirect to another host
         )
 
@@ -200,12 +360,20 @@ class CanvasClient:
         Asks for ``per_page`` items a page and follows ``rel="next"`` until there
         is none. A wrapped list (``{"enrollment_terms": [...]}``) is unwrapped.
         """
+        for page in self.pages(path, params):
+            yield from page.items
+
+    def pages(self, path: str, params: Params | None = None) -> Iterator[Page]:
+        """The pages of a paginated list, in Canvas's order: each page's items and the
+        moment Canvas answered it (its ``Date`` header). The next page is asked for only
+        when this one has been taken."""
         url: str | httpx.URL = self._url(path)
         query: Params | None = {"per_page": self.per_page, **(params or {})}
         seen: set[str] = set()
         while True:
             response = self._send(url, query)
-            for item in _unwrap_list(self._json(response), response.url.path):
+            items = _unwrap_list(self._json(response), response.url.path)
+            for item in items:
                 if not isinstance(item, dict):
                     raise CanvasApiError(
                         f"GET {response.url.path} returned a list of {type(item).__name__}, "
@@ -213,7 +381,7 @@ class CanvasClient:
                         status=response.status_code,
                         path=response.url.path,
                     )
-                yield item
+            yield Page(items, canvas_date(response))
             next_link = response.links.get("next", {}).get("url")
             if not next_link:
                 return
@@ -256,27 +424,34 @@ class CanvasClient:
         """One GET, retried on throttling, 5xx and dropped connections; errors raised."""
         attempt = 0
         while True:
-            if self._pause_before_next > 0:
-                pause, self._pause_before_next = self._pause_before_next, 0.0
-                log.info("Canvas rate limit is low; pausing %.1fs", pause)
-                self._sleep(pause)
-            try:
-                response = self._http.get(url, params=params)
-            except httpx.TransportError as exc:
+            with self.throttle.slot() as number:
+                try:
+                    response = self._http.get(url, params=params)
+                except httpx.TransportError as exc:
+                    response, failure = None, exc
+            if response is None:
                 path = httpx.URL(url).path
-                reason = self._scrub(f"{type(exc).__name__}: {exc}")
+                reason = self._scrub(f"{type(failure).__name__}: {failure}")
                 if attempt >= self.max_retries:
                     raise CanvasApiError(
                         f"GET {path}: no answer from Canvas at {self.base_url} after "
                         f"{attempt + 1} attempts ({reason}); check the address and the network",
                         path=path,
-                    ) from exc
+                    ) from failure
                 attempt += 1
                 self._backoff(attempt, f"GET {path}: {reason}")
                 continue
-            self._note_quota(response)
             path = response.url.path
             status = response.status_code
+            throttled = status == 429 or (
+                status == 403 and _THROTTLED_BODY in response.text.lower()
+            )
+            self.throttle.note(_header_float(response, "X-Rate-Limit-Remaining"),
+                               _header_float(response, "X-Request-Cost"))
+            self.throttle.answered(number, throttled)
+            log.debug("GET %s -> %d (cost %s, remaining %s)", path, status,
+                      response.headers.get("X-Request-Cost"),
+                      response.headers.get("X-Rate-Limit-Remaining"))
             if status < 300:
                 return response
             if status == 401:
@@ -286,9 +461,6 @@ class CanvasClient:
                     f"Canvas has no {_name_in_path(path)} that this token can see "
                     f"(GET {path} answered 404): check the id"
                 )
-            throttled = status == 429 or (
-                status == 403 and _THROTTLED_BODY in response.text.lower()
-            )
             if status == 403 and not throttled:
                 raise CanvasApiError(
                     f"GET {path}: Canvas refused (403 Forbidden: {self._describe(response)}); "
@@ -307,7 +479,7 @@ class CanvasClient:
             what = "throttled (rate limit exceeded)" if throttled else f"{status} server error"
             if attempt >= self.max_retries:
                 hint = (
-                    "wait a few minutes, or fetch fewer courses at a time"
+                    "wait a few minutes, or fetch with a lower --concurrency"
                     if throttled
                     else "Canvas may be down; try again later"
                 )
@@ -317,30 +489,15 @@ class CanvasClient:
                     path=path,
                 )
             attempt += 1
-            self._backoff(attempt, f"GET {path}: {what}")
+            self._backoff(attempt, f"GET {path}: {what}", _retry_after(response))
 
-    def _backoff(self, attempt: int, why: str) -> None:
+    def _backoff(self, attempt: int, why: str, retry_after: float | None = None) -> None:
         delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
         delay *= random.uniform(0.5, 1.0)
-        # A throttled answer also reports the quota: wait at least for the refill.
-        delay = max(delay, self._pause_before_next)
-        self._pause_before_next = 0.0
+        # Canvas's own word, when it gives one, and at least the bucket's refill.
+        delay = max(delay, retry_after or 0.0, self.throttle.take_pause())
         log.warning("%s; retry %d of %d in %.1fs", why, attempt, self.max_retries, delay)
         self._sleep(delay)
-
-    def _note_quota(self, response: httpx.Response) -> None:
-        remaining = _header_float(response, "X-Rate-Limit-Remaining")
-        cost = _header_float(response, "X-Request-Cost")
-        log.debug(
-            "GET %s -> %d (cost %s, remaining %s)",
-            response.url.path,
-            response.status_code,
-            cost,
-            remaining,
-        )
-        if remaining is not None and remaining < self.low_water:
-            pause = (self.low_water - remaining) / RATE_LIMIT_DRAIN_PER_SECOND
-            self._pause_before_next = min(pause, LOW_WATER_PAUSE_CAP_SECONDS)
 
     def _unauthorized(self, response: httpx.Response) -> TrackerError:
         """A 401 is a bad token, unless Canvas says the user may not do this."""
@@ -431,6 +588,37 @@ def _header_float(response: httpx.Response, name: str) -> float | None:
         return None
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds (a number, or an HTTP date), when given."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    answered = canvas_date(response)
+    if answered is None or moment.tzinfo is None:
+        return None
+    return max(0.0, (moment - answered).total_seconds())
+
+
+def canvas_date(response: httpx.Response) -> datetime | None:
+    """The moment Canvas answered, by its own clock (the ``Date`` header), if it says."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
 def _json_or_none(response: httpx.Response) -> Any:
     try:
         return orjson.loads(response.content)
@@ -438,204 +626,3 @@ def _json_or_none(response: httpx.Response) -> Any:
         return None
 
 
-# -- the fetch -------------------------------------------------------------------
-
-#: Every enrollment state, so the sync sees enrollments that ended or vanished.
-ENROLLMENT_STATES = (
-    "active",
-    "invited",
-    "creation_pending",
-    "deleted",
-    "rejected",
-    "completed",
-    "inactive",
-)
-#: The states ``/courses/:id/users`` accepts in ``enrollment_state[]``.
-USER_ENROLLMENT_STATES = ("active", "invited", "rejected", "completed", "inactive")
-
-
-class _BundleWriter:
-    """The eight files, written as ``*.ndjson.part`` and renamed once all is fetched."""
-
-    def __init__(self, out_dir: Path, progress: Callable[[str, int], None] | None) -> None:
-        self.out_dir = out_dir
-        self.counts = dict.fromkeys(NAMES, 0)
-        self._progress = progress
-        self._files: dict[str, IO[bytes]] = {}
-        for kind in NAMES:
-            self._files[kind] = open(self._part(kind), "wb")  # noqa: SIM115 - closed in close()
-
-    def _part(self, kind: str) -> Path:
-        return self.out_dir / f"{kind}.ndjson.part"
-
-    def write(self, kind: str, obj: Mapping[str, Any]) -> None:
-        """Append one object; report progress every hundred (about a page)."""
-        self._files[kind].write(orjson.dumps(obj) + b"\n")
-        self.counts[kind] += 1
-        if self.counts[kind] % 100 == 0:
-            self.report(kind)
-
-    def write_all(self, kind: str, items: Iterator[dict[str, Any]]) -> None:
-        for item in items:
-            self.write(kind, item)
-        self.report(kind)
-
-    def report(self, kind: str) -> None:
-        if self._progress is not None:
-            self._progress(kind, self.counts[kind])
-
-    def commit(self) -> None:
-        self.close()
-        for kind in NAMES:
-            self._part(kind).replace(self.out_dir / f"{kind}.ndjson")
-
-    def close(self) -> None:
-        for f in self._files.values():
-            f.close()
-
-    def discard(self) -> None:
-        self.close()
-        for kind in NAMES:
-            self._part(kind).unlink(missing_ok=True)
-
-
-def fetch_bundle(
-    client: CanvasClient,
-    out_dir: Path,
-    *,
-    course_ids: Sequence[int] | None = None,
-    account_id: int | None = None,
-    term_id: int | None = None,
-    progress: Callable[[str, int], None] | None = None,
-) -> dict[str, int]:
-    """Fetch courses and everything in them from Canvas into a bundle directory.
-
-    Courses come from ``course_ids`` (``GET /courses/:id``) or, without them,
-    from the account ``account_id`` (``GET /accounts/:id/courses``, only term
-    ``term_id``'s when given). Terms come from the account when one is given
-    (with ``term_id``, only that term), plus any course's embedded ``term`` the
-    account did not list. Per course: sections, users (every enrollment state,
-    with email and the test student; each user written once, the first course's
-    copy), assignment groups, assignments (``override_assignment_dates=false``),
-    enrollments in every state, and submissions of all students.
-
-    Writes ``<kind>.ndjson`` for each of :data:`tracker.kinds.NAMES` (one object per line,
-    as received) into ``out_dir`` (created if missing) and returns the number of
-    objects per kind. The files appear only when everything was fetched; on an
-    error none is left behind. ``progress(kind, count)`` is called as objects of
-    a kind are written, with that kind's running total.
-    """
-    if course_ids is None and account_id is None:
-        raise ConfigurationError("fetch_bundle needs course_ids or account_id: say what to fetch")
-    if term_id is not None and (account_id is None or course_ids is not None):
-        raise ConfigurationError(
-            "term_id selects courses of an account: give account_id without course_ids"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    bundle = _BundleWriter(out_dir, progress)
-    try:
-        _fetch_into(client, bundle, course_ids, account_id, term_id)
-    except BaseException:
-        bundle.discard()
-        raise
-    bundle.commit()
-    log.info(
-        "fetched from Canvas: %s",
-        ", ".join(f"{n} {kind}" for kind, n in bundle.counts.items()),
-    )
-    return dict(bundle.counts)
-
-
-def _fetch_into(
-    client: CanvasClient,
-    bundle: _BundleWriter,
-    course_ids: Sequence[int] | None,
-    account_id: int | None,
-    term_id: int | None,
-) -> None:
-    courses: list[Any] = []  # ids only: the objects go straight to disk
-    embedded_terms: dict[Any, dict[str, Any]] = {}
-    for course in _courses(client, course_ids, account_id, term_id):
-        bundle.write("courses", course)
-        courses.append(course["id"])
-        term = course.get("term")
-        if isinstance(term, dict) and "id" in term:
-            embedded_terms.setdefault(term["id"], term)
-    bundle.report("courses")
-
-    listed_terms: set[Any] = set()
-    if account_id is not None:
-        for term in client.paginate(f"accounts/{account_id}/terms", {"workflow_state[]": ["all"]}):
-            if term_id is not None and term.get("id") != term_id:
-                continue
-            bundle.write("terms", term)
-            listed_terms.add(term.get("id"))
-    for tid, term in embedded_terms.items():
-        if tid not in listed_terms:
-            bundle.write("terms", term)
-    bundle.report("terms")
-
-    seen_users: set[Any] = set()
-    for cid in courses:
-        bundle.write_all("sections", client.paginate(f"courses/{cid}/sections"))
-        users = client.paginate(
-            f"courses/{cid}/users",
-            {
-                "include[]": ["enrollments", "email", "test_student"],
-                "enrollment_state[]": list(USER_ENROLLMENT_STATES),
-            },
-        )
-        for user in users:
-            if user.get("id") not in seen_users:
-                seen_users.add(user.get("id"))
-                bundle.write("users", user)
-        bundle.report("users")
-        # Canvas leaves the course out of a group (it is the endpoint's): add it, so that a
-        # group with no assignments can still be placed.
-        bundle.write_all("assignment_groups", (
-            {**group, "course_id": group.get("course_id", cid)}
-            for group in client.paginate(f"courses/{cid}/assignment_groups")))
-        bundle.write_all(
-            "assignments",
-            client.paginate(f"courses/{cid}/assignments", {"override_assignment_dates": "false"}),
-        )
-        enrollments = client.paginate(
-            f"courses/{cid}/enrollments", {"state[]": list(ENROLLMENT_STATES)}
-        )
-        for enrollment in enrollments:
-            bundle.write("enrollments", enrollment)
-            # A user whose enrollments are all deleted is missing from /users; the
-            # enrollment embeds the user's short form, which keeps the bundle whole.
-            embedded = enrollment.get("user")
-            uid = enrollment.get("user_id")
-            if uid not in seen_users and isinstance(embedded, dict) and embedded.get("id") == uid:
-                seen_users.add(uid)
-                bundle.write("users", embedded)
-        bundle.report("enrollments")
-        bundle.report("users")
-        bundle.write_all(
-            "submissions",
-            client.paginate(f"courses/{cid}/students/submissions", {"student_ids[]": ["all"]}),
-        )
-
-
-def _courses(
-    client: CanvasClient,
-    course_ids: Sequence[int] | None,
-    account_id: int | None,
-    term_id: int | None,
-) -> Iterator[dict[str, Any]]:
-    if course_ids is not None:
-        for cid in dict.fromkeys(course_ids):  # each once, in the order given
-            course = client.get(f"courses/{cid}", {"include[]": ["term"]})
-            if not isinstance(course, dict) or "id" not in course:
-                raise CanvasApiError(
-                    f"GET /api/v1/courses/{cid} did not return a course object",
-                    path=f"/api/v1/courses/{cid}",
-                )
-            yield course
-        return
-    params: dict[str, ParamValue] = {"include[]": ["term"]}
-    if term_id is not None:
-        params["enrollment_term_id"] = term_id
-    yield from client.paginate(f"accounts/{account_id}/courses", params)

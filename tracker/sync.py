@@ -14,13 +14,14 @@ course-id order); syncs of different courses run side by side.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from tracker import analytics, arguments, bundle, canvas, db
+from tracker.canvas_api import DEFAULT_CONCURRENCY
+from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
 from tracker.kinds import BY_LIFECYCLE, BY_NAME, DELETE_ORDER, HISTORY_TABLES, KINDS, STAGE_ORDER
@@ -76,6 +79,8 @@ class SyncReport:
     dry_run: bool
     scope_course_ids: tuple[int, ...]
     counts: dict[str, TableCounts]
+    fetch: FetchReport | None = None
+    """For a live sync: what the fetch from Canvas asked and took."""
 
     @property
     def changed(self) -> int:
@@ -134,6 +139,7 @@ def sync_bundle(
     source: str | None = None,
     progress: Progress | None = None,
     error_limit: int = 50,
+    watermarks: Mapping[int, datetime] | None = None,
 ) -> SyncReport:
     """Sync the bundle in ``path`` (a directory of Canvas API JSON files) in one transaction.
 
@@ -141,7 +147,8 @@ def sync_bundle(
     the bundle speaks of, and marks missing what those courses no longer have;
     ``incremental`` writes only what is given. ``dry_run`` computes the same report and
     rolls everything back, journal included. ``wait`` waits for a sync holding one of
-    the courses instead of failing at once.
+    the courses instead of failing at once. ``watermarks`` (a live sync's: per course,
+    Canvas's clock when it was fetched) are kept in the journal with the run.
 
     Raises InvalidDataError (nothing written) when the bundle is wrong,
     SyncConflictError when another sync holds a course, and InvalidArgumentError when
@@ -163,6 +170,11 @@ def sync_bundle(
             scope = _load(conn, files, named=named, step=step, limit=error_limit)
             result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
                            dry_run=dry_run, wait=wait, step=step, limit=error_limit)
+            if watermarks and result.sync_id is not None:
+                kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
+                sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
+                                              course_ids=[cid for cid, _ in kept],
+                                              canvas_times=[at for _, at in kept])
             if dry_run:
                 raise psycopg.Rollback(tx)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
@@ -189,27 +201,61 @@ def sync_canvas(
     course_ids: Sequence[int] | None = None,
     account_id: int | None = None,
     term_id: int | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    resume: bool = False,
+    fetch_dir: Path | None = None,
     **options: Any,
 ) -> SyncReport:
-    """Fetch courses from a live Canvas into a temporary bundle, then :func:`sync_bundle` it.
+    """Fetch courses from a live Canvas into a bundle, then :func:`sync_bundle` it.
 
     ``options`` are those of :func:`sync_bundle`. A sync of named courses is a full sync
-    of those courses; an account sync covers every course it fetched.
+    of those courses; an account sync covers every course it fetched. Up to
+    ``concurrency`` requests are in flight at once. With ``incremental``, a course that
+    had a succeeded live sync from this Canvas is asked only for the submissions graded
+    or submitted since that sync's watermark, less ``overlap``
+    (:mod:`tracker.canvas_fetch`). The fetch is kept in ``fetch_dir`` (default: a folder
+    of the user's cache, one per Canvas and scope) until it is complete; after a failure
+    ``resume`` fetches only the courses it lacks. The result's ``fetch`` says what the
+    fetch asked and took.
     """
-    from tracker import canvas_api
+    from tracker import canvas_api, canvas_fetch
 
     progress = options.get("progress")
-    with tempfile.TemporaryDirectory(prefix="tracker-canvas-") as tmp:
-        client = canvas_api.CanvasClient(base_url, token)
-        try:
-            canvas_api.fetch_bundle(
-                client, Path(tmp), course_ids=course_ids, account_id=account_id, term_id=term_id,
-                progress=(lambda kind, n: progress(f"fetching {kind}", n, 0)) if progress else None,
-            )
-        finally:
-            client.close()
+    incremental = bool(options.get("incremental"))
+    with canvas_api.CanvasClient(base_url, token, concurrency=concurrency) as client:
+        since = _watermarks(conn, client.base_url) if incremental else None
+        folder = fetch_dir or _fetch_folder(client.base_url, course_ids, account_id, term_id,
+                                            incremental)
+        report = canvas_fetch.fetch_bundle(
+            client, folder, course_ids=course_ids, account_id=account_id, term_id=term_id,
+            since=since, overlap=overlap, resume=resume, progress=progress)
+    try:
         options.setdefault("courses", course_ids)
-        return sync_bundle(conn, Path(tmp), source=base_url, **options)
+        result = sync_bundle(conn, folder, source=client.base_url,
+                             watermarks=report.watermarks, **options)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return dataclasses.replace(result, fetch=report)
+
+
+def _watermarks(conn: psycopg.Connection[Any], source: str) -> dict[int, datetime]:
+    """Per course, the watermark of the newest succeeded live sync from ``source``."""
+    with db.transaction(conn):
+        return dict(sql.tracker.watermarks(conn, source=source).fetchall())
+
+
+def _fetch_folder(base_url: str, course_ids: Sequence[int] | None, account_id: int | None,
+                  term_id: int | None, incremental: bool) -> Path:
+    """Where a live fetch waits until complete: one folder per Canvas, scope and kind."""
+    import platformdirs
+
+    key = orjson.dumps([base_url, sorted(set(course_ids or ())), account_id, term_id,
+                        incremental])
+    folder = platformdirs.user_cache_path("tracker") / "canvas-fetch" / (
+        hashlib.sha256(key).hexdigest()[:16])
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
 
 
 def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,

@@ -66,3 +66,18 @@ UPDATE tracker.sync_runs
 SET status = 'undone',
     undone_at = clock_timestamp()
 WHERE sync_id = :'sync_id'::bigint;
+
+-- name: record_watermarks
+-- Keep, for a live sync, each course's watermark: Canvas's clock when it was fetched.
+INSERT INTO tracker.fetch_watermarks (sync_id, course_id, canvas_time)
+SELECT :'sync_id'::bigint, w.course_id, w.canvas_time
+FROM unnest(:'course_ids'::bigint[], :'canvas_times'::timestamptz[]) AS w (course_id, canvas_time);
+
+-- name: watermarks
+-- Per course, the newest watermark of a succeeded (not undone) live sync from this Canvas.
+SELECT DISTINCT ON (w.course_id) w.course_id, w.canvas_time
+FROM tracker.fetch_watermarks AS w
+JOIN tracker.sync_runs AS r USING (sync_id)
+WHERE r.status = 'succeeded'
+  AND r.source = :'source'::text
+ORDER BY w.course_id, w.canvas_time DESC;

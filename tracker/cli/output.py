@@ -138,6 +138,14 @@ def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
         return
     what = "dry run (nothing written)" if result.dry_run else f"sync {result.sync_id}"
     rows = [{"table": name, **vars(counts)} for name, counts in result.counts.items()]
+    fetch = result.fetch
+    if fetch is not None:
+        click.echo(f"fetched {fetch.courses:,} course(s) in {fetch.seconds:,.1f} s: "
+                   f"{fetch.requests:,} requests, at most {fetch.max_in_flight} in flight, "
+                   f"{fetch.throttled:,} throttled"
+                   + (f"; {fetch.incremental:,} since their last live sync" if fetch.incremental else "")
+                   + (f"; {fetch.resumed:,} kept from the interrupted fetch" if fetch.resumed else "")
+                   + ("; Grade Change Log not permitted, left out" if fetch.grade_changes_skipped else ""))
     render(rows, "table", title=f"{what}: {result.kind}, {len(result.scope_course_ids)} course(s)")
     click.echo(f"{result.changed:,} row(s) written in layers 0-2" if not result.dry_run
                else f"{result.changed:,} row(s) would be written in layers 0-2")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from tracker import db, migrate, sync
+from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.cli.options import COUNT, FORMATS, ID
 from tracker.cli.output import print_report, progress_bar, render, to_json
 from tracker.errors import ConfigurationError, MigrationError
@@ -27,19 +29,35 @@ from tracker.errors import ConfigurationError, MigrationError
 @click.option("--account", type=ID, help="With --canvas-url: every course of this account.")
 @click.option("--term", type=ID, help="With --account: only this term's courses.")
 @click.option("--incremental", is_flag=True,
-              help="Write only what is given; mark nothing missing.")
+              help="Write only what is given; mark nothing missing. With --canvas-url: fetch "
+                   "only the submissions graded or submitted since each course's last live "
+                   "sync (everything else in full); see README for what that cannot see.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=DEFAULT_CONCURRENCY,
+              show_default=True,
+              help="With --canvas-url: requests in flight at once (Canvas's throttle allows "
+                   "about 6-8; throttling halves it for a while).")
+@click.option("--overlap", type=click.IntRange(0), default=60, show_default=True,
+              metavar="MINUTES",
+              help="With --incremental: ask again for what changed this long before the last "
+                   "fetch's watermark.")
+@click.option("--resume", is_flag=True,
+              help="With --canvas-url: keep the courses an interrupted fetch finished and "
+                   "fetch only the rest.")
 @click.option("--dry-run", is_flag=True, help="Validate and report what would change; write nothing.")
 @click.option("--wait", is_flag=True, help="Wait for another sync of the same course instead of failing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
           courses: tuple[int, ...], account: int | None, term: int | None, incremental: bool,
-          dry_run: bool, wait: bool, as_json: bool) -> None:
+          concurrency: int, overlap: int, resume: bool, dry_run: bool, wait: bool,
+          as_json: bool) -> None:
     """Sync Canvas data into the database, in one transaction.
 
     \b
     tracker sync --bundle DIR                 full sync of the bundle's courses
     tracker sync --canvas-url URL --course 42 full sync of course 42 from a live Canvas
+    tracker sync --canvas-url URL --account 1 --incremental
+                                              what changed since the last live sync
     tracker sync list | report [ID] | undo [ID]
 
     The counts per table: layer 1 rows inserted, updated, unchanged; objects marked
@@ -59,6 +77,8 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
         raise click.UsageError("name courses with --course or an account with --account, not both")
     if term is not None and account is None:
         raise click.UsageError("--term needs --account: the term's courses of that account")
+    if bundle_dir is not None and resume:
+        raise click.UsageError("--resume continues an interrupted fetch from --canvas-url")
     url = db.database_url()
     pending = [m.id for m in migrate.status(url) if not m.applied]
     if pending:
@@ -77,7 +97,9 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
             if not courses and account is None:
                 raise click.UsageError("with --canvas-url, name --course ID (repeatable) or --account ID")
             result = sync.sync_canvas(conn, canvas_url or "", token, course_ids=list(courses) or None,
-                                      account_id=account, term_id=term, progress=progress, **options)
+                                      account_id=account, term_id=term, concurrency=concurrency,
+                                      overlap=timedelta(minutes=overlap), resume=resume,
+                                      progress=progress, **options)
     print_report(result, as_json=as_json)
 
 

@@ -1,0 +1,1 @@
+DROP TABLE tracker.fetch_watermarks;
