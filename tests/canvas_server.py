@@ -144,6 +144,11 @@ class CanvasServer:
         """Answer the next ``times`` requests for ``path`` (that page) with ``fault``."""
         self._faults.setdefault((path, page), []).extend([fault] * times)
 
+    def clear_faults(self) -> None:
+        """Forget the faults not yet consumed: Canvas is well again."""
+        with self._lock:
+            self._faults.clear()
+
     def forbid(self, path: str, *, status: int = 403, echo_authorization: bool = False) -> None:
         """Refuse ``path`` for lack of permission, every time.
 
@@ -238,6 +243,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep test output clean
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header send_response writes: Canvas's clock (the server's ``clock``)."""
+        return format_datetime(self.canvas.clock().astimezone(UTC), usegmt=True)
+
     def do_GET(self) -> None:
         server = self.canvas
         with server._lock:
@@ -277,7 +286,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Date", format_datetime(server.clock().astimezone(UTC), usegmt=True))
             self.send_header("X-Request-Cost", f"{server.cost}")
             remaining = server._remaining.get(
                 (path, page), bucket.remaining if bucket is not None else 700.0)

@@ -6,17 +6,13 @@ import logging
 import socket
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
 from tracker.canvas_api import CanvasApiError, CanvasClient
-from tracker.canvas_fetch import fetch_bundle
 from tracker.errors import ConfigurationError, NotFoundError
-from tracker.kinds import NAMES as BUNDLE_KINDS
 
 TOKEN = "7~Zq3SecretTokenValue9xY"
 V1 = "/api/v1"
@@ -148,6 +144,39 @@ def test_a_throttled_page_is_retried_after_a_backoff(
     assert [(h.page, h.status) for h in hits] == [(1, 200), (2, 403), (2, 200), (3, 200)]
     assert len(sleeps) == 1 and sleeps[0] > 0
     assert "throttled" in caplog.text
+
+
+def test_a_429_is_retried_after_the_time_canvas_says(
+    server: CanvasServer, client: CanvasClient, sleeps: list[float]
+) -> None:
+    server.add_list(f"{V1}/courses/1/things", numbered(150))
+    server.fail_once(f"{V1}/courses/1/things", "429", page=2)  # Retry-After: 7
+
+    items = list(client.paginate("courses/1/things"))
+
+    assert len(items) == 150
+    hits = server.hits_for(f"{V1}/courses/1/things")
+    assert [(h.page, h.status) for h in hits] == [(1, 200), (2, 429), (2, 200)]
+    assert len(sleeps) == 1 and sleeps[0] >= 7.0
+    stats = client.throttle.stats()
+    assert (stats.throttled, stats.requests) == (1, 3)
+
+
+def test_throttling_halves_the_requests_in_flight_and_calm_grows_them_back(
+    server: CanvasServer, sleeps: list[float]
+) -> None:
+    server.add_list(f"{V1}/courses/1/things", numbered(100 * 70))
+    server.fail_once(f"{V1}/courses/1/things", "throttle", page=2)
+
+    with CanvasClient(server.base_url, TOKEN, concurrency=8, sleep=sleeps.append) as client:
+        pages = client.pages("courses/1/things")
+        next(pages), next(pages)
+        assert client.throttle.stats().limit == 4  # halved by the throttled answer
+        for _ in range(4 * 4):
+            next(pages)
+        assert client.throttle.stats().limit == 5  # 4 × 4 calm answers: one more
+        list(pages)
+        assert client.throttle.stats().limit == 7
 
 
 def test_a_server_error_is_retried(
@@ -338,207 +367,3 @@ def test_the_token_never_appears_in_errors_or_logs(
     assert caplog.records, "the client logged nothing at DEBUG"
     assert TOKEN not in caplog.text
     assert all(TOKEN not in str(r.args) for r in caplog.records)
-
-
-# -- fetch_bundle ----------------------------------------------------------------
-
-
-def institution(server: CanvasServer) -> None:
-    """A small school: account 1, two terms, two courses, six people.
-
-    Users 2, 3 and teacher 9 are in both courses; user 5 has only a deleted
-    enrollment in course 102, so ``/users`` leaves them out and only the
-    enrollment's embedded user carries them.
-    """
-    terms = [
-        {"id": 1, "name": "Fall", "workflow_state": "active"},
-        {"id": 2, "name": "Spring", "workflow_state": "active"},
-        {"id": 3, "name": "Old", "workflow_state": "deleted"},
-    ]
-    server.add_list(f"{V1}/accounts/1/terms", terms, wrap="enrollment_terms")
-    courses = {
-        101: {"id": 101, "name": "Algebra", "enrollment_term_id": 1, "term": terms[0]},
-        102: {"id": 102, "name": "Biology", "enrollment_term_id": 2, "term": terms[1]},
-    }
-    server.add_list(
-        f"{V1}/accounts/1/courses",
-        list(courses.values()),
-        filters={"enrollment_term_id": "enrollment_term_id"},
-    )
-    people = {
-        uid: {"id": uid, "name": name, "sortable_name": name, "short_name": name}
-        for uid, name in [(1, "Ana"), (2, "Ben"), (3, "Cy"), (4, "Di"), (5, "Ed"), (9, "Teach")]
-    }
-    members = {101: [1, 2, 3, 9], 102: [2, 3, 4, 9]}
-    for cid, course in courses.items():
-        c = f"{V1}/courses/{cid}"
-        server.add_object(c, course)
-        server.add_list(f"{c}/sections", [{"id": cid * 10, "course_id": cid, "name": "Main"}])
-        server.add_list(f"{c}/users", [people[u] for u in members[cid]])
-        server.add_list(f"{c}/assignment_groups", [{"id": cid * 10 + 1, "name": "Homework"}])
-        assignments = [
-            {"id": cid * 100 + n, "course_id": cid, "assignment_group_id": cid * 10 + 1}
-            for n in (1, 2, 3)
-        ]
-        server.add_list(f"{c}/assignments", assignments)
-        enrollments = [
-            {
-                "id": cid * 1000 + u,
-                "course_id": cid,
-                "user_id": u,
-                "type": "TeacherEnrollment" if u == 9 else "StudentEnrollment",
-                "enrollment_state": "active",
-                "user": people[u],
-            }
-            for u in members[cid]
-        ]
-        if cid == 102:
-            enrollments.append(
-                {
-                    "id": 102005,
-                    "course_id": 102,
-                    "user_id": 5,
-                    "type": "StudentEnrollment",
-                    "enrollment_state": "deleted",
-                    "user": people[5],
-                }
-            )
-        server.add_list(f"{c}/enrollments", enrollments)
-        submissions = [
-            {"id": a["id"] * 10 + u, "assignment_id": a["id"], "user_id": u}
-            for a in assignments
-            for u in members[cid]
-            if u != 9
-        ]
-        server.add_list(f"{c}/students/submissions", submissions, bookmark=True)
-
-
-def read_ndjson(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
-
-
-def test_fetch_bundle_of_courses_writes_the_eight_files(
-    server: CanvasServer, sleeps: list[float], tmp_path: Path
-) -> None:
-    institution(server)
-    server.fail_once(f"{V1}/courses/102/enrollments", "throttle", page=2)
-    progress: list[tuple[str, int]] = []
-    out = tmp_path / "bundle"
-
-    # two items a page, so every list spans pages
-    with CanvasClient(server.base_url, TOKEN, per_page=2, sleep=sleeps.append) as client:
-        report = fetch_bundle(
-            client, out, course_ids=[101, 102, 101],
-            progress=lambda text, done, total: progress.append((done, total)),
-        )
-    counts = {kind: n for kind, n in report.counts.items() if kind in BUNDLE_KINDS}
-
-    assert counts == {
-        "terms": 2,
-        "courses": 2,
-        "sections": 2,
-        "users": 6,
-        "assignment_groups": 2,
-        "assignments": 6,
-        "enrollments": 9,
-        "submissions": 18,
-    }
-    assert report.counts["grade_changes"] == 0  # the server has no audit endpoint: 404
-    assert report.grade_changes_skipped
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        f"{k}.ndjson" for k in (*BUNDLE_KINDS, "grade_changes"))
-    files = {kind: read_ndjson(out / f"{kind}.ndjson") for kind in BUNDLE_KINDS}
-    assert {kind: len(rows) for kind, rows in files.items()} == counts
-    assert [u["id"] for u in files["users"]] == [1, 2, 3, 9, 4, 5]  # each once, first seen first
-    assert [c["id"] for c in files["courses"]] == [101, 102]
-    assert [t["id"] for t in files["terms"]] == [1, 2]  # from the courses' embedded terms
-    assert files["courses"][0] == {
-        "id": 101,
-        "name": "Algebra",
-        "enrollment_term_id": 1,
-        "term": {"id": 1, "name": "Fall", "workflow_state": "active"},
-    }  # as received
-    assert len({s["id"] for s in files["submissions"]}) == 18
-    assert progress[-1] == (2, 2)  # courses done of all
-
-    # what the fetch asked Canvas for
-    first = {h.path: h.query for h in reversed(server.hits)}
-    assert first[f"{V1}/courses/101"] == {"include[]": ["term"]}
-    assert first[f"{V1}/courses/101/assignments"]["override_assignment_dates"] == ["false"]
-    assert set(first[f"{V1}/courses/101/enrollments"]["state[]"]) == {
-        "active", "invited", "creation_pending", "deleted", "rejected", "completed", "inactive",
-    }  # fmt: skip
-    assert {"enrollments", "email"} <= set(first[f"{V1}/courses/101/users"]["include[]"])
-    assert first[f"{V1}/courses/101/students/submissions"]["student_ids[]"] == ["all"]
-    assert len(server.hits_for(f"{V1}/courses/101")) == 1  # a repeated id is fetched once
-    assert [h.status for h in server.hits_for(f"{V1}/courses/102/enrollments")] == [
-        200, 403, 200, 200,
-    ]  # fmt: skip
-
-
-def test_fetch_bundle_of_an_account_term_takes_terms_from_the_account(
-    server: CanvasServer, client: CanvasClient, tmp_path: Path
-) -> None:
-    institution(server)
-
-    counts = fetch_bundle(client, tmp_path, account_id=1, term_id=2).counts
-
-    assert counts["courses"] == 1 and counts["terms"] == 1
-    assert read_ndjson(tmp_path / "courses.ndjson")[0]["id"] == 102
-    assert read_ndjson(tmp_path / "terms.ndjson") == [
-        {"id": 2, "name": "Spring", "workflow_state": "active"}
-    ]
-    assert counts["users"] == 5  # 2, 3, 4, 9 and the deleted enrollment's user 5
-    listing = server.hits_for(f"{V1}/accounts/1/courses")[0].query
-    assert listing["enrollment_term_id"] == ["2"] and listing["include[]"] == ["term"]
-    assert server.hits_for(f"{V1}/accounts/1/terms")[0].query["workflow_state[]"] == ["all"]
-    assert server.hits_for(f"{V1}/courses/101/sections") == []
-
-
-def test_fetch_bundle_of_a_whole_account_lists_every_term(
-    server: CanvasServer, client: CanvasClient, tmp_path: Path
-) -> None:
-    institution(server)
-
-    counts = fetch_bundle(client, tmp_path, account_id=1).counts
-
-    assert counts["courses"] == 2 and counts["users"] == 6
-    assert [t["id"] for t in read_ndjson(tmp_path / "terms.ndjson")] == [1, 2, 3]
-
-
-def test_fetch_bundle_leaves_no_bundle_files_when_a_course_is_unknown(
-    server: CanvasServer, client: CanvasClient, tmp_path: Path
-) -> None:
-    institution(server)
-
-    with pytest.raises(NotFoundError, match="course 999"):
-        fetch_bundle(client, tmp_path, course_ids=[101, 999])
-
-    assert [p.name for p in tmp_path.iterdir()] == [".fetch"]  # kept for --resume; no bundle
-
-
-def test_fetch_bundle_stops_at_a_permission_error(
-    server: CanvasServer, client: CanvasClient, sleeps: list[float], tmp_path: Path
-) -> None:
-    institution(server)
-    server.forbid(f"{V1}/courses/102/students/submissions")
-
-    with pytest.raises(CanvasApiError, match="lacks the permission"):
-        fetch_bundle(client, tmp_path, course_ids=[101, 102])
-
-    assert [p.name for p in tmp_path.iterdir()] == [".fetch"]
-    assert len(server.hits_for(f"{V1}/courses/102/students/submissions")) == 1
-    assert sleeps == []
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [{}, {"course_ids": [101], "term_id": 1}, {"term_id": 1}],
-    ids=["nothing", "courses-and-term", "term-alone"],
-)
-def test_fetch_bundle_refuses_unclear_scopes(
-    server: CanvasServer, client: CanvasClient, tmp_path: Path, kwargs: dict[str, Any]
-) -> None:
-    with pytest.raises(ConfigurationError):
-        fetch_bundle(client, tmp_path, **kwargs)
-    assert server.hits == []

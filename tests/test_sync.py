@@ -1057,7 +1057,8 @@ def serve_institution(server: CanvasServer, data: Bundle) -> None:
                                ("assignment_groups", "assignment_groups"),
                                ("assignments", "assignments"), ("enrollments", "enrollments")]:
             server.add_list(f"{base}/{endpoint}", part[kind])
-        server.add_list(f"{base}/students/submissions", part["submissions"], bookmark=True)
+        server.add_list(f"{base}/students/submissions", part["submissions"], bookmark=True,
+                        since={"graded_since": "graded_at", "submitted_since": "submitted_at"})
 
 
 def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
@@ -1091,6 +1092,58 @@ def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
     assert row_counts(autocommit_conn) == TINY_ROWS
     assert TOKEN not in json.dumps(dump(autocommit_conn,
                                         ALL_SCHEMAS), default=str)  # not even in the journal
+
+
+def test_an_incremental_live_sync_asks_since_the_watermark_and_lands_the_regrade(
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    data = tiny_institution()
+    for course in data["courses"]:
+        course["term"] = copy.deepcopy(data["terms"][0])
+    clock = [datetime(2026, 11, 1, 12, tzinfo=UTC)]  # Canvas's, in its Date headers
+    submissions = f"{V1}/courses/{ALGEBRA}/students/submissions"
+
+    with CanvasServer(TOKEN, clock=lambda: clock[0]) as server:
+        serve_institution(server, data)
+        full = sync.sync_canvas(autocommit_conn, server.base_url, TOKEN,
+                                course_ids=[ALGEBRA, BIOLOGY], fetch_dir=tmp_path / "fetch")
+        regraded = next(s for s in server._lists[submissions].items if s["id"] == 501)
+        regraded |= {"score": 6.0, "grade": "6", "entered_score": 6.0, "entered_grade": "6",
+                     "graded_at": "2026-11-01T15:00:00Z"}
+        clock[0] = datetime(2026, 11, 2, 12, tzinfo=UTC)
+        server.hits.clear()
+        nightly = sync.sync_canvas(autocommit_conn, server.base_url, TOKEN,
+                                   course_ids=[ALGEBRA, BIOLOGY], incremental=True,
+                                   fetch_dir=tmp_path / "fetch")
+        asked = [h.query for h in server.hits_for(submissions)]
+        marks = rows(autocommit_conn, "SELECT sync_id, course_id, canvas_time "
+                     "FROM tracker.fetch_watermarks ORDER BY sync_id, course_id")
+        # An undone run's watermark no longer counts: the next asks since the full sync's.
+        sync.undo(autocommit_conn, nightly.sync_id)
+        server.hits.clear()
+        sync.sync_canvas(autocommit_conn, server.base_url, TOKEN, course_ids=[ALGEBRA],
+                         incremental=True)
+        asked_after_undo = [h.query for h in server.hits_for(submissions)]
+
+    assert full.fetch is not None and full.fetch.incremental == 0
+    assert nightly.kind == "incremental"
+    assert nightly.fetch is not None and nightly.fetch.incremental == 2
+    assert sorted(q.get("graded_since", q.get("submitted_since")) for q in asked) == [
+        ["2026-11-01T11:00:00Z"], ["2026-11-01T11:00:00Z"]]  # the watermark less an hour
+    assert nightly.counts["submissions"].updated == 1
+    assert nightly.counts["submissions"].missing == 0  # a partial fetch marks nothing missing
+    assert rows(autocommit_conn, "SELECT score FROM canvas.submissions WHERE id = 501") == [
+        (Decimal("6.0"),)]
+    assert marks == [
+        (full.sync_id, ALGEBRA, datetime(2026, 11, 1, 12, tzinfo=UTC)),
+        (full.sync_id, BIOLOGY, datetime(2026, 11, 1, 12, tzinfo=UTC)),
+        (nightly.sync_id, ALGEBRA, datetime(2026, 11, 2, 12, tzinfo=UTC)),
+        (nightly.sync_id, BIOLOGY, datetime(2026, 11, 2, 12, tzinfo=UTC))]
+    assert [(r.kind, r.status) for r in sync.list_runs(autocommit_conn)][1:] == [
+        ("incremental", "undone"), ("full", "succeeded")]
+    assert not (tmp_path / "fetch").exists()  # the fetch is removed once synced
+
+    assert asked_after_undo == asked
 
 
 # -- 12. a failed run ----------------------------------------------------------------------------

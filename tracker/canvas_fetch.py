@@ -318,8 +318,11 @@ class _Fetch:
                 for future in finished:
                     future.result()  # the first failure stops the fetch
                 self._report(started)
-        except BaseException:
-            self.stop.set()
+        except BaseException as exc:
+            # A failure lets the tasks under way finish (their courses are kept); an
+            # interruption stops them at their next page.
+            if not isinstance(exc, Exception):
+                self.stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             done = sum(1 for cid in self.scope.courses
                        if (self.work / f"course-{cid}" / _DONE).is_file())
