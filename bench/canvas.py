@@ -156,7 +156,7 @@ def load_school(bundle: Path, revision: int, previous: Path | None = None) -> Sc
     for text, obj in _lines(bundle / "sections.ndjson"):
         if (c := place("sections", obj.get("course_id"))) is not None:
             c.sections.append(text)
-    user_courses: dict[Any, list[int]] = {}
+    user_courses: dict[Any, list[Any]] = {}
     for text, obj in _lines(bundle / "enrollments.ndjson"):
         if (c := place("enrollments", obj.get("course_id"))) is not None:
             c.enrollments.append(text)
@@ -168,8 +168,8 @@ def load_school(bundle: Path, revision: int, previous: Path | None = None) -> Sc
         for course_id in user_courses.get(obj.get("id"), []) or [None]:
             if (c := place("users", course_id)) is not None:
                 c.users.append(text)
-    assignment_course: dict[Any, int] = {}
-    group_course: dict[Any, int] = {}
+    assignment_course: dict[Any, Any] = {}
+    group_course: dict[Any, Any] = {}
     for text, obj in _lines(bundle / "assignments.ndjson"):
         if (c := place("assignments", obj.get("course_id"))) is not None:
             c.assignments.append(text)
@@ -424,7 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
                 courses = [c for c in courses if str(c.term_id) == term]
             return self._page(split, query,
                               [c.with_term if includes_term else c.course for c in courses])
-        course = school.courses.get(_int(ident))
+        course = school.courses.get(_int(ident) or 0)
         if course is None:
             raise _Answer(404, NOT_FOUND)
         if endpoint == "courses/:id":

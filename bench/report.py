@@ -251,8 +251,8 @@ def live_rows(results: Results) -> tuple[list[str], list[list[str]]]:
 
 
 def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """The shapes side by side, by title: the targets, the syncs' ratios to the floor and
-    the queries' p95 (headers and rows)."""
+    """The shapes side by side, by title: the targets, the syncs' ratios to the floor,
+    the queries' p95 and the live syncs (headers and rows); a table with no rows left out."""
     def ratio(m: Measurement, r: Results) -> str:
         found = _ratio(m, r.get("floor.full_rows"))
         return f"{m.median:.2f} s" + ("" if found is None else f" ({found:.2f}×)")
@@ -265,6 +265,9 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
             lambda r: {m.label: ratio(m, r) for m in r.measurements if m.group == "tracker"},
             "method"),
         "queries, p95 ms": (lambda r: {q.name: f"{q.p95_ms:.2f}" for q in r.queries}, "query"),
+        "live syncs (seconds, requests)": (
+            lambda r: {m.label: f"{m.median:.2f} s, {m.info['requests']:,}"
+                       for m in r.measurements if m.group == "live"}, "live sync"),
     }
     out = {}
     scale = runs[0].scale.name
@@ -274,6 +277,8 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
         for c in cells:
             names += [n for n in c if n not in names]
         rows = [[n] + [c.get(n, "—") for c in cells] for n in names]
+        if not rows:
+            continue
         out[f"{scale}, the shapes side by side: {title}"] = ([what] + [r.shape for r in runs],
                                                              rows)
     return out
@@ -299,7 +304,9 @@ def markdown(runs: list[Results]) -> str:
     for results in runs:
         parts.append(f"**{results.scale.title}**: {results.scale.courses:,} courses\n\n"
                      + _markdown_table(list(HEADERS), measurement_rows(results)))
-        parts.append(_markdown_table(*statement_rows(results)))
+        headers, rows = statement_rows(results)
+        if rows:
+            parts.append(_markdown_table(headers, rows))
         headers, rows = live_rows(results)
         if rows:
             parts.append(f"**{live_title(results)}**\n\n" + _markdown_table(headers, rows))
