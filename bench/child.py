@@ -9,7 +9,8 @@ statements (``tracker.monitor.watch``): name, milliseconds and rows.
 
 ``seconds`` covers the work only (connecting included, the interpreter's start and
 imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
-program it ran (psql, for the floor).
+program it ran (psql, for the floor). A live sync runs the ``tracker`` command, as an
+operator would: its seconds include that command's start (about a second).
 
 On Linux a child's own peak is read from ``/proc/self/status`` (``VmHWM``), not from
 ``getrusage``: the kernel carries a process's ``ru_maxrss`` over an exec, so a child
@@ -158,6 +159,37 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
     return {"seconds": seconds, "rows": rows, "peak_kb": peak, "info": {}}
 
 
+def _tracker_live_sync(url: str, canvas_url: str, account: int, token: str, incremental: bool,
+                       concurrency: int | None) -> dict[str, Any]:
+    """``tracker sync --canvas-url URL --account ID --json``, as an operator runs it (the
+    fetch and the write): its time and memory, and the report it printed.
+
+    ``--incremental`` and ``--concurrency`` are passed only when asked for. The database
+    URL and the token go to it through its environment."""
+    command = [sys.executable, "-c", "from tracker.cli import main; main(prog_name='tracker')",
+               "sync", "--canvas-url", canvas_url, "--account", str(account), "--json"]
+    if incremental:
+        command.append("--incremental")
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
+    env = {**os.environ, "DATABASE_URL": url, "CANVAS_API_TOKEN": token}
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"tracker sync failed (exit code {done.returncode}):\n"
+                           f"{done.stderr.strip() or done.stdout.strip()}")
+    report = json.loads(done.stdout)
+    counts = report.get("counts", {})
+    rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) + int(c.get("unchanged", 0))
+               for c in counts.values())
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "rows": rows, "peak_kb": peak,
+            "info": {"sync_id": report.get("sync_id"), "changed": report.get("changed"),
+                     "counts": counts, "fetch": report.get("fetch")}}
+
+
 def _peer(name: str) -> Callable[..., dict[str, Any]]:
     def call(**args: Any) -> dict[str, Any]:
         from bench import peers
@@ -172,6 +204,7 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "tracker_sync": _tracker_sync,
     "tracker_undo": _tracker_undo,
     "floor": _floor,
+    "tracker_live_sync": _tracker_live_sync,
     "orm_merge": _peer("orm_merge"),
     "orm_bulk_insert": _peer("orm_bulk_insert"),
     "cd2_upsert": _peer("cd2_upsert"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from bench import report
+from bench import live, report
 from bench.child import ROOT
 from bench.run import Options, python_command, run
 from bench.scales import SCALES, SHAPES
@@ -62,12 +62,21 @@ def default_cache_dir() -> Path:
 @click.option("--psql", help="The psql the floor runs. Default: the embedded PostgreSQL's, "
                              "else the one on PATH.")
 @click.option("--markdown", is_flag=True, help="Also print the tables as Markdown.")
+@click.option("--live", "live_only", is_flag=True,
+              help="Only the live step: tracker syncs (full, incremental unchanged, incremental "
+                   "after 1% regraded) from a Canvas-like server of the bench's own. Part of "
+                   "every run at full.")
+@click.option("--live-delay", type=click.FloatRange(min=0), default=live.DEFAULT_DELAY,
+              show_default=True, help="Seconds the Canvas-like server takes per request.")
+@click.option("--live-concurrency", type=click.IntRange(min=1),
+              help="Passed to the live sync as --concurrency. Default: the sync's own.")
 @click.option("--check", is_flag=True,
               help="Exit with 1 when a target is missed at any shape measured.")
 def main(scale: str, shape: str | None, repeat: int | None, database_url: str | None, cache_dir: Path | None,
          json_path: Path, peer_rows: int | None, query_runs: int | None,
          memory_check: bool | None, no_peers: bool, no_queries: bool, psql: str | None,
-         markdown: bool, check: bool) -> None:
+         markdown: bool, live_only: bool, live_delay: float, live_concurrency: int | None,
+         check: bool) -> None:
     """Measure tracker beside the physical floor and its peers, on the same data, in one run.
 
     \b
@@ -75,6 +84,7 @@ def main(scale: str, shape: str | None, repeat: int | None, database_url: str | 
     python -m bench --scale small          ~50,000 submissions, 3 runs each
     python -m bench --scale full           1,000,000 submissions (the targets' size), both shapes
     python -m bench --shape tall           ~50,000 submissions as 2 courses of 1,000 students
+    python -m bench --live                 only the live syncs, 100 ms a request
     """
     chosen = SCALES[scale]
     shapes = chosen.shapes if shape is None else SHAPES if shape == "both" else (shape,)
@@ -83,7 +93,9 @@ def main(scale: str, shape: str | None, repeat: int | None, database_url: str | 
         cache_dir=cache_dir or default_cache_dir(), database_url=database_url, psql=psql,
         peers=not no_peers, queries=not no_queries,
         memory_check=chosen.memory_check if memory_check is None else memory_check,
-        peer_rows=peer_rows, query_runs=query_runs, command=python_command())
+        peer_rows=peer_rows, query_runs=query_runs, command=python_command(),
+        live=live_only or chosen.live, live_only=live_only, live_delay=live_delay,
+        live_concurrency=live_concurrency)
     err = Console(stderr=True)
     started = time.perf_counter()
 

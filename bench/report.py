@@ -3,8 +3,9 @@
 Both hold the same figures, for each shape measured: method, rows, median seconds and
 the spread, rows per second, peak memory, rows written in layers 0–2, and the ratio to
 the floor — full rows (the targets' reference) and typed columns only; the slowest
-statements of each sync; the queries; the targets. When a run measured both shapes, the
-targets, the syncs' ratios and the queries' p95 are also shown side by side.
+statements of each sync; the live syncs' requests, throttling and bounds; the queries;
+the targets. When a run measured both shapes, the targets, the syncs' ratios and the
+queries' p95 are also shown side by side.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.run import Measurement, Results
+from bench.live import Figures
+from bench.results import Measurement, Results
 
 #: Bumped when the JSON's structure changes, so comparisons across commits can tell
 #: (2: one entry of ``runs`` per shape, each sync's slowest statements).
@@ -123,6 +125,9 @@ def print_shape(results: Results, console: Console) -> None:
     if rows:
         console.print(_table(f"{results.scale.title}: the slowest statements of each step "
                              "(first run)", headers, rows))
+    headers, rows = live_rows(results)
+    if rows:
+        console.print(_table(live_title(results), headers, rows))
     if results.queries:
         queries = Table(title=f"{results.scale.title}: queries (after ANALYZE)",
                         title_justify="left")
@@ -132,8 +137,8 @@ def print_shape(results: Results, console: Console) -> None:
             queries.add_row(q.name, q.source, str(q.runs), f"{q.p50_ms:.2f}", f"{q.p95_ms:.2f}",
                             f"{q.first_ms:.2f}", f"{q.rows:,}")
         console.print(queries)
-    targets = Table(title=f"{results.scale.title}: targets of the sync and queries issues "
-                          "(set at 1,000,000 submissions)", title_justify="left")
+    targets = Table(title=f"{results.scale.title}: targets of the sync, queries and live sync "
+                          "issues (set at 1,000,000 submissions)", title_justify="left")
     for name in ("target", "wanted", "got", "met"):
         targets.add_column(name)
     for t in results.targets:
@@ -217,9 +222,37 @@ def statement_rows(results: Results) -> tuple[list[str], list[list[str]]]:
     return ["step", "statement", "ms", "rows"], rows
 
 
+def live_title(results: Results) -> str:
+    delays = {m.info["delay"] for m in results.measurements if m.group == "live"}
+    return (f"{results.scale.title}: live syncs from the Canvas-like server "
+            f"({', '.join(f'{d * 1000:g}' for d in sorted(delays))} ms a request)")
+
+
+def live_rows(results: Results) -> tuple[list[str], list[list[str]]]:
+    """The live syncs: seconds (the fetch's, when the sync reports them), requests, the most
+    in flight, throttled answers, the sequential ceiling and the concurrent floor, the
+    speed-up over the ceiling, peak memory."""
+    headers = ["live sync", "seconds", "fetch s", "requests", "most in flight", "throttled",
+               "ceiling s (req × delay)", "floor s (÷ concurrency)", "speed-up", "peak MB"]
+    rows = []
+    for m in results.measurements:
+        if m.group != "live":
+            continue
+        f = Figures.of(m)
+        given = "" if m.info.get("concurrency_given") else " most"
+        rows.append([
+            m.label.removeprefix("live: "), f"{f.seconds:.2f}",
+            "—" if f.fetch_seconds is None else f"{f.fetch_seconds:.2f}",
+            f"{f.requests:,}", f"{f.max_in_flight}",
+            f"{f.throttled:,} ({f.throttled_share:.1%})", f"{f.ceiling:,.1f}",
+            f"{f.floor:,.1f} (÷{f.concurrency}{given})",
+            "—" if f.speedup is None else f"{f.speedup:.1f}×", f"{m.peak_mb:.0f}"])
+    return headers, rows
+
+
 def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """The shapes side by side, by title: the targets, the syncs' ratios to the floor and
-    the queries' p95 (headers and rows)."""
+    """The shapes side by side, by title: the targets, the syncs' ratios to the floor,
+    the queries' p95 and the live syncs (headers and rows); a table with no rows left out."""
     def ratio(m: Measurement, r: Results) -> str:
         found = _ratio(m, r.get("floor.full_rows"))
         return f"{m.median:.2f} s" + ("" if found is None else f" ({found:.2f}×)")
@@ -232,6 +265,9 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
             lambda r: {m.label: ratio(m, r) for m in r.measurements if m.group == "tracker"},
             "method"),
         "queries, p95 ms": (lambda r: {q.name: f"{q.p95_ms:.2f}" for q in r.queries}, "query"),
+        "live syncs (seconds, requests)": (
+            lambda r: {m.label: f"{m.median:.2f} s, {m.info['requests']:,}"
+                       for m in r.measurements if m.group == "live"}, "live sync"),
     }
     out = {}
     scale = runs[0].scale.name
@@ -241,6 +277,8 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
         for c in cells:
             names += [n for n in c if n not in names]
         rows = [[n] + [c.get(n, "—") for c in cells] for n in names]
+        if not rows:
+            continue
         out[f"{scale}, the shapes side by side: {title}"] = ([what] + [r.shape for r in runs],
                                                              rows)
     return out
@@ -266,7 +304,12 @@ def markdown(runs: list[Results]) -> str:
     for results in runs:
         parts.append(f"**{results.scale.title}**: {results.scale.courses:,} courses\n\n"
                      + _markdown_table(list(HEADERS), measurement_rows(results)))
-        parts.append(_markdown_table(*statement_rows(results)))
+        headers, rows = statement_rows(results)
+        if rows:
+            parts.append(_markdown_table(headers, rows))
+        headers, rows = live_rows(results)
+        if rows:
+            parts.append(f"**{live_title(results)}**\n\n" + _markdown_table(headers, rows))
     if len(runs) > 1:
         for title, (headers, rows) in side_by_side(runs).items():
             parts.append(f"**{title}**\n\n" + _markdown_table(headers, rows))

@@ -14,6 +14,10 @@ The order, and the databases each step starts from (templates, made once a shape
 3. ``synced``: the re-syncs and the peers' re-syncs start here; the first run of the
    re-sync with 1% changed becomes ``resynced``, where the undo and the queries start.
 
+With ``live`` (``--live``, alone, or part of a run at full), the live step
+(:mod:`bench.live`) starts from ``migrated`` too: three syncs in a row from the bench's
+Canvas-like server.
+
 Each measured step gets a fresh copy of its template and runs in a child process
 (:mod:`bench.child`); the rows it inserted, updated and deleted are read from
 pg_stat_user_tables once its backend has gone.
@@ -27,13 +31,12 @@ import os
 import platform
 import shlex
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -41,20 +44,18 @@ from typing import Any
 import psycopg
 
 import tracker
-from bench import child, data, server
+from bench import child, data, live, server
+from bench.live import DEFAULT_DELAY as LIVE_DELAY
 from bench.queries import FITTED, SAMPLE_SECONDS, QueryTiming, time_queries
+from bench.results import PEAK_MEMORY_MAX_MB, SYNCED_LAYERS, Measurement, Results, Target
 from bench.scales import SHAPES, Scale
 from tracker import migrate, sync
 from tracker.monitor import Execution
-
-#: Layers 0, 1 and 2: what an unchanged re-sync must not write.
-SYNCED_LAYERS = ("lifecycle", "canvas", "history")
 
 #: The sync issue's targets, at 1,000,000 submissions, in either shape.
 FIRST_SYNC_MAX = 3.0
 RESYNC_UNCHANGED_MAX = 1.0
 RESYNC_CHANGED_MAX = 1.2
-PEAK_MEMORY_MAX_MB = 300.0
 FLAT_MEMORY_TOLERANCE = 1.10  # "flat": the doubled bundle's peak within 10% of the single's
 
 #: The queries issue's targets (p95, milliseconds), at 1,000,000 submissions, in either shape.
@@ -81,74 +82,13 @@ class Options:
     """Overrides the scale's peer samples (0: every submission)."""
     query_runs: int | None = None
     command: str = ""
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One method measured ``len(seconds)`` times (or measured on a sample and extrapolated)."""
-
-    key: str
-    label: str
-    group: str  # floor, tracker or peer
-    rows: int
-    seconds: list[float]
-    """Per run; extrapolated to ``rows`` when ``sample_rows`` is set."""
-    peak_mb: float
-    """The largest maximum resident set size of the process over the runs."""
-    sample_rows: int | None = None
-    """Measured on this many rows, the time extrapolated linearly to ``rows``."""
-    measured_seconds: list[float] = field(default_factory=list)
-    changes: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Rows inserted, updated, deleted per schema (the largest over the runs)."""
-    table_changes: dict[str, list[int]] = field(default_factory=dict)
-    """Per table, [inserted, updated, deleted] (the first run's)."""
-    info: dict[str, Any] = field(default_factory=dict)
-    same_data: bool = True
-    """False for a measurement on another bundle than the floor's (no ratio to it)."""
-    statements: list[Execution] = field(default_factory=list)
-    """A sync's or an undo's slowest statements (the first run's), the slowest first."""
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-    @property
-    def written(self) -> int:
-        """Rows inserted, updated or deleted in layers 0, 1 and 2 (extrapolated with the time)."""
-        total = sum(sum(self.changes.get(s, {}).values()) for s in SYNCED_LAYERS)
-        return round(total * self.rows / self.sample_rows) if self.sample_rows else total
-
-
-@dataclass(frozen=True)
-class Target:
-    """One of the sync issue's targets and whether this run met it (None: not measured)."""
-
-    name: str
-    wanted: str
-    got: str
-    met: bool | None
-
-
-@dataclass(frozen=True)
-class Results:
-    scale: Scale
-    repeat: int
-    command: str
-    started_at: str
-    seconds: float
-    machine: dict[str, Any]
-    bundle: dict[str, Any]
-    measurements: list[Measurement]
-    queries: list[QueryTiming]
-    targets: list[Target]
-    notes: list[str]
-
-    @property
-    def shape(self) -> str:
-        return self.scale.shape
-
-    def get(self, key: str) -> Measurement | None:
-        return next((m for m in self.measurements if m.key == key), None)
+    live: bool = False
+    """Also the live step: syncs from the bench's Canvas-like server (:mod:`bench.live`)."""
+    live_only: bool = False
+    """Only the live step (``--live``)."""
+    live_delay: float = LIVE_DELAY
+    live_concurrency: int | None = None
+    """The sync's ``--concurrency`` (not passed when None)."""
 
 
 def run(options: Options, progress: Progress = lambda text: None) -> list[Results]:
@@ -178,7 +118,7 @@ def _run_shape(srv: server.Server, options: Options, progress: Progress, work: P
     progress("bundle: revision 1 (about 1% of the scores changed)")
     rev1 = data.sample_bundle(options.cache_dir, scale.generator_args, revision=1)
     double = None
-    if options.memory_check:
+    if options.memory_check and not options.live_only:
         progress("bundle: twice the size, for the flat-memory check")
         double = data.sample_bundle(options.cache_dir, scale.doubled().generator_args, revision=0)
     for b in (rev0, rev1, double):
@@ -206,7 +146,9 @@ def _run_shape(srv: server.Server, options: Options, progress: Progress, work: P
                 "revision_1_changed_enrollments": rev1.changed_enrollments,
                 "double_records": double.counts if double else None},
         measurements=measurements, queries=queries, targets=[], notes=notes)
-    return _with_targets(results, rev1)
+    if options.live_only:
+        return replace(results, targets=live.targets(results))
+    return _with_targets(results, rev1, with_live=options.live)
 
 
 class _Bench:
@@ -221,6 +163,8 @@ class _Bench:
                 peers: bool) -> tuple[list[Measurement], list[QueryTiming], list[str]]:
         srv, out = self.srv, []
         migrated = self._migrated()
+        if self.options.live_only:
+            return self._live(migrated, rev0, rev1), [], []
         parents = self._parents(migrated, rev0)
 
         first, synced = self._repeat(
@@ -266,11 +210,17 @@ class _Bench:
         if peers:
             out += self._peers(rev0, rev1, parents, synced)
 
+        if self.options.live:
+            out += self._live(migrated, rev0, rev1)
         timings: list[QueryTiming] = []
         notes: list[str] = []
         if self.options.queries:
             timings, notes = self._queries(resynced)
         return out, timings, notes
+
+    def _live(self, migrated: str, rev0: data.Bundle, rev1: data.Bundle) -> list[Measurement]:
+        return live.measure(self.srv, migrated, rev0, rev1, delay=self.options.live_delay,
+                            concurrency=self.options.live_concurrency, progress=self.progress)
 
     # -- templates -------------------------------------------------------------------------------
 
@@ -418,7 +368,7 @@ def _latest_sync_id(url: str) -> int:
 # -- targets and facts ---------------------------------------------------------------------------
 
 
-def _with_targets(results: Results, rev1: data.Bundle) -> Results:
+def _with_targets(results: Results, rev1: data.Bundle, *, with_live: bool = False) -> Results:
     """``results`` with the sync and queries issues' targets checked against its figures."""
     floor = results.get("floor.full_rows")
     targets: list[Target] = []
@@ -468,6 +418,8 @@ def _with_targets(results: Results, rev1: data.Bundle) -> Results:
         targets.append(Target("peak memory flat when the bundle doubles", "×2 within 10%",
                               "not measured (--memory-check)", None))
     targets += _query_targets(results.queries)
+    if with_live:
+        targets += live.targets(results)
     return Results(**{**vars(results), "targets": targets})
 
 

@@ -31,6 +31,8 @@ class Scale:
     query_runs: int
     memory_check: bool
     tall_course: tuple[int, int] = (1_000, 25)
+    live: bool = False
+    """Whether a run of this scale includes the live step unless told (``--live``)."""
     shapes: tuple[str, ...] = ("wide",)
     shape: str = "wide"
 
@@ -94,7 +96,7 @@ SCALES: dict[str, Scale] = {
               cd2_rows=None, query_runs=30, memory_check=True),
         Scale("full", students=20_000, courses=1_000, assignments_per_course=50,
               courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
-              cd2_rows=200_000, query_runs=20, memory_check=False, shapes=SHAPES),
+              cd2_rows=200_000, query_runs=20, memory_check=False, live=True, shapes=SHAPES),
         Scale("double", students=40_000, courses=2_000, assignments_per_course=50,
               courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
               cd2_rows=200_000, query_runs=20, memory_check=False),

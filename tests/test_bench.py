@@ -234,3 +234,55 @@ def test_an_unknown_scale_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--scale", "huge", "--json", str(tmp_path / "x.json")])
     assert result.exit_code == 2
     assert "huge" in result.output
+
+
+# -- the live step -------------------------------------------------------------------------------
+
+LIVE_RUNS = ("live.full", "live.incremental_unchanged", "live.incremental_changed")
+
+
+@pytest.fixture(scope="module")
+def live_run(pg: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One run of the live step alone (``--live``), both shapes at smoke, no delay."""
+    tmp = tmp_path_factory.mktemp("bench-live")
+    out = tmp / "results.json"
+    result = CliRunner().invoke(main, [
+        "--live", "--scale", "smoke", "--shape", "both", "--live-delay", "0",
+        "--database-url", pg.admin_url, "--cache-dir", str(tmp / "cache"), "--json", str(out)])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert "live syncs from the Canvas-like server (0 ms a request)" in result.output
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_live_step_alone_runs_its_three_syncs_and_counts_the_servers_requests(
+        live_run: dict[str, Any], shape: str) -> None:
+    results = {run["shape"]: run for run in live_run["runs"]}[shape]
+    measurements = by_key(results)
+    assert set(measurements) == set(LIVE_RUNS)  # nothing but the live step
+    courses = results["bundle"]["records"]["courses"]
+    for key in LIVE_RUNS:
+        info = measurements[key]["info"]
+        assert measurements[key]["group"] == "live" and measurements[key]["peak_mb"] > 0
+        assert info["requests"] == sum(info["endpoints"].values()) > 0
+        assert info["endpoints"]["courses/:id/students/submissions"] >= courses
+        assert info["max_in_flight"] >= 1 and info["throttled"] == 0
+        assert info["delay"] == 0
+    first = measurements["live.full"]["table_changes"]["canvas.submissions"]
+    assert first == [results["bundle"]["records"]["submissions"], 0, 0]
+    assert measurements["live.incremental_unchanged"]["written_layers_0_2"] == 0
+    changed = measurements["live.incremental_changed"]
+    assert changed["info"]["score_mismatches"] == 0
+    assert (changed["table_changes"]["history.submission_scores"][0]
+            == results["bundle"]["revision_1_changed_submissions"])
+
+
+def test_the_live_step_checks_the_live_sync_issues_targets(live_run: dict[str, Any]) -> None:
+    for results in live_run["runs"]:
+        targets = {t["name"]: t for t in results["targets"]}
+        assert len(targets) == 7  # the live step's only
+        assert targets["live incremental sync after revision 1: every regraded score lands"][
+            "met"] is True
+        assert targets["live full sync, throttled answers"]["met"] is True
+        # no delay: there is no ceiling to be faster than
+        assert targets["live full sync, speed-up over one request at a time"]["met"] is None
