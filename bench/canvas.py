@@ -7,7 +7,8 @@ serves, page by page, what tracker's live fetch (:mod:`tracker.canvas_api`) asks
 - ``/api/v1/accounts/:id/courses`` (the account's and its sub-accounts' courses;
   ``include[]=term``, ``enrollment_term_id``), ``/accounts/:id/terms`` (wrapped as
   ``{"enrollment_terms": [...]}``), ``/courses/:id`` (``include[]=term``);
-- ``/courses/:id/`` ``sections``, ``users`` (everyone enrolled), ``assignment_groups``,
+- ``/courses/:id/`` ``sections``, ``users`` (everyone enrolled), ``assignment_groups``
+  (with ``include[]=assignments``, each group's assignments embedded),
   ``assignments``, ``enrollments`` (``state[]``, by default active and invited only),
   ``students/submissions`` (``graded_since``, ``submitted_since``: each a strict ``>``,
   ANDed, as Canvas's code has them);
@@ -84,6 +85,8 @@ class CourseData:
     sections: list[bytes] = field(default_factory=list)
     users: list[bytes] = field(default_factory=list)
     groups: list[bytes] = field(default_factory=list)
+    groups_with_assignments: list[bytes] = field(default_factory=list)
+    """``include[]=assignments``: each group with its assignments embedded."""
     assignments: list[bytes] = field(default_factory=list)
     enrollments: list[bytes] = field(default_factory=list)
     enrollment_states: list[str] = field(default_factory=list)
@@ -170,9 +173,11 @@ def load_school(bundle: Path, revision: int, previous: Path | None = None) -> Sc
                 c.users.append(text)
     assignment_course: dict[Any, Any] = {}
     group_course: dict[Any, Any] = {}
+    in_group: dict[Any, list[orjson.Fragment]] = {}
     for text, obj in _lines(bundle / "assignments.ndjson"):
         if (c := place("assignments", obj.get("course_id"))) is not None:
             c.assignments.append(text)
+            in_group.setdefault(obj.get("assignment_group_id"), []).append(orjson.Fragment(text))
             assignment_course[obj["id"]] = obj["course_id"]
             group_course.setdefault(obj.get("assignment_group_id"), obj["course_id"])
     last_course = None  # Canvas leaves a group's course out; the bundle lists them by course
@@ -180,6 +185,8 @@ def load_school(bundle: Path, revision: int, previous: Path | None = None) -> Sc
         last_course = obj.get("course_id", group_course.get(obj.get("id"), last_course))
         if (c := place("assignment_groups", last_course)) is not None:
             c.groups.append(text)
+            c.groups_with_assignments.append(
+                orjson.dumps({**obj, "assignments": in_group.get(obj.get("id"), [])}))
     regraded_at = ts(SNAPSHOT_EPOCH + revision * DAY) if revision > 0 else None
     regraded: dict[Any, dict[str, Any]] = {}
     for text, obj in _lines(bundle / "submissions.ndjson"):
@@ -435,8 +442,10 @@ class _Handler(BaseHTTPRequestHandler):
                      if s in states]
             return self._page(split, query, items)
         if what is not None:
+            groups = (course.groups_with_assignments
+                      if "assignments" in query.get("include[]", []) else course.groups)
             lists = {"sections": course.sections, "users": course.users,
-                     "assignment_groups": course.groups, "assignments": course.assignments}
+                     "assignment_groups": groups, "assignments": course.assignments}
             return self._page(split, query, lists[what])
         if endpoint == "courses/:id/students/submissions":
             return self._page(split, query, _submissions(course, query))

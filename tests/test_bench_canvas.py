@@ -17,7 +17,7 @@ import pytest
 from bench import data
 from bench.canvas import DEFAULT_TOKEN, CanvasLike, load_school
 from bench.scales import SCALES
-from tracker import canvas_api
+from tracker import canvas_api, canvas_fetch
 from tracker.kinds import NAMES
 
 
@@ -70,7 +70,7 @@ def test_tracker_fetches_the_whole_bundle_back(revision_0: CanvasLike,
                                                tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{revision_0.server_address[1]}"
     with canvas_api.CanvasClient(url, DEFAULT_TOKEN) as canvas:
-        canvas_api.fetch_bundle(canvas, tmp_path, account_id=1)
+        canvas_fetch.fetch_bundle(canvas, tmp_path, account_id=1)
     for kind in NAMES:
         fetched = records(tmp_path / f"{kind}.ndjson")
         source = records(bundles[0].path / f"{kind}.ndjson")
@@ -78,7 +78,8 @@ def test_tracker_fetches_the_whole_bundle_back(revision_0: CanvasLike,
         for key, record in source.items():  # the fetch adds a group's course and a term
             assert {k: v for k, v in fetched[key].items() if k in record} == record, kind
     stats = revision_0.stats.as_dict()
-    assert stats["requests"] == sum(stats["endpoints"].values()) and stats["max_in_flight"] == 1
+    assert stats["requests"] == sum(stats["endpoints"].values())
+    assert 1 <= stats["max_in_flight"] <= canvas.throttle.concurrency
 
 
 def test_graded_and_submitted_since_are_strict_and_anded(revision_0: CanvasLike) -> None:

@@ -78,12 +78,12 @@ def institution(server: CanvasServer) -> None:
         server.add_object(c, course)
         server.add_list(f"{c}/sections", [{"id": cid * 10, "course_id": cid, "name": "Main"}])
         server.add_list(f"{c}/users", [people[u] for u in members[cid]])
-        server.add_list(f"{c}/assignment_groups", [{"id": cid * 10 + 1, "name": "Homework"}])
         assignments = [
             {"id": cid * 100 + n, "course_id": cid, "assignment_group_id": cid * 10 + 1}
             for n in (1, 2, 3)
-        ]
-        server.add_list(f"{c}/assignments", assignments)
+        ]  # served in their group: include[]=assignments
+        server.add_list(f"{c}/assignment_groups",
+                        [{"id": cid * 10 + 1, "name": "Homework", "assignments": assignments}])
         enrollments = [
             {
                 "id": cid * 1000 + u,
@@ -169,7 +169,10 @@ def test_fetch_bundle_of_courses_writes_the_eight_files(
     # what the fetch asked Canvas for
     first = {h.path: h.query for h in reversed(server.hits)}
     assert first[f"{V1}/courses/101"] == {"include[]": ["term"]}
-    assert first[f"{V1}/courses/101/assignments"]["override_assignment_dates"] == ["false"]
+    groups_query = first[f"{V1}/courses/101/assignment_groups"]
+    assert groups_query["override_assignment_dates"] == ["false"]
+    assert groups_query["include[]"] == ["assignments"]
+    assert files["assignment_groups"][0] == {"id": 1011, "name": "Homework", "course_id": 101}
     assert set(first[f"{V1}/courses/101/enrollments"]["state[]"]) == {
         "active", "invited", "creation_pending", "deleted", "rejected", "completed", "inactive",
     }  # fmt: skip

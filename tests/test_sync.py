@@ -1053,10 +1053,12 @@ def serve_institution(server: CanvasServer, data: Bundle) -> None:
         part = course_part(data, course["id"])
         base = f"{V1}/courses/{course['id']}"
         server.add_object(base, course)
-        for kind, endpoint in [("sections", "sections"), ("users", "users"),
-                               ("assignment_groups", "assignment_groups"),
-                               ("assignments", "assignments"), ("enrollments", "enrollments")]:
-            server.add_list(f"{base}/{endpoint}", part[kind])
+        for kind in ("sections", "users", "enrollments"):
+            server.add_list(f"{base}/{kind}", part[kind])
+        server.add_list(f"{base}/assignment_groups", [  # include[]=assignments
+            {**group, "assignments": [a for a in part["assignments"]
+                                      if a.get("assignment_group_id") == group["id"]]}
+            for group in part["assignment_groups"]])
         server.add_list(f"{base}/students/submissions", part["submissions"], bookmark=True,
                         since={"graded_since": "graded_at", "submitted_since": "submitted_at"})
 

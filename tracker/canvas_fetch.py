@@ -76,9 +76,20 @@ ENROLLMENT_STATES = (
 #: The states ``/courses/:id/users`` accepts in ``enrollment_state[]``.
 USER_ENROLLMENT_STATES = ("active", "invited", "rejected", "completed", "inactive")
 
-#: The per-course lists, in the order a course's files are joined.
+#: The per-course files, in the order a course's files are joined.
 COURSE_LISTS = ("sections", "users", "assignment_groups", "assignments", "enrollments",
                 "submissions", GRADE_CHANGES)
+#: The per-course tasks, each a request of its own (and its pages), and the files each
+#: writes: the assignments come embedded in their groups (``include[]=assignments``), one
+#: request where two would do the same.
+COURSE_TASKS: dict[str, tuple[str, ...]] = {
+    "submissions": ("submissions",),  # the longest first
+    "users": ("users",),
+    "enrollments": ("enrollments",),
+    "assignment_groups": ("assignment_groups", "assignments"),
+    "sections": ("sections",),
+    GRADE_CHANGES: (GRADE_CHANGES,),
+}
 
 _WORK = ".fetch"
 _SCOPE = "scope.json"
@@ -301,7 +312,7 @@ class _Fetch:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(mode=0o700)
             todo.append(cid)
-            self._left[cid] = len(COURSE_LISTS)
+            self._left[cid] = len(COURSE_TASKS)
         self.done = self.resumed
         self.incremental = sum(1 for cid in todo if cid in self.since)
         if self.resumed:
@@ -310,7 +321,7 @@ class _Fetch:
         started = time.perf_counter()
         pool = futures.ThreadPoolExecutor(self.client.throttle.concurrency,
                                           thread_name_prefix="canvas")
-        pending = {pool.submit(self._task, cid, name) for cid in todo for name in COURSE_LISTS}
+        pending = {pool.submit(self._task, cid, name) for cid in todo for name in COURSE_TASKS}
         try:
             while pending:
                 finished, pending = futures.wait(pending, timeout=_TICK,
@@ -354,9 +365,11 @@ class _Fetch:
     # -- one task --------------------------------------------------------------------
 
     def _task(self, cid: int, name: str) -> None:
-        path = self.work / f"course-{cid}" / f"{name}.ndjson"
-        with _Part(path) as out:
-            mark = getattr(self, f"_fetch_{name}")(cid, out)
+        folder = self.work / f"course-{cid}"
+        with ExitStack() as stack:
+            outs = [stack.enter_context(_Part(folder / f"{kind}.ndjson"))
+                    for kind in COURSE_TASKS[name]]
+            mark = getattr(self, f"_fetch_{name}")(cid, *outs)
         with self._lock:
             if name == "submissions":
                 self._marks[cid] = mark
@@ -391,15 +404,18 @@ class _Fetch:
             "enrollment_state[]": list(USER_ENROLLMENT_STATES),
         }))
 
-    def _fetch_assignment_groups(self, cid: int, out: _Part) -> None:
-        # Canvas leaves the course out of a group (it is the endpoint's): add it, so that
-        # a group with no assignments can still be placed.
-        out.write_all({**group, "course_id": group.get("course_id", cid)}
-                      for group in self._items(f"courses/{cid}/assignment_groups"))
-
-    def _fetch_assignments(self, cid: int, out: _Part) -> None:
-        out.write_all(self._items(f"courses/{cid}/assignments",
-                                  {"override_assignment_dates": "false"}))
+    def _fetch_assignment_groups(self, cid: int, groups: _Part, assignments: _Part) -> None:
+        """The groups, each with its assignments (as ``/courses/:id/assignments`` gives
+        them), written apart; each group gets the course Canvas leaves out of it (it is
+        the endpoint's), so that a group with no assignments can still be placed."""
+        listed = self._items(f"courses/{cid}/assignment_groups", {
+            "include[]": ["assignments"], "override_assignment_dates": "false"})
+        for group in listed:
+            embedded = group.pop("assignments", None) or []
+            groups.write({**group, "course_id": group.get("course_id", cid)})
+            assignments.write_all({**a, "assignment_group_id": a.get("assignment_group_id",
+                                                                     group.get("id"))}
+                                  for a in embedded)
 
     def _fetch_enrollments(self, cid: int, out: _Part) -> None:
         out.write_all(self._items(f"courses/{cid}/enrollments",
