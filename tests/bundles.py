@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from canvas_server import CanvasServer
 
 Bundle = dict[str, list[dict[str, Any]]]
 
@@ -317,3 +318,19 @@ def large_bundle(directory: Path, *, students: int = 500, assignments: int = 100
                     "late": False, "missing": False, "submitted_at": "2026-09-15T22:10:00Z",
                 }) + b"\n")
     return directory
+
+
+def serve_institution(server: CanvasServer, data: Bundle) -> None:
+    """Serve ``data`` the way Canvas's API lists it, course by course."""
+    for course in data["courses"]:
+        part = course_part(data, course["id"])
+        base = f"/api/v1/courses/{course['id']}"
+        server.add_object(base, course)
+        for kind in ("sections", "users", "enrollments"):
+            server.add_list(f"{base}/{kind}", part[kind])
+        server.add_list(f"{base}/assignment_groups", [  # include[]=assignments
+            {**group, "assignments": [a for a in part["assignments"]
+                                      if a.get("assignment_group_id") == group["id"]]}
+            for group in part["assignment_groups"]])
+        server.add_list(f"{base}/students/submissions", part["submissions"], bookmark=True,
+                        since={"graded_since": "graded_at", "submitted_since": "submitted_at"})

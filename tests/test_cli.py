@@ -4,9 +4,12 @@ message and an exit code, never a traceback; nothing is written."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from bundles import ALGEBRA, BIOLOGY, serve_institution, tiny_institution
+from canvas_server import CanvasServer
 from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
 TOO_BIG = "9" * 20  # over PostgreSQL's bigint
@@ -89,10 +92,39 @@ def test_the_demo_names_its_own_options(tmp_path: Path):
     (["--canvas-url", "http://canvas.test", "--course", "1", "--account", "2"],
      "name courses with --course or an account with --account, not both"),
     (["--canvas-url", "http://canvas.test", "--term", "3"], "--term needs --account"),
+    (["--bundle", ".", "--resume"], "--resume continues an interrupted fetch from --canvas-url"),
+    (["--canvas-url", "http://canvas.test", "--account", "1", "--concurrency", "0"],
+     "Invalid value for '--concurrency': 0 is not in the range 1<=x<=32"),
 ])
 def test_sync_options_that_do_not_go_together_are_a_usage_error(args, says):
     result = tracker("sync", *args)
     assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_a_live_sync_reports_its_fetch_and_never_prints_the_token(migrated_db, monkeypatch):
+    token = "7~CliLiveSecretToken"
+    data = tiny_institution()
+    for course in data["courses"]:
+        course["term"] = dict(data["terms"][0])
+    monkeypatch.setenv("CANVAS_API_TOKEN", token)
+    with CanvasServer(token) as server:
+        serve_institution(server, data)
+        result = tracker("-v", "sync", "--canvas-url", server.base_url, "--course",
+                         str(ALGEBRA), "--course", str(BIOLOGY), "--concurrency", "3", "--json")
+        listed = tracker("sync", "list", "--format", "json")
+        table = tracker("sync", "--canvas-url", server.base_url, "--course", str(ALGEBRA),
+                        "--incremental")
+
+    assert result.exit_code == 0, result.output
+    fetch = json.loads(result.stdout)["fetch"]
+    assert fetch["courses"] == 2 and 1 <= fetch["max_in_flight"] <= 3
+    assert fetch["requests"] >= 2 * 6 and fetch["throttled"] == 0
+    assert fetch["concurrency"] == 3
+    assert table.exit_code == 0, table.output
+    assert "fetched 1 course(s) in" in table.stdout and "1 since their last live sync" in table.stdout
+    assert [run["kind"] for run in json.loads(listed.stdout)] == ["full"]
+    for output in (result.output, listed.output, table.output):
+        assert token not in output
 
 
 @pytest.mark.parametrize("args", [["lifecycle", "approve", "course:1"], ["check", "--fix"],

@@ -33,6 +33,7 @@ from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
     find,
     global_id,
     large_bundle,
+    serve_institution,
     tiny_institution,
     without,
     write_bundle,
@@ -1045,22 +1046,6 @@ def test_a_sync_killed_halfway_leaves_nothing_and_the_next_sync_succeeds(
 
 V1 = "/api/v1"
 TOKEN = "7~LiveSyncTestToken"
-
-
-def serve_institution(server: CanvasServer, data: Bundle) -> None:
-    """Serve ``data`` the way Canvas's API lists it, course by course."""
-    for course in data["courses"]:
-        part = course_part(data, course["id"])
-        base = f"{V1}/courses/{course['id']}"
-        server.add_object(base, course)
-        for kind in ("sections", "users", "enrollments"):
-            server.add_list(f"{base}/{kind}", part[kind])
-        server.add_list(f"{base}/assignment_groups", [  # include[]=assignments
-            {**group, "assignments": [a for a in part["assignments"]
-                                      if a.get("assignment_group_id") == group["id"]]}
-            for group in part["assignment_groups"]])
-        server.add_list(f"{base}/students/submissions", part["submissions"], bookmark=True,
-                        since={"graded_since": "graded_at", "submitted_since": "submitted_at"})
 
 
 def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
