@@ -10,8 +10,8 @@ serves, page by page, what tracker's live fetch (:mod:`tracker.canvas_api`) asks
 - ``/courses/:id/`` ``sections``, ``users`` (everyone enrolled), ``assignment_groups``
   (with ``include[]=assignments``, each group's assignments embedded),
   ``assignments``, ``enrollments`` (``state[]``, by default active and invited only),
-  ``students/submissions`` (``graded_since``, ``submitted_since``: each a strict ``>``,
-  ANDed, as Canvas's code has them);
+  ``students/submissions`` (``assignment_ids[]``; ``graded_since``, ``submitted_since``:
+  each a strict ``>``, ANDed, as Canvas's code has them);
 - ``/api/v1/audit/grade_change/courses/:id``: one event per submission the bundle's
   newest regrading round changed (none at revision 0), newest first, ``start_time`` /
   ``end_time``, as a compound document.
@@ -91,6 +91,7 @@ class CourseData:
     enrollments: list[bytes] = field(default_factory=list)
     enrollment_states: list[str] = field(default_factory=list)
     submissions: list[bytes] = field(default_factory=list)
+    submission_assignments: list[str] = field(default_factory=list)
     graded_at: list[str | None] = field(default_factory=list)
     submitted_at: list[str | None] = field(default_factory=list)
     events: list[bytes] = field(default_factory=list)
@@ -193,6 +194,7 @@ def load_school(bundle: Path, revision: int, previous: Path | None = None) -> Sc
         course_id = assignment_course.get(obj.get("assignment_id"))
         if (c := place("submissions", course_id)) is not None:
             c.submissions.append(text)
+            c.submission_assignments.append(str(obj.get("assignment_id")))
             c.graded_at.append(canonical_time(obj.get("graded_at")))
             c.submitted_at.append(canonical_time(obj.get("submitted_at")))
             if regraded_at is not None and obj.get("graded_at") == regraded_at:
@@ -500,14 +502,17 @@ def _since(query: dict[str, list[str]], name: str) -> str | None:
 
 
 def _submissions(course: CourseData, query: dict[str, list[str]]) -> Sequence[bytes]:
-    """The course's submissions, those graded and submitted after the times given (a strict
-    ``>`` each; never-graded or never-submitted ones then left out)."""
+    """The course's submissions: of the ``assignment_ids[]`` given, and graded and submitted
+    after the times given (a strict ``>`` each; never-graded or never-submitted ones then
+    left out)."""
     graded, submitted = _since(query, "graded_since"), _since(query, "submitted_since")
-    if graded is None and submitted is None:
+    assignments = set(query.get("assignment_ids[]", ()))
+    if graded is None and submitted is None and not assignments:
         return course.submissions
-    return [s for s, g, t in zip(course.submissions, course.graded_at, course.submitted_at,
-                                 strict=True)
-            if (graded is None or (g is not None and g > graded))
+    return [s for s, a, g, t in zip(course.submissions, course.submission_assignments,
+                                    course.graded_at, course.submitted_at, strict=True)
+            if (not assignments or a in assignments)
+            and (graded is None or (g is not None and g > graded))
             and (submitted is None or (t is not None and t > submitted))]
 
 

@@ -73,6 +73,7 @@ class _List:
     next_loops: bool = False
     since: dict[str, str] = field(default_factory=dict)
     compound: bool = False
+    any_of: dict[str, str] = field(default_factory=dict)
 
 
 class CanvasServer:
@@ -124,6 +125,7 @@ class CanvasServer:
         next_loops: bool = False,
         since: Mapping[str, str] | None = None,
         compound: bool = False,
+        any_of: Mapping[str, str] | None = None,
     ) -> None:
         """Serve ``items`` at ``path``, paginated.
 
@@ -131,13 +133,15 @@ class CanvasServer:
         opaque bookmark URLs; ``filters`` maps a query parameter to the item field
         it must equal when given; ``since`` maps a query parameter to the timestamp field
         that must be later than it (``{"graded_since": "graded_at"}``; several given are
-        all required, as Canvas ANDs them); ``compound`` serves each page as the Grade
+        all required, as Canvas ANDs them); ``any_of`` maps a repeated query parameter to
+        the field that must be one of its values (``{"assignment_ids[]": "assignment_id"}``);
+        ``compound`` serves each page as the Grade
         Change Log does; ``next_host`` puts another host name into the next-page URLs;
         ``next_loops`` makes page 2's next link point at page 2.
         """
         self._lists[path] = _List(
             [dict(i) for i in items], wrap, bookmark, dict(filters or {}), next_host, next_loops,
-            dict(since or {}), compound,
+            dict(since or {}), compound, dict(any_of or {}),
         )
 
     def fail_once(self, path: str, fault: Fault, *, page: int | None = 1, times: int = 1) -> None:
@@ -359,6 +363,10 @@ class _Handler(BaseHTTPRequestHandler):
                 param not in query
                 or (item.get(fld) is not None and _moment(item[fld]) > _moment(query[param][0]))
                 for param, fld in listing.since.items()
+            )
+            and all(
+                param not in query or str(item.get(fld)) in query[param]
+                for param, fld in listing.any_of.items()
             )
         ]
         chunk = items[offset : offset + per_page]

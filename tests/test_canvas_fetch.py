@@ -15,6 +15,7 @@ import pytest
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
 from bench.throttle import LeakyBucket
+from tracker import canvas_fetch
 from tracker.canvas_api import CanvasApiError, CanvasClient
 from tracker.canvas_fetch import fetch_bundle
 from tracker.errors import ConfigurationError, NotFoundError
@@ -115,7 +116,8 @@ def institution(server: CanvasServer) -> None:
             if u != 9
         ]
         server.add_list(f"{c}/students/submissions", submissions, bookmark=True,
-                        since={"graded_since": "graded_at", "submitted_since": "submitted_at"})
+                        since={"graded_since": "graded_at", "submitted_since": "submitted_at"},
+                        any_of={"assignment_ids[]": "assignment_id"})
 
 
 def read_ndjson(path: Path) -> list[dict[str, Any]]:
@@ -292,6 +294,25 @@ def test_a_throttle_storm_backs_off_and_completes(
     assert report.throttled == refused > 0
     assert "4 request(s) in flight allowed" in caplog.text  # halved on throttling
     assert report.throttled < report.requests / 2
+
+
+def test_a_large_course_s_submissions_come_in_parts_side_by_side(
+    server: CanvasServer, client: CanvasClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    institution(server)
+    whole = fetch_bundle(client, tmp_path / "whole", course_ids=[101, 102])
+    server.hits.clear()
+    # Three students a course: at most 4 submissions a part is one assignment a part.
+    monkeypatch.setattr(canvas_fetch, "SUBMISSIONS_PER_PART", 4)
+
+    cut = fetch_bundle(client, tmp_path / "cut", course_ids=[101, 102])
+
+    asked = sorted(h.query["assignment_ids[]"] for h in
+                   server.hits_for(f"{V1}/courses/101/students/submissions"))
+    assert asked == [["10101"], ["10102"], ["10103"]]
+    assert cut.counts == whole.counts
+    assert bundle_of(tmp_path / "cut") == bundle_of(tmp_path / "whole")  # in the same order
+    assert cut.watermarks == whole.watermarks
 
 
 # -- incremental -----------------------------------------------------------------------------

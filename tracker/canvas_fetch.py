@@ -79,17 +79,20 @@ USER_ENROLLMENT_STATES = ("active", "invited", "rejected", "completed", "inactiv
 #: The per-course files, in the order a course's files are joined.
 COURSE_LISTS = ("sections", "users", "assignment_groups", "assignments", "enrollments",
                 "submissions", GRADE_CHANGES)
-#: The per-course tasks, each a request of its own (and its pages), and the files each
+#: The per-course tasks, each a list of its own (and its pages), and the files each
 #: writes: the assignments come embedded in their groups (``include[]=assignments``), one
-#: request where two would do the same.
+#: request where two would do the same. The submissions come last (:class:`_Fetch`).
 COURSE_TASKS: dict[str, tuple[str, ...]] = {
-    "submissions": ("submissions",),  # the longest first
     "users": ("users",),
     "enrollments": ("enrollments",),
     "assignment_groups": ("assignment_groups", "assignments"),
     "sections": ("sections",),
     GRADE_CHANGES: (GRADE_CHANGES,),
 }
+#: A large course's submissions are fetched in parts of about this many, a few of its
+#: assignments each (``assignment_ids[]``), side by side: one list of a course of 1,000
+#: students would be hundreds of pages one after the other.
+SUBMISSIONS_PER_PART = 2_500
 
 _WORK = ".fetch"
 _SCOPE = "scope.json"
@@ -281,6 +284,20 @@ class _Stopped(Exception):
     """Another task failed, or the fetch was interrupted: stop between pages."""
 
 
+@dataclass
+class _Course:
+    """One course's tasks under way."""
+
+    left: int
+    """Tasks not ended, the submissions' parts counted as one until they are known."""
+    waiting: set[str]
+    """The tasks whose results the submissions' parts need (a full fetch's)."""
+    students: int = 0
+    assignment_ids: list[Any] = field(default_factory=list)
+    first_answer: datetime | None = None
+    """Canvas's clock at the earliest answer for the course's submissions."""
+
+
 class _Fetch:
     """The per-course tasks of one fetch, their pool and their progress."""
 
@@ -295,8 +312,9 @@ class _Fetch:
         self.stop = threading.Event()
         self.audit_denied = threading.Event()
         self._lock = threading.Lock()
-        self._left: dict[int, int] = {}
-        self._marks: dict[int, datetime | None] = {}
+        self._courses: dict[int, _Course] = {}
+        self._pool: futures.ThreadPoolExecutor | None = None
+        self._submitted: list[futures.Future[None]] = []
         self.done = 0
         self.resumed = 0
         self.incremental = 0
@@ -312,18 +330,24 @@ class _Fetch:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(mode=0o700)
             todo.append(cid)
-            self._left[cid] = len(COURSE_TASKS)
         self.done = self.resumed
         self.incremental = sum(1 for cid in todo if cid in self.since)
         if self.resumed:
             log.info("resuming: %d of %d courses were fetched already", self.resumed,
                      len(self.scope.courses))
         started = time.perf_counter()
-        pool = futures.ThreadPoolExecutor(self.client.throttle.concurrency,
-                                          thread_name_prefix="canvas")
-        pending = {pool.submit(self._task, cid, name) for cid in todo for name in COURSE_TASKS}
+        self._pool = pool = futures.ThreadPoolExecutor(self.client.throttle.concurrency,
+                                                       thread_name_prefix="canvas")
         try:
-            while pending:
+            for cid in todo:
+                self._start(cid)
+            pending: set[futures.Future[None]] = set()
+            while True:
+                with self._lock:
+                    pending.update(self._submitted)
+                    self._submitted.clear()
+                if not pending:
+                    break
                 finished, pending = futures.wait(pending, timeout=_TICK,
                                                  return_when=futures.FIRST_EXCEPTION)
                 for future in finished:
@@ -344,6 +368,24 @@ class _Fetch:
         pool.shutdown(wait=True)
         self._report(started)
 
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        assert self._pool is not None
+        future = self._pool.submit(fn, *args)
+        with self._lock:
+            self._submitted.append(future)
+
+    def _start(self, cid: int) -> None:
+        """A course's first tasks; an incremental fetch's submissions at once, a full
+        fetch's once its students and assignments are known (to cut it in parts)."""
+        incremental = cid in self.since
+        self._courses[cid] = _Course(
+            left=len(COURSE_TASKS) + 1,
+            waiting=set() if incremental else {"enrollments", "assignment_groups"})
+        if incremental:
+            self._submit(self._submissions, cid, 0, None)
+        for name in COURSE_TASKS:
+            self._submit(self._task, cid, name)
+
     def _report(self, started: float) -> None:
         if self.progress is None:
             return
@@ -362,22 +404,59 @@ class _Fetch:
                 marks[cid] = datetime.fromisoformat(done["watermark"])
         return marks
 
-    # -- one task --------------------------------------------------------------------
+    # -- the tasks -------------------------------------------------------------------
 
     def _task(self, cid: int, name: str) -> None:
         folder = self.work / f"course-{cid}"
         with ExitStack() as stack:
             outs = [stack.enter_context(_Part(folder / f"{kind}.ndjson"))
                     for kind in COURSE_TASKS[name]]
-            mark = getattr(self, f"_fetch_{name}")(cid, *outs)
+            found = getattr(self, f"_fetch_{name}")(cid, *outs)
+        course = self._courses[cid]
         with self._lock:
-            if name == "submissions":
-                self._marks[cid] = mark
-            self._left[cid] -= 1
-            if self._left[cid]:
+            if name == "enrollments":
+                course.students = found
+            elif name == "assignment_groups":
+                course.assignment_ids = found
+            ready = name in course.waiting and len(course.waiting) == 1
+            course.waiting.discard(name)
+        if ready:
+            self._cut_submissions(cid, course)
+        self._ended(cid)
+
+    def _cut_submissions(self, cid: int, course: _Course) -> None:
+        """The course's submissions in parts of a few assignments each, when it is large."""
+        per_part = max(1, SUBMISSIONS_PER_PART // max(course.students, 1))
+        ids = course.assignment_ids
+        parts = [ids[i:i + per_part] for i in range(0, len(ids), per_part)]
+        if len(parts) <= 1:
+            self._submit(self._submissions, cid, 0, None)
+            return
+        with self._lock:
+            course.left += len(parts) - 1
+        for n, part in enumerate(parts):
+            self._submit(self._submissions, cid, n, part)
+
+    def _submissions(self, cid: int, n: int, assignment_ids: list[Any] | None) -> None:
+        path = self.work / f"course-{cid}" / f"submissions-{n:04d}.ndjson"
+        with _Part(path) as out:
+            first = self._fetch_submissions(cid, out, assignment_ids)
+        course = self._courses[cid]
+        with self._lock:
+            if first is not None and (course.first_answer is None
+                                      or first < course.first_answer):
+                course.first_answer = first
+        self._ended(cid)
+
+    def _ended(self, cid: int) -> None:
+        """One task of the course ended; the last one marks the course done."""
+        course = self._courses[cid]
+        with self._lock:
+            course.left -= 1
+            if course.left:
                 return
-            watermark = self._marks.get(cid)
-            done = {"watermark": watermark.isoformat() if watermark else None}
+            mark = course.first_answer
+            done = {"watermark": mark.isoformat() if mark else None}
             (self.work / f"course-{cid}" / _DONE).write_bytes(orjson.dumps(done))
             self.done += 1
 
@@ -404,37 +483,42 @@ class _Fetch:
             "enrollment_state[]": list(USER_ENROLLMENT_STATES),
         }))
 
-    def _fetch_assignment_groups(self, cid: int, groups: _Part, assignments: _Part) -> None:
+    def _fetch_assignment_groups(self, cid: int, groups: _Part,
+                                 assignments: _Part) -> list[Any]:
         """The groups, each with its assignments (as ``/courses/:id/assignments`` gives
         them), written apart; each group gets the course Canvas leaves out of it (it is
-        the endpoint's), so that a group with no assignments can still be placed."""
+        the endpoint's), so that a group with no assignments can still be placed.
+        Returns the assignments' ids."""
         listed = self._items(f"courses/{cid}/assignment_groups", {
             "include[]": ["assignments"], "override_assignment_dates": "false"})
+        ids: list[Any] = []
         for group in listed:
             embedded = group.pop("assignments", None) or []
             groups.write({**group, "course_id": group.get("course_id", cid)})
-            assignments.write_all({**a, "assignment_group_id": a.get("assignment_group_id",
-                                                                     group.get("id"))}
-                                  for a in embedded)
+            for a in embedded:
+                assignments.write({**a, "assignment_group_id": a.get("assignment_group_id",
+                                                                     group.get("id"))})
+                ids.append(a.get("id"))
+        return ids
 
-    def _fetch_enrollments(self, cid: int, out: _Part) -> None:
-        out.write_all(self._items(f"courses/{cid}/enrollments",
-                                  {"state[]": list(ENROLLMENT_STATES)}))
-
-    def _fetch_submissions(self, cid: int, out: _Part) -> datetime | None:
-        """All of the course's submissions, or those graded or submitted since its
-        watermark; returns Canvas's clock at the first answer (the next watermark)."""
+    def _fetch_submissions(self, cid: int, out: _Part,
+                           assignment_ids: list[Any] | None) -> datetime | None:
+        """The course's submissions (of ``assignment_ids`` only, when given), or those
+        graded or submitted since its watermark; returns Canvas's clock at the first
+        answer (the next watermark)."""
         path = f"courses/{cid}/students/submissions"
         since = self.since.get(cid)
-        queries: list[dict[str, ParamValue]] = [{"student_ids[]": ["all"]}]
+        query: dict[str, ParamValue] = {"student_ids[]": ["all"]}
+        if assignment_ids is not None:
+            query["assignment_ids[]"] = assignment_ids
+        queries = [query]
         if since is not None:
             stamp = _iso(since)
-            queries = [{"student_ids[]": ["all"], "graded_since": stamp},
-                       {"student_ids[]": ["all"], "submitted_since": stamp}]
+            queries = [{**query, "graded_since": stamp}, {**query, "submitted_since": stamp}]
         first: datetime | None = None
         seen: set[Any] = set()
-        for n, query in enumerate(queries):
-            for page in self._pages(path, query):
+        for n, params in enumerate(queries):
+            for page in self._pages(path, params):
                 if first is None and n == 0:
                     first = page.answered_at
                 for item in page.items:
@@ -444,6 +528,15 @@ class _Fetch:
                         seen.add(item.get("id"))
                     out.write(item)
         return first
+
+    def _fetch_enrollments(self, cid: int, out: _Part) -> int:
+        """The course's enrollments in every state; returns how many are students'."""
+        students = 0
+        for enrollment in self._items(f"courses/{cid}/enrollments",
+                                      {"state[]": list(ENROLLMENT_STATES)}):
+            out.write(enrollment)
+            students += enrollment.get("type") == "StudentEnrollment"
+        return students
 
     def _fetch_grade_changes(self, cid: int, out: _Part) -> None:
         if self.audit_denied.is_set():
@@ -523,7 +616,10 @@ def _join(work: Path, courses: list[int], out_dir: Path) -> dict[str, int]:
         for cid in courses:
             folder = work / f"course-{cid}"
             for name in COURSE_LISTS:
-                if name != "users":
+                if name == "submissions":
+                    for path in sorted(folder.glob("submissions-*.ndjson")):
+                        _copy(path, parts[name])
+                elif name != "users":
                     _copy(folder / f"{name}.ndjson", parts[name])
             for line in _lines(folder / "users.ndjson"):
                 uid = orjson.loads(line).get("id")
