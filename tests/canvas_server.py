@@ -97,12 +97,14 @@ class CanvasServer:
         self.clock = clock
         self.in_flight = 0
         self.max_in_flight = 0
+        self.answering: list[str] = []  # the paths of the requests being answered now
         self.hits: list[Hit] = []
         self._objects: dict[str, Any] = {}
         self._lists: dict[str, _List] = {}
         self._faults: dict[tuple[str, int | None], list[Fault]] = {}
         self._forbidden: dict[str, tuple[int, bool]] = {}
         self._remaining: dict[tuple[str, int | None], float] = {}
+        self._slow: dict[str, float] = {}
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -147,6 +149,11 @@ class CanvasServer:
     def fail_once(self, path: str, fault: Fault, *, page: int | None = 1, times: int = 1) -> None:
         """Answer the next ``times`` requests for ``path`` (that page) with ``fault``."""
         self._faults.setdefault((path, page), []).extend([fault] * times)
+
+    def slow(self, path: str, seconds: float) -> None:
+        """Answer every request for ``path`` only after ``seconds`` (a request in flight
+        long enough for a test to interrupt the client)."""
+        self._slow[path] = seconds
 
     def clear_faults(self) -> None:
         """Forget the faults not yet consumed: Canvas is well again."""
@@ -253,14 +260,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         server = self.canvas
+        path = urlsplit(self.path).path
         with server._lock:
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            server.answering.append(path)
         try:
             self._answer()
         finally:
             with server._lock:
                 server.in_flight -= 1
+                server.answering.remove(path)
 
     def _answer(self) -> None:
         server = self.canvas
@@ -279,8 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         bucket = server.bucket
         admitted = bucket is None or bucket.begin()
-        if server.delay:
-            time.sleep(server.delay)
+        if server.delay or path in server._slow:
+            time.sleep(server.delay + server._slow.get(path, 0.0))
 
         def answer(status: int, body: bytes, content_type: str, headers: Mapping[str, str]) -> None:
             server._record(Hit(path, query, page, status))

@@ -5,6 +5,11 @@ message and an exit code, never a traceback; nothing is written."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -125,6 +130,49 @@ def test_a_live_sync_reports_its_fetch_and_never_prints_the_token(migrated_db, m
     assert [run["kind"] for run in json.loads(listed.stdout)] == ["full"]
     for output in (result.output, listed.output, table.output):
         assert token not in output
+
+
+def test_a_live_sync_interrupted_mid_fetch_resumes_with_only_the_rest(
+    migrated_db, tmp_path, monkeypatch
+):
+    token = "7~CliResumeSecretToken"
+    data = tiny_institution()
+    for course in data["courses"]:
+        course["term"] = dict(data["terms"][0])
+    monkeypatch.setenv("CANVAS_API_TOKEN", token)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where the fetch waits
+    late = f"/api/v1/courses/{BIOLOGY}/students/submissions"  # one worker: the last list
+    with CanvasServer(token) as server:
+        serve_institution(server, data)
+        server.slow(late, 2.0)
+        args = ["sync", "--canvas-url", server.base_url, "--course", str(ALGEBRA),
+                "--course", str(BIOLOGY), "--concurrency", "1"]
+        killed = subprocess.Popen([sys.executable, "-c", "from tracker.cli import main; main()",
+                                   *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env=os.environ.copy())
+        deadline = time.monotonic() + 30
+        while late not in server.answering:
+            assert time.monotonic() < deadline and killed.poll() is None, killed.communicate()
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGINT)
+        _, err = killed.communicate(timeout=30)
+        assert killed.returncode != 0
+        assert "1 of 2 courses were fetched" in err and "--resume" in err
+        assert token not in err
+        runs = tracker("sync", "list", "--format", "json")
+        assert json.loads(runs.stdout) == []  # nothing reached the database
+
+        server.slow(late, 0.0)
+        server.hits.clear()
+        resumed = tracker(*args, "--resume", "--json")
+        asked = {h.path for h in server.hits}
+
+    assert resumed.exit_code == 0, resumed.output
+    assert not any(p.startswith(f"/api/v1/courses/{ALGEBRA}") for p in asked)
+    assert late in asked
+    report = json.loads(resumed.stdout)
+    assert report["fetch"]["resumed"] == 1 and report["fetch"]["courses"] == 2
+    assert report["counts"]["submissions"]["inserted"] == len(data["submissions"])
 
 
 @pytest.mark.parametrize("args", [["lifecycle", "approve", "course:1"], ["check", "--fix"],
