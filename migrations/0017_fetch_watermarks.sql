@@ -1,7 +1,7 @@
 -- The watermarks of live fetches: per course, the moment by Canvas's own clock (the Date
 -- header of its first answer for the course's submissions) from which a later
 -- incremental fetch asks for what was graded or submitted since.
--- depends: 0015_projection
+-- depends: 0016_grade_changes
 
 CREATE TABLE tracker.fetch_watermarks (
     sync_id     bigint NOT NULL REFERENCES tracker.sync_runs (sync_id),
