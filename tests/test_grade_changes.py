@@ -17,11 +17,21 @@ from typing import Any
 
 import psycopg
 import pytest
-from bundles import ALGEBRA, ANA, BEN, BIOLOGY, SHARD_USER, TEACHER, tiny_institution, write_bundle
+from bundles import (
+    ALGEBRA,
+    ANA,
+    BEN,
+    BIOLOGY,
+    SHARD_USER,
+    TEACHER,
+    course_part,
+    tiny_institution,
+    write_bundle,
+)
 from click.testing import CliRunner
 
 import tracker
-from tracker import sync
+from tracker import lifecycle, sync
 from tracker.cli import main
 from tracker.errors import InvalidDataError
 from tracker.sync import TableCounts
@@ -78,7 +88,7 @@ def first_sync(autocommit_conn, tmp_path) -> sync.SyncReport:
 
 def test_a_sync_stores_each_event_with_its_fields(autocommit_conn, first_sync):
     assert first_sync.counts["grade_changes"] == TableCounts(history=5)
-    at = lambda text: datetime.fromisoformat(text).astimezone(UTC)  # noqa: E731
+    at = lambda text: datetime.fromisoformat(text).astimezone(UTC)
     assert rows(autocommit_conn) == [
         ("e1", ALGEBRA, 301, False, ANA, TEACHER, at("2026-10-16T18:00:00+00:00"), "8", "9",
          False, False, False, "grade_change", 2, "req-e1"),
@@ -159,8 +169,8 @@ def test_a_dry_run_stores_no_event(autocommit_conn, tmp_path):
     ({"links": {"course": None, "assignment": 301, "student": 1, "grader": 9}},
      "grade_changes.ndjson record 2 (id e2): links.course: missing"),
     ({"links": {"course": 999, "assignment": 301, "student": 1, "grader": 9}},
-     "grade_changes.ndjson record 2 (id e2): links.course 999 is neither in this bundle nor in "
-     "the database"),
+     ("grade_changes.ndjson record 2 (id e2): links.course 999 is neither in this bundle nor in "
+      "the database")),
 ])
 def test_a_bad_event_refuses_the_bundle_naming_record_and_field(autocommit_conn, tmp_path, bad,
                                                                 expected):
@@ -172,21 +182,19 @@ def test_a_bad_event_refuses_the_bundle_naming_record_and_field(autocommit_conn,
     assert rows(autocommit_conn, "SELECT count(*) FROM tracker.sync_runs") == [(0,)]
 
 
-def test_events_of_a_course_not_named_are_refused(autocommit_conn, tmp_path):
-    path = bundle_with(tmp_path, "scope", [*FIRST, event("b1", "2026-10-16T18:00:00Z",
-                                                         course=BIOLOGY, assignment=304)])
-    data = tiny_institution()
-    write_bundle(path, {k: v for k, v in data.items()})  # both courses' records: name both
-    sync.sync_bundle(autocommit_conn, path, courses=[ALGEBRA, BIOLOGY], dry_run=True)
+def test_events_of_a_course_not_named_are_refused(synced_conn, tmp_path):
     only_log = bundle_with(tmp_path, "scope_log", [event("b1", "2026-10-16T18:00:00Z",
                                                          course=BIOLOGY, assignment=304)],
                            school=False)
-    sync.sync_bundle(autocommit_conn, path)
     with pytest.raises(InvalidDataError) as caught:
-        sync.sync_bundle(autocommit_conn, only_log, courses=[ALGEBRA])
+        sync.sync_bundle(synced_conn, only_log, courses=[ALGEBRA])
     assert caught.value.problems == [
-        f"the bundle holds records of 1 course(s) not named ({BIOLOGY}): name them too, "
-        "or name none to sync every course of the bundle"]
+        (f"the bundle holds records of 1 course(s) not named ({BIOLOGY}): name them too, "
+         "or name none to sync every course of the bundle")]
+    assert rows(synced_conn, "SELECT count(*) FROM history.grade_changes") == [(0,)]
+    # named, they are stored
+    report = sync.sync_bundle(synced_conn, only_log, courses=[BIOLOGY], incremental=True)
+    assert report.counts["grade_changes"] == TableCounts(history=1)
 
 
 def test_the_append_only_trigger_refuses_update_and_delete(autocommit_conn, first_sync):
@@ -240,3 +248,20 @@ def test_the_report_runs_under_psql_as_the_dba_types_it(autocommit_conn, first_s
     assert done.returncode == 0, done.stderr
     header, *lines = [line.split(",") for line in done.stdout.splitlines()]
     assert [dict(zip(header, line))["grader"] for line in lines] == ["autograder (tool 77)"]
+
+
+def test_cleanup_of_a_course_archives_its_events_and_restore_puts_them_back(autocommit_conn,
+                                                                            tmp_path):
+    biology = event("b1", "2026-10-16T18:00:00Z", course=BIOLOGY, assignment=304)
+    sync.sync_bundle(autocommit_conn, bundle_with(tmp_path, "full", [*FIRST, biology]))
+    gone = write_bundle(tmp_path / "gone", course_part(tiny_institution(), ALGEBRA))
+    sync.sync_bundle(autocommit_conn, gone, courses=[ALGEBRA, BIOLOGY])
+    everything = rows(autocommit_conn)
+    lifecycle.approve(autocommit_conn, [f"course:{BIOLOGY}"], approved_by="principal")
+
+    report = lifecycle.cleanup(autocommit_conn, performed_by="dba")
+
+    assert report.counts["history.grade_changes"] == 1
+    assert [r[0] for r in rows(autocommit_conn)] == ["e1", "e2", "e3", "e4", "e5"]
+    lifecycle.restore(autocommit_conn, report.run_id, restored_by="dba")
+    assert rows(autocommit_conn) == everything

@@ -31,10 +31,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "BY_FILE",
     "BY_LIFECYCLE",
     "BY_NAME",
     "DELETE_ORDER",
-    "BY_FILE",
     "FILES",
     "HISTORY_TABLES",
     "KINDS",
