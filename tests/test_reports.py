@@ -63,6 +63,7 @@ def sample_school(conn, tmp_path) -> dict[str, int]:
     first = sample.generate(tmp_path / "r0", **size)
     sync.sync_bundle(conn, first.directory)
     later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
+    write_grade_changes(conn, later.directory)
     sync.sync_bundle(conn, later.directory)
     course_id, user_id = conn.execute(
         "SELECT e.course_id, e.user_id FROM canvas.enrollments AS e "
@@ -72,6 +73,23 @@ def sample_school(conn, tmp_path) -> dict[str, int]:
     other = conn.execute("SELECT max(id) FROM canvas.courses").fetchone()[0]  # the edge course
     conn.commit()
     return {"course_id": course_id, "user_id": user_id, "other_course_id": other}
+
+
+def write_grade_changes(conn: psycopg.Connection[Any], directory: Path) -> None:
+    """Beside the bundle's kinds, the Grade Change Log of some stored submissions: a
+    teacher's change, an autograder's, an anonymous one and a final-grade override."""
+    found = conn.execute(
+        "SELECT s.course_id, s.assignment_id, s.user_id FROM canvas.submissions AS s "
+        "JOIN canvas.active_students AS e ON e.user_id = s.user_id AND e.course_id = s.course_id "
+        "ORDER BY s.id LIMIT 4").fetchall()
+    events = [
+        {"id": f"gc-{n}", "created_at": f"2026-10-1{n}T08:00:00Z", "event_type": "grade_change",
+         "grade_before": "7", "grade_after": "8", "excused_before": False, "excused_after": n == 2,
+         "graded_anonymously": n == 3, "version_number": n,
+         "links": {"course": course, "assignment": "override" if n == 4 else assignment,
+                   "student": None if n == 3 else student, "grader": -5 if n == 1 else 1}}
+        for n, (course, assignment, student) in enumerate(found, start=1)]
+    (directory / "grade_changes.ndjson").write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
 def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_school):

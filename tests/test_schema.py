@@ -15,7 +15,8 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-HISTORY_TABLES = ("enrollment_grades", "submission_scores", "course_snapshots", "risk_assessments")
+HISTORY_TABLES = ("enrollment_grades", "submission_scores", "course_snapshots", "risk_assessments",
+                  "grade_changes")
 #: Layer 2's other tables: the risk models learned and which one is active, and the
 #: calibrations of the final-grade prediction (issue 15).
 MODEL_TABLES = ("risk_models", "risk_model_activations", "projection_calibrations")
@@ -71,6 +72,9 @@ def seed(conn: psycopg.Connection[Any]) -> None:
         VALUES (10, 1, now(), 1);
         INSERT INTO history.risk_assessments (user_id, course_id, score, category, model_version)
         VALUES (100, 10, 0.2, 'low', 'test');
+        INSERT INTO history.grade_changes (event_id, course_id, assignment_id, student_id, grader_id,
+                                           sync_id, created_at, grade_before, grade_after, raw)
+        VALUES ('e1', 10, 30, 100, -7, 1, now(), '8', '9', '{}');
         """
     )
 
@@ -153,7 +157,7 @@ def test_history_rows_can_be_deleted_while_undoing_or_archiving(path, seeded_con
             table: seeded_conn.execute(f"DELETE FROM history.{table}").rowcount for table in HISTORY_TABLES
         }
     assert deleted == dict.fromkeys(HISTORY_TABLES, 1)
-    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
+    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0] * len(HISTORY_TABLES)
 
 
 @pytest.mark.parametrize("path", ["undo", "archive"])
@@ -161,7 +165,7 @@ def test_history_tables_can_be_truncated_while_undoing_or_archiving(path, seeded
     with seeded_conn.transaction():
         seeded_conn.execute(f"SET LOCAL tracker.history_write = '{path}'")
         seeded_conn.execute("TRUNCATE " + ", ".join(f"history.{t}" for t in HISTORY_TABLES))
-    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0, 0, 0, 0]
+    assert [history_count(seeded_conn, table) for table in HISTORY_TABLES] == [0] * len(HISTORY_TABLES)
 
 
 @pytest.mark.parametrize("path", ["undo", "archive"])
@@ -229,6 +233,15 @@ REFERENCES = {
         """,
         "DELETE FROM canvas.courses WHERE id = 11",
         "course_snapshots_course_id_fkey",
+    ),
+    "course kept by its grade changes": (
+        NEW_COURSE
+        + """
+        INSERT INTO history.grade_changes (event_id, course_id, sync_id, created_at, raw)
+        VALUES ('e11', 11, 1, now(), '{}');
+        """,
+        "DELETE FROM canvas.courses WHERE id = 11",
+        "grade_changes_course_id_fkey",
     ),
     "user kept by a risk assessment": (
         NEW_USER

@@ -95,6 +95,7 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
     "student_progress_history": ("course_id", "user_id"),
     "latest_risk": ("course_id", "user_id"),
     "predicted_final": ("course_id",),
+    "grade_changes": ("course_id", "user_id"),
 }
 
 

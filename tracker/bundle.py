@@ -1,6 +1,8 @@
 """Reading a Canvas bundle: a directory of Canvas API objects, one file per kind, streamed.
 
-A bundle holds any of the kinds in :data:`KINDS`, each in one file named for it:
+A bundle holds any of the kinds in :data:`KINDS`, and of the logs of
+:data:`tracker.kinds.LOGS` (``grade_changes``), each in one file named for it
+(:data:`FILES`):
 
 - ``NAME.json``: a JSON array of objects, or an endpoint's wrapped form, i.e. an object
   with exactly one array-valued key at top level (``{"enrollment_terms": [...]}``);
@@ -37,10 +39,12 @@ from tracker.errors import InvalidDataError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["KINDS", "SUFFIXES", "count_records", "find_files", "iter_documents", "json_errors"]
+__all__ = ["FILES", "KINDS", "SUFFIXES", "count_records", "find_files", "iter_documents", "json_errors"]
 
 KINDS: tuple[str, ...] = kinds.NAMES
 """The kinds a bundle may hold (:data:`tracker.kinds.NAMES`), in dependency order."""
+FILES: tuple[str, ...] = kinds.FILES
+"""Every name a bundle file may have: the kinds, then the logs (:data:`tracker.kinds.FILES`)."""
 
 SUFFIXES: tuple[str, ...] = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 """The file name endings recognised for each kind."""
@@ -54,9 +58,9 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", ty
 
 
 def find_files(directory: Path) -> dict[str, Path]:
-    """Which file holds each kind in the bundle ``directory``, in :data:`KINDS` order.
+    """Which file holds each kind (or log) in the bundle ``directory``, in :data:`FILES` order.
 
-    Kinds without a file are left out. Raises :class:`~tracker.errors.InvalidDataError`
+    Kinds and logs without a file are left out. Raises :class:`~tracker.errors.InvalidDataError`
     if ``directory`` is not a directory, holds no bundle file at all, or holds two files
     for one kind (``users.json`` and ``users.ndjson.gz``).
     """
@@ -67,7 +71,7 @@ def find_files(directory: Path) -> dict[str, Path]:
             f"{directory} {what}; give the directory that holds the bundle files"
         )
     found: dict[str, Path] = {}
-    for kind in KINDS:
+    for kind in FILES:
         candidates = [directory / f"{kind}{suffix}" for suffix in SUFFIXES]
         present = [p for p in candidates if p.is_file()]
         if len(present) > 1:
@@ -82,9 +86,9 @@ def find_files(directory: Path) -> dict[str, Path]:
         if path.name.lower().endswith(SUFFIXES) and path not in found.values():
             log.warning("%s: ignored, not a bundle file; the files are named KIND.json (or "
                         ".ndjson, .json.gz, .ndjson.gz), KIND one of %s", path,
-                        ", ".join(KINDS))
+                        ", ".join(FILES))
     if not found:
-        expected = ", ".join(f"{kind}.json" for kind in KINDS)
+        expected = ", ".join(f"{kind}.json" for kind in FILES)
         raise InvalidDataError(
             f"{directory} holds no Canvas bundle file; expected any of {expected}"
             " (or .ndjson, .json.gz, .ndjson.gz instead of .json)"

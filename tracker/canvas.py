@@ -91,7 +91,16 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
         "seconds_late": "int", "points_deducted": "number", "submitted_at": "time",
         "graded_at": "time", "posted_at": "time", "cached_due_date": "time", "grader_id": "id",
     },
+    "grade_changes": {
+        "id": "key", "created_at": "time", "event_type": "string", "grade_before": "string",
+        "grade_after": "string", "excused_before": "bool", "excused_after": "bool",
+        "graded_anonymously": "bool", "version_number": "int", "links": "object",
+    },
 }
+#: The ids a grade change's ``links`` hold (a negative grader is an autograder), and the
+#: one that may not be left out: the course. ``links.assignment`` may be "override".
+_LINKS = {"course": "id", "assignment": "id", "student": "id", "grader": "id"}
+_OVERRIDE = "override"
 
 _MAX_ID = 2**63 - 1
 _ID_TEXT = re.compile(r"-?\d{1,19}|\d{1,6}~\d{1,13}")
@@ -100,6 +109,7 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:
 
 _EXPECTED = {
     "id": "a Canvas id (an integer up to 2^63-1, or a string such as \"123\" or \"1~123\")",
+    "key": "a non-blank string (Canvas's id of the event)",
     "int": "an integer",
     "number": "a number",
     "string": "a string",
@@ -122,6 +132,9 @@ def field_problem(kind: str, value: Any) -> str | None:
     if kind == "id":
         ok = (isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID <= value <= _MAX_ID) or (
             isinstance(value, str) and _ID_TEXT.fullmatch(value) is not None and _id_fits(value))
+    elif kind == "key":
+        ok = isinstance(value, (str, int)) and not isinstance(value, bool) and bool(
+            str(value).strip()) and "\x00" not in str(value)
     elif kind == "int":
         ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_ID
     elif kind == "number":
@@ -219,7 +232,7 @@ def _record_problems(kind: str, doc: Any) -> Iterable[str]:
     if not isinstance(doc, dict):
         yield "expected a JSON object"
         return
-    for name in kinds.BY_NAME[kind].required:
+    for name in kinds.BY_FILE[kind].required:
         if doc.get(name) is None:
             yield f"{name}: missing; Canvas always sends it and tracker cannot store the {kind[:-1]} without it"
     for name, expected in FIELDS[kind].items():
@@ -231,6 +244,22 @@ def _record_problems(kind: str, doc: Any) -> Iterable[str]:
             problem = field_problem(expected, doc["grades"].get(name))
             if problem:
                 yield f"grades.{name}: expected {problem}, got {_show(doc['grades'].get(name))}"
+    if kind == "grade_changes" and isinstance(doc.get("links"), dict):
+        yield from _link_problems(doc["links"])
+
+
+def _link_problems(links: dict[str, Any]) -> Iterable[str]:
+    """What is wrong with a grade change's ``links``: ids, the course, "override"."""
+    if links.get("course") is None:
+        yield "links.course: missing; Canvas always sends it and tracker cannot store the event without it"
+    for name, expected in _LINKS.items():
+        value = links.get(name)
+        if name == "assignment" and value == _OVERRIDE:
+            continue
+        problem = field_problem(expected, value)
+        if problem:
+            also = ' or "override"' if name == "assignment" else ""
+            yield f"links.{name}: expected {problem}{also}, got {_show(value)}"
 
 
 def _show(value: Any) -> str:

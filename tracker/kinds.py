@@ -8,6 +8,11 @@ checks before writing. Every module that needs one of these facts reads it here;
 dependency edges of ``sql/lifecycle/cleanup.sql`` are checked against the references
 by ``tests/test_kinds.py``.
 
+A bundle may also hold Canvas **logs** (:data:`LOGS`): events a sync appends to layer 2
+as they are, once each, by their Canvas event id. A log is not a kind: it has no layer 1
+table and no lifecycle, is never compared or updated, and no sync marks anything
+missing for its sake. :data:`BY_FILE` names everything a bundle file may hold.
+
 The kinds have two orders, for two different needs:
 
 - :data:`KINDS`, the **dependency order**: a kind refers only to kinds before it. Layer 1
@@ -26,15 +31,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "BY_FILE",
     "BY_LIFECYCLE",
     "BY_NAME",
     "DELETE_ORDER",
+    "FILES",
     "HISTORY_TABLES",
     "KINDS",
     "LIFECYCLE_KINDS",
+    "LOGS",
     "NAMES",
     "STAGE_ORDER",
     "Kind",
+    "Log",
     "Reference",
 ]
 
@@ -61,6 +70,18 @@ class Kind:
     """Keys Canvas always sends, without which tracker cannot store an object."""
     parents: tuple[Reference, ...] = ()
     """References checked before writing: the parent must be in the bundle or stored."""
+
+
+@dataclass(frozen=True)
+class Log:
+    """A Canvas log a bundle may hold: events appended to a layer 2 table, once each."""
+
+    name: str
+    """The bundle's name: its file ``NAME.json`` (…), its stage ``pg_temp.stage_NAME``."""
+    table: str
+    """The layer 2 table the events are appended to."""
+    required: tuple[str, ...]
+    """Keys Canvas always sends, without which tracker cannot store an event."""
 
 
 KINDS: tuple[Kind, ...] = (
@@ -102,9 +123,19 @@ that take their course from them."""
 DELETE_ORDER: tuple[Kind, ...] = tuple(reversed(KINDS))
 """Children before parents: the order rows leave layer 1."""
 
+LOGS: tuple[Log, ...] = (
+    Log("grade_changes", "history.grade_changes", ("id", "created_at", "links")),
+)
+"""The logs a bundle may hold: the Grade Change Log (``GET /audit/grade_change/courses/:id``)."""
+BY_FILE: Mapping[str, Kind | Log] = {**BY_NAME, **{log.name: log for log in LOGS}}
+"""What each bundle file holds, by its name: the kinds, then the logs."""
+FILES: tuple[str, ...] = tuple(BY_FILE)
+"""The names a bundle's files may have (``NAME.json``, …): the kinds, then the logs."""
+
 HISTORY_TABLES: tuple[str, ...] = (
     "history.enrollment_grades", "history.submission_scores", "history.course_snapshots",
-    "history.risk_assessments",
+    "history.risk_assessments", *(log.table for log in LOGS),
 )
-"""Layer 2: the rows a sync appends about these kinds (grades, scores, snapshots, risk)."""
+"""Layer 2: the rows a sync appends about these kinds (grades, scores, snapshots, risk)
+and the logs' events; each carries the ``sync_id`` that undo removes it by."""
 

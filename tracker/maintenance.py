@@ -48,6 +48,8 @@ HISTORY_SERIES: Mapping[str, Mapping[str, str]] = {
                                  "recorded_at": "recorded_at"},
     "history.risk_assessments": {"series": "user_id", "subseries": "course_id",
                                  "recorded_at": "assessed_at"},
+    "history.grade_changes": {"series": "assignment_id", "subseries": "student_id",
+                              "recorded_at": "created_at"},
 }
 SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker", "archive")
 

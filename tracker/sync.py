@@ -4,7 +4,9 @@ A sync is one transaction: the bundle's files are copied into temporary staging
 tables (``COPY``), checked, typed, and written with set-based statements from
 ``sql/canvas``, ``sql/history`` and ``sql/lifecycle``. Only rows whose Canvas object
 changed are written; layer 2 gets a row only when grades or a score changed; a full
-sync marks missing (never deletes) what its courses no longer have. Each run is
+sync marks missing (never deletes) what its courses no longer have. The Grade Change
+Log a bundle may hold (``grade_changes``, :data:`tracker.kinds.LOGS`) is appended to
+layer 2, each event once, by its Canvas id. Each run is
 journaled in ``tracker.sync_runs`` with the before-images of what it overwrote, so
 that :func:`undo` can put everything back.
 
@@ -35,7 +37,15 @@ from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
-from tracker.kinds import BY_LIFECYCLE, BY_NAME, DELETE_ORDER, HISTORY_TABLES, KINDS, STAGE_ORDER
+from tracker.kinds import (
+    BY_FILE,
+    BY_LIFECYCLE,
+    BY_NAME,
+    DELETE_ORDER,
+    HISTORY_TABLES,
+    KINDS,
+    STAGE_ORDER,
+)
 from tracker.locks import lock_courses
 from tracker.sqlfiles import sql
 
@@ -58,7 +68,9 @@ class TableCounts:
     """What a sync did to one layer 1 table (and the layer 0 and 2 rows about it).
 
     ``history`` counts the layer 2 rows appended: a submission's scores; an enrollment's
-    grades and its student's risk assessments; a course's snapshots.
+    grades and its student's risk assessments; a course's snapshots. For a log
+    (``grade_changes``, present when the bundle held its file) ``history`` counts the
+    events appended and ``unchanged`` those stored before.
     """
 
     inserted: int = 0
@@ -303,6 +315,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         step(f"typing {name}", 0, 0)
         getattr(sql.canvas, f"stage_{name}")(conn, sync_id=sync_id)
         sql.canvas.analyze_stage(conn, stage=f"pg_temp.stage_{name}")
+    if "grade_changes" in files:
+        step("typing grade_changes", 0, 0)
+        sql.history.stage_grade_changes(conn, sync_id=sync_id)
     problems = _invalid_rows(conn, files, limit)
     if problems:
         raise _invalid(files, problems)
@@ -335,6 +350,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
         if _worth_analyzing(appended, counts[name]["updated"] + counts[name]["unchanged"]):
             sql.canvas.analyze_table(conn, table=table)
+    if "grade_changes" in files:
+        counts["grade_changes"] = _append_grade_changes(conn)
 
     step("tracking lifecycle", 0, 0)
     seen = 0
@@ -353,7 +370,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         sql.canvas.analyze_table(conn, table="lifecycle.objects")
     sql.lifecycle.find_returned(conn)
     if kind == "full":
-        present = [BY_NAME[n].lifecycle for n in files if BY_NAME[n].lifecycle]
+        present = [BY_NAME[n].lifecycle for n in files if n in BY_NAME and BY_NAME[n].lifecycle]
         sql.lifecycle.find_missing(conn, kinds=present, courses_named=named is not None,
                                    scope_course_ids=scope)
     sql.lifecycle.save_lifecycle_before_images(conn, sync_id=sync_id)
@@ -373,6 +390,15 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("done", 1, 1)
     return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _append_grade_changes(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Append the staged grade changes not stored yet: how many were, and how many were
+    stored before (by an earlier fetch whose window overlapped)."""
+    row = sql.history.staged_grade_change_events(conn).fetchone()
+    events = row[0] if row else 0
+    appended = sql.history.append_grade_changes(conn).rowcount
+    return {"unchanged": events - appended, "history": appended}
 
 
 def _worth_analyzing(written: int, kept: int) -> bool:
@@ -414,9 +440,10 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
     a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
     """
     ranges: list[tuple[int, int]] | None = None  # None: send every record
-    table = BY_NAME[name].table
-    empty = sql.canvas.table_is_empty(conn, table=table).fetchone()
-    if not (empty and empty[0]):
+    kind = BY_NAME.get(name)  # None: a log, whose events are stored once each, never compared
+    empty = kind and sql.canvas.table_is_empty(conn, table=kind.table).fetchone()
+    if kind and not (empty and empty[0]):
+        table = kind.table
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
         with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
             for chunk in _batches(b"%d\t%s\n" % (n, _digest(doc))
@@ -491,7 +518,7 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
     problems: list[str] = []
     for name, file in files.items():
         rows = sql.canvas.records_without_required_keys(
-            conn, raw=f"pg_temp.raw_{name}", required=list(BY_NAME[name].required), limit=limit)
+            conn, raw=f"pg_temp.raw_{name}", required=list(BY_FILE[name].required), limit=limit)
         for record_no, canvas_id, json_type, missing in rows:
             label = canvas.record_label(file, record_no, canvas_id)
             if json_type != "object":
@@ -506,7 +533,7 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
 def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
     """Duplicate ids and references that are neither in the bundle nor in the database."""
     problems: list[str] = []
-    for name, file in files.items():
+    for name, file in ((n, f) for n, f in files.items() if n in BY_NAME):
         for canvas_id, record_nos in sql.canvas.duplicate_ids(
                 conn, stage=f"pg_temp.stage_{name}", known=f"pg_temp.known_{name}", limit=limit):
             numbers = ", ".join(f"{n:,}" for n in record_nos)
@@ -531,6 +558,15 @@ def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
         for record_no, canvas_id in sql.canvas.groups_without_course(conn, limit=limit):
             problems.append(f"{canvas.record_label(files['assignment_groups'], record_no, canvas_id)}: "
                             f"course_id: unknown; give the group a course_id or include its assignments")
+    if "grade_changes" in files:
+        for record_no, event_id, ref in sql.history.grade_changes_without_course(conn, limit=limit):
+            label = canvas.record_label(files["grade_changes"], record_no, event_id)
+            if ref is None:
+                problems.append(f"{label}: links.course: missing; Canvas always sends it and "
+                                f"tracker cannot store the event without it")
+            else:
+                problems.append(f"{label}: links.course {ref} is neither in this bundle nor in "
+                                f"the database")
     return problems[:limit]
 
 

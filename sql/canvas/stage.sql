@@ -50,6 +50,13 @@ BEGIN
                             PRIMARY KEY (kind, id)) ON COMMIT DROP;
     CREATE TEMP TABLE lifecycle_changes (kind text NOT NULL, id bigint NOT NULL, status text NOT NULL)
         ON COMMIT DROP;
+    -- The Grade Change Log (sql/history/grade_changes.sql): its documents, then its
+    -- events typed as the rows of layer 2 they become.
+    DROP TABLE IF EXISTS pg_temp.raw_grade_changes, pg_temp.stage_grade_changes;
+    CREATE TEMP TABLE raw_grade_changes (record_no bigint NOT NULL, hash uuid NOT NULL,
+                                         doc jsonb NOT NULL) ON COMMIT DROP;
+    CREATE TEMP TABLE stage_grade_changes (record_no bigint NOT NULL, rec history.grade_changes)
+        ON COMMIT DROP;
 END
 $$;
 
@@ -65,7 +72,7 @@ SELECT NOT EXISTS (SELECT 1 FROM :"table");
 
 -- name: analyze_stage
 -- Give the planner the size of a freshly filled temporary table (autovacuum never sees them).
--- allow stage: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions, pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions, pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions, pg_temp.seen
+-- allow stage: pg_temp.hash_terms, pg_temp.hash_courses, pg_temp.hash_sections, pg_temp.hash_users, pg_temp.hash_assignment_groups, pg_temp.hash_assignments, pg_temp.hash_enrollments, pg_temp.hash_submissions, pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions, pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions, pg_temp.seen, pg_temp.raw_grade_changes, pg_temp.stage_grade_changes
 ANALYZE :"stage";
 
 -- name: find_known_global
@@ -110,7 +117,7 @@ ORDER BY first;
 
 -- name: records_without_required_keys
 -- Records that are not JSON objects, or lack a key Canvas always sends (or send it as null).
--- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions
+-- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.raw_grade_changes
 SELECT
     r.record_no,
     CASE WHEN jsonb_typeof(r.doc) = 'object' THEN r.doc ->> 'id' END AS canvas_id,
@@ -126,7 +133,8 @@ LIMIT :'limit'::integer;
 
 -- name: scope_course_ids
 -- The courses a bundle speaks of: its courses, and the courses of its course-scoped
--- objects (a submission's through its assignment, in the bundle or stored).
+-- objects (a submission's through its assignment, in the bundle or stored) and of the
+-- grade changes it holds.
 SELECT DISTINCT course_id
 FROM (
     SELECT tracker.canvas_id(doc -> 'id') FROM pg_temp.raw_courses
@@ -145,6 +153,8 @@ FROM (
                FROM pg_temp.raw_assignments) AS a
            ON a.id = tracker.canvas_id(r.doc -> 'assignment_id')
     LEFT JOIN canvas.assignments AS stored ON stored.id = tracker.canvas_id(r.doc -> 'assignment_id')
+    UNION
+    SELECT tracker.canvas_id(doc -> 'links' -> 'course') FROM pg_temp.raw_grade_changes
     UNION
     SELECT course_id FROM pg_temp.known_submissions
     UNION
@@ -499,5 +509,5 @@ FROM :"stage" AS s;
 
 -- name: copy_documents
 -- Receive the documents of one file's new or changed records, with number and digest.
--- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions
+-- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.raw_grade_changes
 COPY :"raw" (record_no, hash, doc) FROM STDIN;

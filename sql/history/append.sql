@@ -59,7 +59,7 @@ ORDER BY s.id;
 -- name: delete_appended
 -- Undo: remove the rows one sync appended (the append-only trigger lets this through
 -- only after SET LOCAL tracker.history_write = 'undo').
--- allow table: history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments
+-- allow table: history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, history.grade_changes
 DELETE FROM :"table"
 WHERE sync_id = :'sync_id'::bigint;
 

@@ -288,6 +288,10 @@ SELECT c.root_kind, c.root_id, 'history.risk_assessments', h.id::text
 FROM closure AS c
 JOIN history.risk_assessments AS h ON c.kind = 'course' AND h.course_id = c.id
 UNION ALL
+SELECT c.root_kind, c.root_id, 'history.grade_changes', h.id::text
+FROM closure AS c
+JOIN history.grade_changes AS h ON c.kind = 'course' AND h.course_id = c.id
+UNION ALL
 SELECT c.root_kind, c.root_id, 'userdata.notes', n.id::text
 FROM closure AS c
 JOIN userdata.notes AS n ON n.subject_type = c.kind AND n.subject_id = c.id
@@ -389,6 +393,11 @@ JOIN history.risk_assessments AS h
   OR (c.kind = 'course' AND h.course_id = c.id)
 GROUP BY c.kind, c.id
 UNION ALL
+SELECT c.kind, c.id, 'history.grade_changes', count(*)
+FROM closure AS c
+JOIN history.grade_changes AS h ON c.kind = 'course' AND h.course_id = c.id
+GROUP BY c.kind, c.id
+UNION ALL
 SELECT c.kind, c.id, 'userdata.notes', count(*)
 FROM closure AS c
 JOIN userdata.notes AS n ON n.subject_type = c.kind AND n.subject_id = c.id
@@ -440,7 +449,7 @@ RETURNING run_id;
 
 -- name: archive_by_id
 -- Copy into the archive, whole, the rows of one table (keyed by id) that go with the roots.
--- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, userdata.notes
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, history.grade_changes, userdata.notes
 INSERT INTO archive.rows (run_id, relation, row_id, object_kind, object_id, row_data)
 SELECT :'run_id'::bigint, :'relation'::text, d.row_id, d.root_kind, d.root_id, to_jsonb(t)
 FROM (
@@ -525,7 +534,7 @@ SELECT set_config('tracker.actor', :'actor'::text, true);
 
 -- name: delete_by_id
 -- Remove the rows of one table (keyed by id) that go with the roots (after archiving them).
--- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, userdata.notes
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, history.grade_changes, userdata.notes
 DELETE FROM :"table" AS t
 USING (
     SELECT DISTINCT row_id::bigint AS id
@@ -621,8 +630,9 @@ ORDER BY 1;
 
 -- name: restore_by_id
 -- Put back the archived rows of one table keyed by id. A row that exists again (a sync
--- brought the object back since) is kept as it is now.
--- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments
+-- brought the object back since; for a grade change, the same Canvas event) is kept as
+-- it is now.
+-- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, history.enrollment_grades, history.submission_scores, history.course_snapshots, history.risk_assessments, history.grade_changes
 INSERT INTO :"table"
 OVERRIDING SYSTEM VALUE
 SELECT r.*
@@ -631,7 +641,7 @@ CROSS JOIN LATERAL jsonb_populate_record(CAST(NULL AS :"table"), a.row_data) AS 
 WHERE a.run_id = :'run_id'::bigint
   AND a.relation = :'relation'::text
 ORDER BY r.id
-ON CONFLICT (id) DO NOTHING;
+ON CONFLICT DO NOTHING;
 
 -- name: restore_notes
 -- Put back the archived notes, with their ids (the generated subject columns follow).

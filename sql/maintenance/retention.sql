@@ -14,7 +14,9 @@
 -- (an empty run_id: the batch goes under the run the first statement opens). The series
 -- of each table: enrollment_grades by enrollment_id, submission_scores by submission_id,
 -- course_snapshots by course_id (each its own subseries, recorded_at), risk_assessments
--- by user_id and course_id (assessed_at).
+-- by user_id and course_id (assessed_at), grade_changes by assignment_id and student_id
+-- (created_at: a student's grade on one assignment; a final-grade override, which has no
+-- assignment, is kept).
 
 -- name: retention_due
 -- Per history table with a policy: how long it keeps rows, and how many are due now.
@@ -45,6 +47,13 @@ SELECT p.relation, p.keep, p.updated_by, p.updated_at,
                               WHERE newer.user_id = h.user_id
                                 AND newer.course_id IS NOT DISTINCT FROM h.course_id
                                 AND newer.assessed_at > h.assessed_at))
+           WHEN 'history.grade_changes' THEN
+               (SELECT count(*) FROM history.grade_changes AS h
+                WHERE h.created_at < now() - p.keep
+                  AND EXISTS (SELECT 1 FROM history.grade_changes AS newer
+                              WHERE newer.assignment_id = h.assignment_id
+                                AND newer.student_id IS NOT DISTINCT FROM h.student_id
+                                AND newer.created_at > h.created_at))
        END AS due
 FROM archive.retention_policies AS p
 ORDER BY p.relation;
@@ -65,10 +74,10 @@ SELECT set_config('tracker.history_write', 'archive', true),
 -- One batch of one history table's rows older than its policy: the newest row of each
 -- series (the rows with one series value, and one subseries value where a series has two
 -- columns, the same column again where it has one) is kept.
--- allow table: enrollment_grades, submission_scores, course_snapshots, risk_assessments
--- allow series: enrollment_id, submission_id, course_id, user_id
--- allow subseries: enrollment_id, submission_id, course_id
--- allow recorded_at: recorded_at, assessed_at
+-- allow table: enrollment_grades, submission_scores, course_snapshots, risk_assessments, grade_changes
+-- allow series: enrollment_id, submission_id, course_id, user_id, assignment_id
+-- allow subseries: enrollment_id, submission_id, course_id, student_id
+-- allow recorded_at: recorded_at, assessed_at, created_at
 WITH run AS (
     SELECT coalesce(nullif(:'run_id'::text, '')::bigint,
                     currval(pg_get_serial_sequence('archive.runs', 'run_id'))) AS run_id

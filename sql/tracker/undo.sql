@@ -57,7 +57,7 @@ ORDER BY c.run_id;
 -- name: retention_since
 -- Retention runs done after a run started that archived a history row of a series the
 -- run appended to (a student's grades or risk assessments in a course, a submission's
--- scores, a course's snapshots): the run's newer row is what let retention archive the
+-- scores, a course's snapshots, the grade changes of a student's assignment): the run's newer row is what let retention archive the
 -- older one, so undoing the run would leave the series without the last value known
 -- before it.
 SELECT r.run_id, count(*) AS archived
@@ -88,6 +88,12 @@ WHERE r.kind = 'retention'
               WHERE h.sync_id = s.sync_id
                 AND h.user_id = (a.row_data ->> 'user_id')::bigint
                 AND h.course_id IS NOT DISTINCT FROM (a.row_data ->> 'course_id')::bigint)
+          WHEN 'history.grade_changes' THEN EXISTS (
+              SELECT 1
+              FROM history.grade_changes AS h
+              WHERE h.sync_id = s.sync_id
+                AND h.assignment_id = (a.row_data ->> 'assignment_id')::bigint
+                AND h.student_id IS NOT DISTINCT FROM (a.row_data ->> 'student_id')::bigint)
           ELSE false
       END
 GROUP BY r.run_id

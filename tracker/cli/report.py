@@ -46,9 +46,10 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     student_progress_history  each recorded change of a student's course grades
     latest_risk               each student's risk as the last sync (or program) assessed it
     predicted_final           predicted final score, 95% interval and its method
+    grade_changes             who changed which grade when (Canvas's Grade Change Log)
 
-    --student applies to grade_momentum, missing_work, student_progress_history and
-    latest_risk. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or
+    --student applies to grade_momentum, missing_work, student_progress_history,
+    latest_risk and grade_changes. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or
     missing work), 2 bad input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
