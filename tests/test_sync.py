@@ -1133,6 +1133,43 @@ def test_an_incremental_live_sync_asks_since_the_watermark_and_lands_the_regrade
     assert asked_after_undo == asked
 
 
+def test_grade_change_events_fetched_by_overlapping_live_syncs_are_stored_once(
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    data = tiny_institution()
+    for course in data["courses"]:
+        course["term"] = copy.deepcopy(data["terms"][0])
+    clock = [datetime(2026, 11, 1, 12, tzinfo=UTC)]
+
+    def event(event_id: str, created_at: str) -> dict[str, Any]:
+        return {"id": event_id, "created_at": created_at, "event_type": "grade_change",
+                "grade_before": "8", "grade_after": "9", "excused_before": False,
+                "excused_after": False, "graded_anonymously": False,
+                "links": {"assignment": 301, "course": ALGEBRA, "student": ANA, "grader": -7}}
+
+    log = f"{V1}/audit/grade_change/courses/{ALGEBRA}"
+    # Saved 15 minutes before the first fetch: inside the next fetch's hour of overlap.
+    early = event("ev-1", "2026-11-01T11:45:00Z")
+    with CanvasServer(TOKEN, clock=lambda: clock[0]) as server:
+        serve_institution(server, data)
+        server.add_list(f"{V1}/audit/grade_change/courses/{BIOLOGY}", [], compound=True)
+        server.add_list(log, [early], compound=True, since={"start_time": "created_at"})
+        first = sync.sync_canvas(autocommit_conn, server.base_url, TOKEN,
+                                 course_ids=[ALGEBRA, BIOLOGY], fetch_dir=tmp_path / "f")
+        server.add_list(log, [event("ev-2", "2026-11-01T18:00:00Z"), early], compound=True,
+                        since={"start_time": "created_at"})
+        clock[0] = datetime(2026, 11, 2, 12, tzinfo=UTC)
+        second = sync.sync_canvas(autocommit_conn, server.base_url, TOKEN,
+                                  course_ids=[ALGEBRA, BIOLOGY], incremental=True,
+                                  fetch_dir=tmp_path / "f")
+        asked = server.hits_for(log)[-1].query
+
+    assert asked["start_time"] == ["2026-11-01T11:00:00Z"]
+    assert rows(autocommit_conn, "SELECT event_id, sync_id, grader_id FROM history.grade_changes "
+                "ORDER BY event_id") == [("ev-1", first.sync_id, -7), ("ev-2", second.sync_id, -7)]
+    assert second.counts["grade_changes"] == TableCounts(unchanged=1, history=1)
+
+
 # -- 12. a failed run ----------------------------------------------------------------------------
 
 

@@ -165,7 +165,8 @@ def fetch_bundle(
     the course has a ``since``), and the Grade Change Log.
 
     Writes ``<kind>.ndjson`` for each of :data:`tracker.kinds.NAMES` and
-    ``grade_changes.ndjson`` into ``out_dir`` (created if missing). The files appear
+    ``grade_changes.ndjson`` (unless the token may not read the log) into ``out_dir``
+    (created if missing). The files appear
     only when everything was fetched; until then, what is fetched waits in
     ``out_dir/.fetch`` for a ``resume``. ``progress(text, courses_done, courses)`` is
     called as the fetch advances.
@@ -190,7 +191,8 @@ def fetch_bundle(
         scope = _list_scope(client, work, wanted)
     fetch = _Fetch(client, work, scope, since or {}, overlap, progress)
     fetch.run()
-    counts = _join(work, scope.courses, out_dir)
+    counts = _join(work, scope.courses, out_dir,
+                   grade_changes=not fetch.audit_denied.is_set())
     watermarks = fetch.watermarks()
     shutil.rmtree(work)
     stats = client.throttle.stats()
@@ -604,18 +606,24 @@ class _Part:
             self._part.unlink(missing_ok=True)
 
 
-def _join(work: Path, courses: list[int], out_dir: Path) -> dict[str, int]:
+def _join(work: Path, courses: list[int], out_dir: Path, *,
+          grade_changes: bool) -> dict[str, int]:
     """The bundle's files from the courses' files, course after course; users once each
-    (the first course's copy, then the users only the enrollments embed)."""
+    (the first course's copy, then the users only the enrollments embed). Without
+    ``grade_changes`` (the log was not permitted) the bundle has no file for it: not
+    known, rather than empty."""
+    kinds = (*NAMES, GRADE_CHANGES) if grade_changes else NAMES
     with ExitStack() as stack:
         parts = {kind: stack.enter_context(_Part(out_dir / f"{kind}.ndjson"))
-                 for kind in (*NAMES, GRADE_CHANGES)}
+                 for kind in kinds}
         for kind in ("courses", "terms"):
             _copy(work / f"{kind}.ndjson", parts[kind])
         seen_users: set[Any] = set()
         for cid in courses:
             folder = work / f"course-{cid}"
             for name in COURSE_LISTS:
+                if name not in parts:
+                    continue
                 if name == "submissions":
                     for path in sorted(folder.glob("submissions-*.ndjson")):
                         _copy(path, parts[name])
