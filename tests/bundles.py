@@ -320,6 +320,15 @@ def large_bundle(directory: Path, *, students: int = 500, assignments: int = 100
     return directory
 
 
+def live_institution() -> Bundle:
+    """:func:`tiny_institution` as Canvas lists it: each course with its term embedded
+    (``include[]=term``, where a live fetch takes terms from)."""
+    data = tiny_institution()
+    for course in data["courses"]:
+        course["term"] = copy.deepcopy(data["terms"][0])
+    return data
+
+
 def serve_institution(server: CanvasServer, data: Bundle) -> None:
     """Serve ``data`` the way Canvas's API lists it, course by course."""
     for course in data["courses"]:

@@ -24,10 +24,12 @@ from typing import Any
 import psycopg
 import pytest
 from bundles import tiny_institution, write_bundle
+from canvas_server import CANVAS_NOW, CANVAS_TOKEN, CanvasServer
 from psycopg import sql
 from school import School, build_school
 
 from tracker import db, migrate, sync
+from tracker.canvas_api import CanvasClient
 
 
 @dataclass(frozen=True)
@@ -180,3 +182,24 @@ def synced_school(conn: psycopg.Connection[Any], tmp_path: Path) -> School:
     s = build_school()
     s.sync(conn, tmp_path)
     return s
+
+
+# -- a Canvas-like server and a client of it -------------------------------------------------
+
+@pytest.fixture
+def server() -> Iterator[CanvasServer]:
+    """A Canvas-like server on 127.0.0.1 that serves what the test registers."""
+    with CanvasServer(CANVAS_TOKEN, clock=lambda: CANVAS_NOW) as s:
+        yield s
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every wait the client asked for; nothing actually sleeps."""
+    return []
+
+
+@pytest.fixture
+def client(server: CanvasServer, sleeps: list[float]) -> Iterator[CanvasClient]:
+    with CanvasClient(server.base_url, CANVAS_TOKEN, sleep=sleeps.append) as c:
+        yield c

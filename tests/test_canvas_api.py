@@ -5,35 +5,16 @@ from __future__ import annotations
 import logging
 import socket
 import traceback
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from canvas_server import CANVAS_TOKEN as TOKEN
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
 from tracker.canvas_api import CanvasApiError, CanvasClient
 from tracker.errors import ConfigurationError, NotFoundError
 
-TOKEN = "7~Zq3SecretTokenValue9xY"
 V1 = "/api/v1"
-
-
-@pytest.fixture
-def server() -> Iterator[CanvasServer]:
-    with CanvasServer(TOKEN) as s:
-        yield s
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; nothing actually sleeps."""
-    return []
-
-
-@pytest.fixture
-def client(server: CanvasServer, sleeps: list[float]) -> Iterator[CanvasClient]:
-    with CanvasClient(server.base_url, TOKEN, sleep=sleeps.append) as c:
-        yield c
 
 
 def numbered(n: int) -> list[dict[str, Any]]:

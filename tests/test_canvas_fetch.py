@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
+from canvas_server import (  # tests/ is on sys.path (rootdir conftest, no package)
+    CANVAS_NOW,
+    CanvasServer,
+)
+from canvas_server import CANVAS_TOKEN as TOKEN
 
 from bench.throttle import LeakyBucket
 from tracker import canvas_fetch
@@ -21,30 +24,7 @@ from tracker.canvas_fetch import fetch_bundle
 from tracker.errors import ConfigurationError, NotFoundError
 from tracker.kinds import NAMES as BUNDLE_KINDS
 
-TOKEN = "7~Zq3SecretTokenValue9xY"
 V1 = "/api/v1"
-#: Canvas's clock, as the server's Date headers give it.
-CANVAS_NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def server() -> Iterator[CanvasServer]:
-    with CanvasServer(TOKEN, clock=lambda: CANVAS_NOW) as s:
-        yield s
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    """Every wait the client asked for; nothing actually sleeps."""
-    return []
-
-
-@pytest.fixture
-def client(server: CanvasServer, sleeps: list[float]) -> Iterator[CanvasClient]:
-    with CanvasClient(server.base_url, TOKEN, sleep=sleeps.append) as c:
-        yield c
-
-
 
 
 def institution(server: CanvasServer) -> None:

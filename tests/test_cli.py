@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from bundles import ALGEBRA, BIOLOGY, serve_institution, tiny_institution
+from bundles import ALGEBRA, BIOLOGY, live_institution, serve_institution
 from canvas_server import CanvasServer
 from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
@@ -108,9 +108,7 @@ def test_sync_options_that_do_not_go_together_are_a_usage_error(args, says):
 
 def test_a_live_sync_reports_its_fetch_and_never_prints_the_token(migrated_db, monkeypatch):
     token = "7~CliLiveSecretToken"
-    data = tiny_institution()
-    for course in data["courses"]:
-        course["term"] = dict(data["terms"][0])
+    data = live_institution()
     monkeypatch.setenv("CANVAS_API_TOKEN", token)
     with CanvasServer(token) as server:
         serve_institution(server, data)
@@ -136,9 +134,7 @@ def test_a_live_sync_interrupted_mid_fetch_resumes_with_only_the_rest(
     migrated_db, tmp_path, monkeypatch
 ):
     token = "7~CliResumeSecretToken"
-    data = tiny_institution()
-    for course in data["courses"]:
-        course["term"] = dict(data["terms"][0])
+    data = live_institution()
     monkeypatch.setenv("CANVAS_API_TOKEN", token)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # where the fetch waits
     late = f"/api/v1/courses/{BIOLOGY}/students/submissions"  # one worker: the last list

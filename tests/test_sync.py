@@ -8,7 +8,6 @@ sync is then a transaction of its own, committed or rolled back whole.
 
 from __future__ import annotations
 
-import copy
 import json
 import signal
 import subprocess
@@ -33,6 +32,7 @@ from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
     find,
     global_id,
     large_bundle,
+    live_institution,
     serve_institution,
     tiny_institution,
     without,
@@ -1054,9 +1054,7 @@ def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
 ) -> None:
     monkeypatch.setattr(canvas_api, "BACKOFF_BASE_SECONDS", 0.01)  # retry at once, not in 1 s
     monkeypatch.setattr(canvas_api, "LOW_WATER_PAUSE_CAP_SECONDS", 0.01)
-    data = tiny_institution()
-    for course in data["courses"]:
-        course["term"] = copy.deepcopy(data["terms"][0])  # include[]=term: where terms come from
+    data = live_institution()
     throttled = f"{V1}/courses/{ALGEBRA}/students/submissions"
 
     with CanvasServer(TOKEN) as server:
@@ -1084,9 +1082,7 @@ def test_a_live_sync_ends_with_the_rows_of_the_same_bundle_synced_from_disk(
 def test_an_incremental_live_sync_asks_since_the_watermark_and_lands_the_regrade(
     autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    data = tiny_institution()
-    for course in data["courses"]:
-        course["term"] = copy.deepcopy(data["terms"][0])
+    data = live_institution()
     clock = [datetime(2026, 11, 1, 12, tzinfo=UTC)]  # Canvas's, in its Date headers
     submissions = f"{V1}/courses/{ALGEBRA}/students/submissions"
 
@@ -1136,9 +1132,7 @@ def test_an_incremental_live_sync_asks_since_the_watermark_and_lands_the_regrade
 def test_grade_change_events_fetched_by_overlapping_live_syncs_are_stored_once(
     autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
-    data = tiny_institution()
-    for course in data["courses"]:
-        course["term"] = copy.deepcopy(data["terms"][0])
+    data = live_institution()
     clock = [datetime(2026, 11, 1, 12, tzinfo=UTC)]
 
     def event(event_id: str, created_at: str) -> dict[str, Any]:

@@ -62,7 +62,12 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
 
     The counts per table: layer 1 rows inserted, updated, unchanged; objects marked
     missing or back (layer 0); history rows appended (layer 2): a submission's scores,
-    an enrollment's grades and its student's risk assessment, a course's snapshot.
+    an enrollment's grades and its student's risk assessment, a course's snapshot; and
+    the Grade Change Log's events appended (or already stored: unchanged).
+
+    A live sync fetches every course of its scope first, side by side (--concurrency),
+    into a folder of the user's cache, and writes only once all is fetched; --json
+    reports the fetch's requests, most in flight and throttled answers under "fetch".
 
     Exit codes: 0 synced, 1 failure or conflict, 2 invalid input (nothing written).
     """
