@@ -159,17 +159,17 @@ def fetch_bundle(
     given). Terms come from the account when one is given (with ``term_id``, only that
     term), plus any course's embedded ``term`` the account did not list. Per course:
     sections, users (every enrollment state, with email and the test student; each user
-    written once, the first course's copy), assignment groups, assignments
+    written once, the first course's copy), assignment groups with their assignments
     (``override_assignment_dates=false``), enrollments in every state, submissions of
-    all students (only those graded or submitted since ``since[course] - overlap`` when
-    the course has a ``since``), and the Grade Change Log.
+    all students (a large course's in parts, side by side; only those graded or
+    submitted since ``since[course] - overlap`` when the course has a ``since``), and
+    the Grade Change Log (since the same moment).
 
     Writes ``<kind>.ndjson`` for each of :data:`tracker.kinds.NAMES` and
     ``grade_changes.ndjson`` (unless the token may not read the log) into ``out_dir``
-    (created if missing). The files appear
-    only when everything was fetched; until then, what is fetched waits in
-    ``out_dir/.fetch`` for a ``resume``. ``progress(text, courses_done, courses)`` is
-    called as the fetch advances.
+    (created if missing). The files appear only when everything was fetched; until
+    then, what is fetched waits in ``out_dir/.fetch`` for a ``resume``.
+    ``progress(text, courses_done, courses)`` is called as the fetch advances.
     """
     if course_ids is None and account_id is None:
         raise ConfigurationError("fetch_bundle needs course_ids or account_id: say what to fetch")
