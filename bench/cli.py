@@ -66,6 +66,8 @@ def default_cache_dir() -> Path:
               help="Only the live step: tracker syncs (full, incremental unchanged, incremental "
                    "after 1% regraded) from a Canvas-like server of the bench's own. Part of "
                    "every run at full.")
+@click.option("--no-live", is_flag=True,
+              help="Leave out the live step (at full it adds about 10 minutes a shape).")
 @click.option("--live-delay", type=click.FloatRange(min=0), default=live.DEFAULT_DELAY,
               show_default=True, help="Seconds the Canvas-like server takes per request.")
 @click.option("--live-concurrency", type=click.IntRange(min=1),
@@ -75,8 +77,8 @@ def default_cache_dir() -> Path:
 def main(scale: str, shape: str | None, repeat: int | None, database_url: str | None, cache_dir: Path | None,
          json_path: Path, peer_rows: int | None, query_runs: int | None,
          memory_check: bool | None, no_peers: bool, no_queries: bool, psql: str | None,
-         markdown: bool, live_only: bool, live_delay: float, live_concurrency: int | None,
-         check: bool) -> None:
+         markdown: bool, live_only: bool, no_live: bool, live_delay: float,
+         live_concurrency: int | None, check: bool) -> None:
     """Measure tracker beside the physical floor and its peers, on the same data, in one run.
 
     \b
@@ -86,6 +88,8 @@ def main(scale: str, shape: str | None, repeat: int | None, database_url: str | 
     python -m bench --shape tall           ~50,000 submissions as 2 courses of 1,000 students
     python -m bench --live                 only the live syncs, 100 ms a request
     """
+    if live_only and no_live:
+        raise click.UsageError("--live runs only the live step; --no-live leaves it out")
     chosen = SCALES[scale]
     shapes = chosen.shapes if shape is None else SHAPES if shape == "both" else (shape,)
     options = Options(
@@ -94,7 +98,7 @@ def main(scale: str, shape: str | None, repeat: int | None, database_url: str | 
         peers=not no_peers, queries=not no_queries,
         memory_check=chosen.memory_check if memory_check is None else memory_check,
         peer_rows=peer_rows, query_runs=query_runs, command=python_command(),
-        live=live_only or chosen.live, live_only=live_only, live_delay=live_delay,
+        live=live_only or (chosen.live and not no_live), live_only=live_only, live_delay=live_delay,
         live_concurrency=live_concurrency)
     err = Console(stderr=True)
     started = time.perf_counter()
