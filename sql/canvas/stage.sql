@@ -148,11 +148,14 @@ FROM (
     SELECT tracker.canvas_id(doc -> 'course_id') FROM pg_temp.raw_enrollments
     UNION
     SELECT coalesce(a.course_id, stored.course_id)
-    FROM pg_temp.raw_submissions AS r
+    FROM (  -- the assignments first: a million submissions name a few thousand
+        SELECT DISTINCT tracker.canvas_id(doc -> 'assignment_id') AS assignment_id
+        FROM pg_temp.raw_submissions
+    ) AS r
     LEFT JOIN (SELECT DISTINCT tracker.canvas_id(doc -> 'id') AS id, tracker.canvas_id(doc -> 'course_id') AS course_id
                FROM pg_temp.raw_assignments) AS a
-           ON a.id = tracker.canvas_id(r.doc -> 'assignment_id')
-    LEFT JOIN canvas.assignments AS stored ON stored.id = tracker.canvas_id(r.doc -> 'assignment_id')
+           ON a.id = r.assignment_id
+    LEFT JOIN canvas.assignments AS stored ON stored.id = r.assignment_id
     UNION
     SELECT tracker.canvas_id(doc -> 'links' -> 'course') FROM pg_temp.raw_grade_changes
     UNION
