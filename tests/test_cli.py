@@ -143,9 +143,11 @@ def test_a_live_sync_interrupted_mid_fetch_resumes_with_only_the_rest(
         server.slow(late, 2.0)
         args = ["sync", "--canvas-url", server.base_url, "--course", str(ALGEBRA),
                 "--course", str(BIOLOGY), "--concurrency", "1"]
+        # Ctrl-C as on a terminal: a shell's background job (CI) starts with SIGINT ignored.
         killed = subprocess.Popen([sys.executable, "-c", "from tracker.cli import main; main()",
                                    *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True, env=os.environ.copy())
+                                  text=True, env=os.environ.copy(),
+                                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 30
         while late not in server.answering:
             assert time.monotonic() < deadline and killed.poll() is None, killed.communicate()
