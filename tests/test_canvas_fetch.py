@@ -21,7 +21,7 @@ from bench.throttle import LeakyBucket
 from tracker import canvas_fetch
 from tracker.canvas_api import CanvasApiError, CanvasClient
 from tracker.canvas_fetch import fetch_bundle
-from tracker.errors import ConfigurationError, NotFoundError
+from tracker.errors import ConfigurationError, NotFoundError, SyncConflictError
 from tracker.kinds import NAMES as BUNDLE_KINDS
 
 V1 = "/api/v1"
@@ -430,3 +430,16 @@ def test_a_token_without_the_audit_permission_skips_the_log_with_one_warning(
     warnings = [r for r in caplog.records if "Grade Change Log" in r.getMessage()]
     assert len(warnings) == 1 and "permission" in warnings[0].getMessage()
     assert TOKEN not in caplog.text
+
+
+def test_two_fetches_into_one_folder_do_not_mix(
+    server: CanvasServer, client: CanvasClient, tmp_path: Path
+) -> None:
+    institution(server)
+    with canvas_fetch.exclusive(tmp_path / "f"):  # a live sync of the same scope, under way
+        with (pytest.raises(SyncConflictError, match="another live sync is fetching into"),
+              canvas_fetch.exclusive(tmp_path / "f")):
+            fetch_bundle(client, tmp_path / "f", course_ids=[101, 102])
+    assert server.hits == []
+    with canvas_fetch.exclusive(tmp_path / "f") as folder:  # once it ended
+        assert fetch_bundle(client, folder, course_ids=[101, 102]).courses == 2

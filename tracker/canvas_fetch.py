@@ -36,13 +36,14 @@ fetch with one warning, and the bundle's ``grade_changes.ndjson`` holds what was
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,12 +52,12 @@ from typing import IO, Any, Self
 import orjson
 
 from tracker.canvas_api import CanvasApiError, CanvasClient, ParamValue
-from tracker.errors import ConfigurationError, NotFoundError
+from tracker.errors import ConfigurationError, NotFoundError, SyncConflictError
 from tracker.kinds import NAMES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_OVERLAP", "GRADE_CHANGES", "FetchReport", "fetch_bundle"]
+__all__ = ["DEFAULT_OVERLAP", "GRADE_CHANGES", "FetchReport", "exclusive", "fetch_bundle"]
 
 #: The bundle file of the Grade Change Log's events (layer 2 only: no ``canvas`` table).
 GRADE_CHANGES = "grade_changes"
@@ -95,6 +96,7 @@ COURSE_TASKS: dict[str, tuple[str, ...]] = {
 SUBMISSIONS_PER_PART = 2_500
 
 _WORK = ".fetch"
+_LOCK = ".lock"
 _SCOPE = "scope.json"
 _DONE = "done.json"
 _TICK = 0.25  # seconds between progress reports
@@ -208,6 +210,23 @@ def fetch_bundle(
              ", ".join(f"{n} {kind}" for kind, n in counts.items()), report.requests,
              report.max_in_flight, report.throttled)
     return report
+
+
+@contextmanager
+def exclusive(folder: Path) -> Iterator[Path]:
+    """Hold ``folder`` (created if missing) for one fetch and what follows it, until the
+    block ends: two fetches of one scope into it (a nightly job that overran) would write
+    each other's files. Raises SyncConflictError when another process holds it."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(folder / _LOCK, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SyncConflictError(
+                f"another live sync is fetching into {folder} (the same Canvas and courses): "
+                "wait for it to end, then run again"
+            ) from None
+        yield folder
 
 
 # -- the scope ---------------------------------------------------------------------------

@@ -239,15 +239,17 @@ def sync_canvas(
         since = _watermarks(conn, client.base_url) if incremental else None
         folder = fetch_dir or _fetch_folder(client.base_url, course_ids, account_id, term_id,
                                             incremental)
-        report = canvas_fetch.fetch_bundle(
-            client, folder, course_ids=course_ids, account_id=account_id, term_id=term_id,
-            since=since, overlap=overlap, resume=resume, progress=progress)
-    try:
-        options.setdefault("courses", course_ids)
-        result = sync_bundle(conn, folder, source=client.base_url,
-                             watermarks=report.watermarks, **options)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        with canvas_fetch.exclusive(folder):
+            report = canvas_fetch.fetch_bundle(
+                client, folder, course_ids=course_ids, account_id=account_id,
+                term_id=term_id, since=since, overlap=overlap, resume=resume,
+                progress=progress)
+            try:
+                options.setdefault("courses", course_ids)
+                result = sync_bundle(conn, folder, source=client.base_url,
+                                     watermarks=report.watermarks, **options)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
     return dataclasses.replace(result, fetch=report)
 
 
