@@ -134,7 +134,7 @@ class _Scope:
     account_id: int | None
     term_id: int | None
     incremental: bool
-    courses: list[int] = field(default_factory=list)  # filled once listed
+    courses: list[Any] = field(default_factory=list)  # filled once listed
 
     def same_request(self, other: _Scope) -> bool:
         return (self.source, self.course_ids, self.account_id, self.term_id,
@@ -253,7 +253,7 @@ def _list_scope(client: CanvasClient, work: Path, scope: _Scope) -> _Scope:
     with _Part(work / "courses.ndjson") as out:
         for course in _courses(client, scope.course_ids, scope.account_id, scope.term_id):
             out.write(course)
-            scope.courses.append(int(course["id"]))
+            scope.courses.append(course["id"])  # as Canvas gives it: the path's id
             term = course.get("term")
             if isinstance(term, dict) and "id" in term:
                 embedded_terms.setdefault(term["id"], term)
