@@ -9,6 +9,7 @@ All databases of a run share the run's prefix and are dropped at its end.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -184,4 +185,105 @@ def by_schema(changes: Counters) -> dict[str, dict[str, int]]:
         out[schema]["inserted"] += ins
         out[schema]["updated"] += upd
         out[schema]["deleted"] += dele
+    return out
+
+
+# -- what a step cost beyond its time: WAL, its backend's CPU, the sizes it left -----------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where the server stood when a step's work began, read on the step's own connection."""
+
+    lsn: str
+    """``pg_current_wal_lsn()``: cluster-wide, so what else runs meanwhile counts too."""
+    pid: int
+    """The step's backend (``pg_backend_pid()``)."""
+    backend_cpu: float | None
+    """That backend's CPU seconds so far (:func:`backend_cpu_seconds`)."""
+
+
+def mark(conn: psycopg.Connection[Any], *, local: bool = True) -> Mark:
+    """A :class:`Mark` read on ``conn``, leaving it as it was (no transaction left open).
+
+    ``local``: the server runs on this machine, so its backend's ``/proc`` entry is ours
+    to read (else no CPU is read)."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    row = conn.execute("SELECT pg_current_wal_lsn()::text, pg_backend_pid()").fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()
+    assert row is not None
+    lsn, pid = str(row[0]), int(row[1])
+    return Mark(lsn=lsn, pid=pid, backend_cpu=backend_cpu_seconds(pid) if local else None)
+
+
+def cost_since(conn: psycopg.Connection[Any], start: Mark) -> dict[str, Any]:
+    """The WAL written since ``start`` (bytes) and the CPU seconds of ``start``'s backend
+    since then (None when not read, or when ``conn`` is another backend's), read on ``conn``."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)::bigint,"
+                       " pg_backend_pid()", (start.lsn,)).fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()
+    assert row is not None
+    cpu = backend_cpu_seconds(start.pid) if row[1] == start.pid else None
+    return {"wal_bytes": int(row[0]), "server_cpu_seconds": cpu_delta(start.backend_cpu, cpu)}
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    """CPU seconds from reading ``before`` to reading ``after`` (None if either is)."""
+    return None if before is None or after is None else round(after - before, 3)
+
+
+def backend_cpu_seconds(pid: int) -> float | None:
+    """The user and system CPU seconds of PostgreSQL backend ``pid`` so far, from
+    ``/proc/<pid>/stat``; None where that is unreadable or is no PostgreSQL process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return cpu_of_stat(stat.read())
+    except OSError:
+        return None
+
+
+def cpu_of_stat(text: str) -> float | None:
+    """utime + stime of a ``/proc/<pid>/stat`` line, in seconds; None unless its
+    command is ``postgres`` (so that a pid of another machine's server read here,
+    whatever it is, is not taken for the backend)."""
+    head, _, rest = text.rpartition(")")
+    if head.partition("(")[2] != "postgres":
+        return None
+    fields = rest.split()  # fields 3 onwards: utime and stime are fields 14 and 15
+    if len(fields) < 13:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url``'s server runs on this machine (a Unix socket or a loopback host)."""
+    host = str(psycopg.conninfo.conninfo_to_dict(url).get("host") or "")
+    return all(h == "" or h.startswith("/") or h in ("localhost", "127.0.0.1", "::1")
+               for h in host.split(","))
+
+
+#: Sizes: per schema, or per table (``schema.table``): [table bytes, index bytes].
+Sizes = dict[str, list[int]]
+
+
+def sizes(url: str) -> Sizes:
+    """The tables of :data:`SCHEMAS`, their bytes (``pg_table_size``: heap, TOAST, free
+    space and visibility maps) and their indexes' (``pg_indexes_size``), per table and
+    summed per schema."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname, n.nspname || '.' || c.relname,"
+            " pg_table_size(c.oid), pg_indexes_size(c.oid)"
+            " FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%s)"
+            " ORDER BY 2", (list(SCHEMAS),)).fetchall()
+    out: Sizes = {}
+    for schema, table, heap, indexes in rows:
+        out[table] = [heap, indexes]
+        total = out.setdefault(schema, [0, 0])
+        total[0] += heap
+        total[1] += indexes
     return out
