@@ -202,22 +202,28 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
         resource.RUSAGE_CHILDREN).ru_maxrss, info={})
     if done.returncode != 0:
         raise RuntimeError(f"psql failed: {done.stderr.strip()}")
-    before, after, wal = (done.stdout.splitlines() + ["", "", ""])[:3]
+    before, after, last = (done.stdout.splitlines() + ["", "", ""])[:3]
+    wal, started = last.split("|")
     local = server.is_local(url)
-    cpu = [server.cpu_of_stat(line) if local and line else None for line in (before, after)]
+    cpu = [server.cpu_of_stat(line, float(started)) if local and line else None
+           for line in (before, after)]
     result["cost"].update(wal_bytes=int(wal), server_cpu_seconds=server.cpu_delta(*cpu))
     return result
 
 
 #: The floor's psql script: the backend's ``/proc/<pid>/stat`` line before and after the
-#: copy (an empty line where unreadable), then the WAL bytes written between.
+#: copy (an empty line where unreadable), then the WAL bytes written between and when the
+#: backend started (to tell it from another process of that pid: :func:`server.cpu_of_stat`).
 FLOOR_SCRIPT = """\
 SELECT pg_backend_pid() AS bench_pid, pg_current_wal_lsn() AS bench_lsn \\gset
 \\setenv BENCH_PID :bench_pid
 \\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
 {copy}
 \\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
-SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :'bench_lsn')::bigint;
+SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :'bench_lsn')::bigint,
+       extract(epoch FROM backend_start)
+  FROM pg_stat_activity
+ WHERE pid = pg_backend_pid();
 """
 
 

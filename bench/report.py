@@ -334,7 +334,8 @@ def live_rows(results: Results) -> tuple[list[str], list[list[str]]]:
 
 def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[str]]]]:
     """The shapes side by side, by title: the targets, the syncs' ratios to the floor,
-    the queries' p95 and the live syncs (headers and rows); a table with no rows left out."""
+    each step's CPU and WAL, the queries' p95 and the live syncs (headers and rows); a
+    table with no rows left out."""
     def ratio(m: Measurement, r: Results) -> str:
         found = _ratio(m, r.get("floor.full_rows"))
         return f"{m.median:.2f} s" + ("" if found is None else f" ({found:.2f}×)")
@@ -346,6 +347,10 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
         "tracker (× the full-row floor)": (
             lambda r: {m.label: ratio(m, r) for m in r.measurements if m.group == "tracker"},
             "method"),
+        "what each step cost (client CPU s / server CPU s, WAL)": (
+            lambda r: {m.label: f"{_seconds(m.client_cpu_seconds)} / "
+                                f"{_seconds(m.server_cpu_seconds)}, {_bytes(m.wal_bytes)}"
+                       for m in r.measurements if m.wal_bytes is not None}, "method"),
         "queries, p95 ms": (lambda r: {q.name: f"{q.p95_ms:.2f}" for q in r.queries}, "query"),
         "live syncs (seconds, requests)": (
             lambda r: {m.label: f"{m.median:.2f} s, {m.info['requests']:,}"

@@ -199,35 +199,45 @@ class Mark:
     """``pg_current_wal_lsn()``: cluster-wide, so what else runs meanwhile counts too."""
     pid: int
     """The step's backend (``pg_backend_pid()``)."""
+    started: float
+    """When that backend started (``backend_start``, seconds since the epoch)."""
     backend_cpu: float | None
     """That backend's CPU seconds so far (:func:`backend_cpu_seconds`)."""
+
+
+#: Where the step's connection stands: the WAL position, its backend and when that began.
+_WHERE = ("SELECT pg_current_wal_lsn()::text, pg_backend_pid(), extract(epoch FROM backend_start)"
+          " FROM pg_stat_activity WHERE pid = pg_backend_pid()")
 
 
 def mark(conn: psycopg.Connection[Any], *, local: bool = True) -> Mark:
     """A :class:`Mark` read on ``conn``, leaving it as it was (no transaction left open).
 
-    ``local``: the server runs on this machine, so its backend's ``/proc`` entry is ours
-    to read (else no CPU is read)."""
-    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    row = conn.execute("SELECT pg_current_wal_lsn()::text, pg_backend_pid()").fetchone()
-    if idle and not conn.autocommit:
-        conn.rollback()
-    assert row is not None
-    lsn, pid = str(row[0]), int(row[1])
-    return Mark(lsn=lsn, pid=pid, backend_cpu=backend_cpu_seconds(pid) if local else None)
+    ``local``: the server runs on this machine, so its backend's ``/proc`` entry may be
+    read (else no CPU is)."""
+    lsn, pid, started = _where(conn)
+    return Mark(lsn=lsn, pid=pid, started=started,
+                backend_cpu=backend_cpu_seconds(pid, started) if local else None)
 
 
 def cost_since(conn: psycopg.Connection[Any], start: Mark) -> dict[str, Any]:
     """The WAL written since ``start`` (bytes) and the CPU seconds of ``start``'s backend
     since then (None when not read, or when ``conn`` is another backend's), read on ``conn``."""
-    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    row = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)::bigint,"
-                       " pg_backend_pid()", (start.lsn,)).fetchone()
-    if idle and not conn.autocommit:
-        conn.rollback()
+    lsn, pid, _ = _where(conn)
+    row = conn.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::bigint",
+                       (lsn, start.lsn)).fetchone()
     assert row is not None
-    cpu = backend_cpu_seconds(start.pid) if row[1] == start.pid else None
+    cpu = backend_cpu_seconds(pid, start.started) if pid == start.pid else None
     return {"wal_bytes": int(row[0]), "server_cpu_seconds": cpu_delta(start.backend_cpu, cpu)}
+
+
+def _where(conn: psycopg.Connection[Any]) -> tuple[str, int, float]:
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    row = conn.execute(_WHERE).fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()  # as it was: no transaction open
+    assert row is not None
+    return str(row[0]), int(row[1]), float(row[2])
 
 
 def cpu_delta(before: float | None, after: float | None) -> float | None:
@@ -235,27 +245,42 @@ def cpu_delta(before: float | None, after: float | None) -> float | None:
     return None if before is None or after is None else round(after - before, 3)
 
 
-def backend_cpu_seconds(pid: int) -> float | None:
-    """The user and system CPU seconds of PostgreSQL backend ``pid`` so far, from
-    ``/proc/<pid>/stat``; None where that is unreadable or is no PostgreSQL process."""
+def backend_cpu_seconds(pid: int, started: float) -> float | None:
+    """The user and system CPU seconds so far of the PostgreSQL backend ``pid`` that
+    started at ``started`` (epoch seconds), from ``/proc/<pid>/stat``; None where that is
+    unreadable or another process's (:func:`cpu_of_stat`)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return cpu_of_stat(stat.read())
+            return cpu_of_stat(stat.read(), started)
     except OSError:
         return None
 
 
-def cpu_of_stat(text: str) -> float | None:
-    """utime + stime of a ``/proc/<pid>/stat`` line, in seconds; None unless its
-    command is ``postgres`` (so that a pid of another machine's server read here,
-    whatever it is, is not taken for the backend)."""
+def cpu_of_stat(text: str, started: float) -> float | None:
+    """utime + stime of a ``/proc/<pid>/stat`` line, in seconds; None unless its command is
+    ``postgres`` and it started within a second of ``started``: so that a pid read on
+    another machine, or in a container's namespace, is never taken for the backend."""
     head, _, rest = text.rpartition(")")
-    if head.partition("(")[2] != "postgres":
+    fields = rest.split()  # fields 3 onwards: utime, stime and starttime are 14, 15 and 22
+    if head.partition("(")[2] != "postgres" or len(fields) < 20:
         return None
-    fields = rest.split()  # fields 3 onwards: utime and stime are fields 14 and 15
-    if len(fields) < 13:
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = _boot_time()
+    if boot is None or abs(boot + int(fields[19]) / ticks - started) > 1.0:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _boot_time() -> float | None:
+    """When this machine booted (``btime`` of ``/proc/stat``, seconds since the epoch)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            for line in stat:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def is_local(url: str) -> bool:
@@ -271,8 +296,8 @@ Sizes = dict[str, list[int]]
 
 def sizes(url: str) -> Sizes:
     """The tables of :data:`SCHEMAS`, their bytes (``pg_table_size``: heap, TOAST, free
-    space and visibility maps) and their indexes' (``pg_indexes_size``), per table and
-    summed per schema."""
+    space and visibility maps) and their indexes' (``pg_indexes_size``): summed per schema,
+    then per table."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT n.nspname, n.nspname || '.' || c.relname,"
@@ -280,10 +305,9 @@ def sizes(url: str) -> Sizes:
             " FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
             " WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%s)"
             " ORDER BY 2", (list(SCHEMAS),)).fetchall()
-    out: Sizes = {}
-    for schema, table, heap, indexes in rows:
-        out[table] = [heap, indexes]
-        total = out.setdefault(schema, [0, 0])
+    schemas: Sizes = {}
+    for schema, _, heap, indexes in rows:
+        total = schemas.setdefault(schema, [0, 0])
         total[0] += heap
         total[1] += indexes
-    return out
+    return {**dict(sorted(schemas.items())), **{table: [h, i] for _, table, h, i in rows}}
