@@ -13,8 +13,8 @@ of the programs it ran and waited for: psql, the ``tracker`` command), the CPU s
 the step's backend (``pg_backend_pid()`` on the step's connection, its ``/proc/<pid>/stat``
 read before and after: None when the server is not on this machine, and for the live sync,
 whose connections are the ``tracker`` command's own), and the WAL bytes written meanwhile
-(``pg_current_wal_lsn()`` before and after: cluster-wide, so the run measures one step at a
-time).
+(``pg_current_wal_insert_lsn()`` before and after: cluster-wide, so the run measures one
+step at a time).
 
 ``seconds`` covers the work only (connecting included, the interpreter's start and
 imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
@@ -91,7 +91,7 @@ def run_step(step: str, **args: Any) -> StepResult:
 
 
 class Span:
-    """A step's work, measured from :meth:`begin` to :meth:`end`: wall seconds, the client's
+    """A step's work, measured from its making to :meth:`end`: wall seconds, the client's
     CPU and, once :meth:`on` has read where the step's connection stood, its backend's CPU
     and the WAL written."""
 
@@ -100,16 +100,12 @@ class Span:
         self.cpu = _cpu_seconds()
         self.mark: server.Mark | None = None
 
-    @classmethod
-    def begin(cls) -> Span:
-        return cls()
-
     def on(self, conn: psycopg.Connection[Any], url: str) -> None:
         """Read where the server stands on the step's connection ``conn`` (to ``url``)."""
         self.mark = server.mark(conn, local=server.is_local(url))
 
     def end(self, conn: psycopg.Connection[Any] | None, **result: Any) -> dict[str, Any]:
-        """``result`` (``rows``, ``info``, …) with the seconds and the cost since :meth:`begin`;
+        """``result`` (``rows``, ``info``, …) with the seconds and the cost since the start;
         ``conn`` is the step's connection, still open (None: the cost on the server unread)."""
         seconds = time.perf_counter() - self.started
         cost: dict[str, Any] = {"client_cpu_seconds": round(_cpu_seconds() - self.cpu, 3),
@@ -136,7 +132,7 @@ def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any
             phases[step_now] = phases.get(step_now, 0.0) + now - step_started
             step_now, step_started = step, now
 
-    span = Span.begin()
+    span = Span()
     with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
         span.on(conn, url)
         report = sync.sync_bundle(conn, Path(bundle), progress=progress)
@@ -167,7 +163,7 @@ def _tracker_undo(url: str, application_name: str) -> dict[str, Any]:
 
     from tracker import sync
 
-    span = Span.begin()
+    span = Span()
     with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
         span.on(conn, url)
         run = sync.undo(conn)
@@ -193,7 +189,7 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
     path = csv.replace("'", "''")
     script = FLOOR_SCRIPT.format(
         copy=f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)")
-    span = Span.begin()
+    span = Span()
     conninfo = make_conninfo("", **params)
     done = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
                            "-f", "-"], input=script, env=env, capture_output=True, text=True,
@@ -215,12 +211,12 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
 #: copy (an empty line where unreadable), then the WAL bytes written between and when the
 #: backend started (to tell it from another process of that pid: :func:`server.cpu_of_stat`).
 FLOOR_SCRIPT = """\
-SELECT pg_backend_pid() AS bench_pid, pg_current_wal_lsn() AS bench_lsn \\gset
+SELECT pg_backend_pid() AS bench_pid, pg_current_wal_insert_lsn() AS bench_lsn \\gset
 \\setenv BENCH_PID :bench_pid
 \\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
 {copy}
 \\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
-SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :'bench_lsn')::bigint,
+SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), :'bench_lsn')::bigint,
        extract(epoch FROM backend_start)
   FROM pg_stat_activity
  WHERE pid = pg_backend_pid();
@@ -242,7 +238,7 @@ def _tracker_live_sync(url: str, canvas_url: str, account: int, token: str, incr
         command += ["--concurrency", str(concurrency)]
     env = {**os.environ, "DATABASE_URL": url, "CANVAS_API_TOKEN": token}
     with psycopg.connect(url, autocommit=True) as meter:  # not the command's: its WAL only
-        span = Span.begin()
+        span = Span()
         span.on(meter, url)
         done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, check=False)

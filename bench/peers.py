@@ -21,8 +21,8 @@ from the assignments file, and writes typed columns plus ``raw`` into the same
 
 Each reports its seconds from the moment it connects (the ORM's reflection of the table
 aside) and what they cost beyond time (:class:`bench.child.Span`), read on its
-connection. ``limit`` takes the bundle's first N submissions only (the run then extrapolates). The
-peers write no journal, history or lifecycle rows. The columns tracker keeps for itself
+connection. ``limit`` takes the bundle's first N submissions only (the run then
+extrapolates). The peers write no journal, history or lifecycle rows. The columns tracker keeps for itself
 get what the table's constraints ask: ``sync_id`` the one given (that of the rows
 already stored, so that an unchanged row stays equal), and ``raw_hash`` (where the
 table has it) the digest tracker takes of the document. SQLAlchemy is used here and nowhere
@@ -92,7 +92,7 @@ def orm_bulk_insert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
 def cd2_upsert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
                application_name: str) -> dict[str, Any]:
     """``executemany`` of ``INSERT … ON CONFLICT (id) DO UPDATE``, 100,000 rows a batch."""
-    span = Span.begin()
+    span = Span()
     count = 0
     with psycopg.connect(url, application_name=application_name) as conn:
         span.on(conn, url)
@@ -116,12 +116,12 @@ def dap_merge(url: str, bundle_dir: str, limit: int | None, sync_id: int,
               application_name: str) -> dict[str, Any]:
     """``COPY`` of full rows into a temporary stage, then ``INSERT … SELECT … ON CONFLICT (id)
     DO UPDATE`` from it, in one transaction."""
-    span = Span.begin()
+    span = Span()
     with psycopg.connect(url, application_name=application_name) as conn:
         span.on(conn, url)
-        kinds = _table_kinds(conn)
+        kinds = _table_kinds(conn)  # the transaction begins
         columns = ", ".join(kinds)
-        with conn.transaction(), conn.cursor() as cur:
+        with conn.cursor() as cur:
             cur.execute(f"CREATE TEMPORARY TABLE dap_stage (LIKE {TABLE}) ON COMMIT DROP")
             with cur.copy(f"COPY dap_stage ({columns}) FROM STDIN") as copy:
                 for row in _rows(Path(bundle_dir), kinds, limit, sync_id, typed=False):
@@ -130,6 +130,7 @@ def dap_merge(url: str, bundle_dir: str, limit: int | None, sync_id: int,
                         f"SELECT {columns} FROM dap_stage\n"
                         f"{_on_conflict_update(list(kinds))}")
             count = cur.rowcount
+        conn.commit()
         return span.end(conn, rows=count)
 
 
@@ -224,7 +225,7 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def _orm_span(engine: Any, url: str) -> Span:
     """A :class:`Span` begun now, read on the engine's connection (which the session then
     checks out of the pool: the one connection it holds)."""
-    span = Span.begin()
+    span = Span()
     with engine.connect() as conn:
         span.on(conn.connection.driver_connection, url)
     return span

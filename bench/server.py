@@ -196,7 +196,8 @@ class Mark:
     """Where the server stood when a step's work began, read on the step's own connection."""
 
     lsn: str
-    """``pg_current_wal_lsn()``: cluster-wide, so what else runs meanwhile counts too."""
+    """``pg_current_wal_insert_lsn()``: where the next WAL record goes, whether written out
+    yet or not; cluster-wide, so what else runs meanwhile counts too."""
     pid: int
     """The step's backend (``pg_backend_pid()``)."""
     started: float
@@ -206,7 +207,8 @@ class Mark:
 
 
 #: Where the step's connection stands: the WAL position, its backend and when that began.
-_WHERE = ("SELECT pg_current_wal_lsn()::text, pg_backend_pid(), extract(epoch FROM backend_start)"
+_WHERE = ("SELECT pg_current_wal_insert_lsn()::text, pg_backend_pid(),"
+          " extract(epoch FROM backend_start)"
           " FROM pg_stat_activity WHERE pid = pg_backend_pid()")
 
 

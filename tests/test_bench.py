@@ -231,7 +231,9 @@ def test_every_step_reports_the_sizes_it_left(smoke: dict[str, Any]) -> None:
         for schema in ("canvas", "history", "lifecycle", "tracker"):
             assert sizes[schema][0] > 0 and sizes[schema][1] > 0, (key, schema)
         tables = [sizes[t] for t in sizes if t.startswith("canvas.")]
-        assert [sum(t[0] for t in tables), sum(t[1] for t in tables)] == sizes["canvas"], key
+        rounding = len(tables) if m["extrapolated"] else 0  # each extrapolated on its own
+        assert sum(t[0] for t in tables) == pytest.approx(sizes["canvas"][0], abs=rounding)
+        assert sum(t[1] for t in tables) == pytest.approx(sizes["canvas"][1], abs=rounding)
     measurements = by_key(smoke)
     synced = measurements["tracker.first_sync"]["sizes"]["canvas.submissions"]
     floor = measurements["floor.full_rows"]["sizes"]["canvas.submissions"]
