@@ -285,7 +285,7 @@ class _Bench:
         seconds, peaks, results, kept = [], [], [], None
         worst: dict[str, dict[str, int]] = {}
         tables: dict[str, list[int]] = {}
-        sizes: server.Sizes = {}
+        sizes: tuple[server.Sizes, server.Sizes] = ({}, {})  # the first run's, before and after
         for i in range(runs):
             self.progress(f"{label}: run {i + 1} of {runs}")
             name = self.srv.name(f"{key.replace('.', '_')}_{i}")
@@ -296,9 +296,9 @@ class _Bench:
             result = child.run_step(step, url=url, application_name=application_name, **args)
             changes = server.settled_changes(url, before, application_name=application_name,
                                              moved=moved)
-            if i == 0:
-                sizes = _grown(sizes_before, server.sizes(url),
-                               total_rows / sample_rows if sample_rows and total_rows else 1.0)
+            if i == 0:  # the sizes, and the rows changed per table, of the first run
+                sizes = (sizes_before, server.sizes(url))
+                tables = {t: list(c) for t, c in sorted(changes.items())}
             if keep_first and i == 0:
                 kept = name
             else:
@@ -310,8 +310,6 @@ class _Bench:
                 for what, n in counts.items():
                     worst.setdefault(schema, {}).setdefault(what, 0)
                     worst[schema][what] = max(worst[schema][what], n)
-            if i == 0:
-                tables = {t: list(c) for t, c in sorted(changes.items())}
             self.progress(f"{label}: run {i + 1} of {runs}: {result.seconds:.2f} s, "
                           f"{result.peak_kb / 1024:.0f} MB")
         rows = total_rows or results[0].rows
@@ -328,7 +326,7 @@ class _Bench:
             statements=statements, client_cpu_seconds=cost["client_cpu_seconds"],
             server_cpu_seconds=cost["server_cpu_seconds"],
             wal_bytes=None if cost["wal_bytes"] is None else round(cost["wal_bytes"]),
-            sizes=sizes)
+            sizes=_grown(*sizes, factor))
         return measurement, kept
 
     def _peers(self, rev0: data.Bundle, rev1: data.Bundle, parents: str,
