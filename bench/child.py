@@ -3,9 +3,18 @@
 The parent calls :func:`run_step`; the child (``python -m bench.child STEP FOLDER``)
 reads its arguments from ``FOLDER/args.json`` (not the command line, which anyone on the
 machine may read: it holds the database URL), imports what the step needs, runs it, and
-writes ``{"seconds", "rows", "peak_kb", "info"}`` to ``FOLDER/result.json``. A sync or
-an undo also names, in ``info["statements"]``, its :data:`SLOWEST` slowest SQL-file
+writes ``{"seconds", "rows", "peak_kb", "cost", "info"}`` to ``FOLDER/result.json``. A
+sync or an undo also names, in ``info["statements"]``, its :data:`SLOWEST` slowest SQL-file
 statements (``tracker.monitor.watch``): name, milliseconds and rows.
+
+``cost`` is what the work cost beyond its time (:class:`Span`), over the same span as
+``seconds``: the client's CPU seconds (this process's own user and system time, plus that
+of the programs it ran and waited for: psql, the ``tracker`` command), the CPU seconds of
+the step's backend (``pg_backend_pid()`` on the step's connection, its ``/proc/<pid>/stat``
+read before and after: None when the server is not on this machine, and for the live sync,
+whose connections are the ``tracker`` command's own), and the WAL bytes written meanwhile
+(``pg_current_wal_insert_lsn()`` before and after: cluster-wide, so the run measures one
+step at a time).
 
 ``seconds`` covers the work only (connecting included, the interpreter's start and
 imports not); ``peak_kb`` is the child's maximum resident set size, or that of the
@@ -33,6 +42,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from bench import server
 from tracker import monitor
 from tracker.errors import TrackerError
 
@@ -52,6 +64,8 @@ class StepResult:
     seconds: float
     rows: int
     peak_kb: int
+    cost: dict[str, Any]
+    """``client_cpu_seconds``, ``server_cpu_seconds`` and ``wal_bytes`` (see the module's notes)."""
     info: dict[str, Any]
 
 
@@ -76,6 +90,31 @@ def run_step(step: str, **args: Any) -> StepResult:
 # -- in the child --------------------------------------------------------------------------------
 
 
+class Span:
+    """A step's work, measured from its making to :meth:`end`: wall seconds, the client's
+    CPU and, once :meth:`on` has read where the step's connection stood, its backend's CPU
+    and the WAL written."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.cpu = _cpu_seconds()
+        self.mark: server.Mark | None = None
+
+    def on(self, conn: psycopg.Connection[Any], url: str) -> None:
+        """Read where the server stands on the step's connection ``conn`` (to ``url``)."""
+        self.mark = server.mark(conn, local=server.is_local(url))
+
+    def end(self, conn: psycopg.Connection[Any] | None, **result: Any) -> dict[str, Any]:
+        """``result`` (``rows``, ``info``, …) with the seconds and the cost since the start;
+        ``conn`` is the step's connection, still open (None: the cost on the server unread)."""
+        seconds = time.perf_counter() - self.started
+        cost: dict[str, Any] = {"client_cpu_seconds": round(_cpu_seconds() - self.cpu, 3),
+                                "server_cpu_seconds": None, "wal_bytes": None}
+        if conn is not None and self.mark is not None:
+            cost.update(server.cost_since(conn, self.mark))
+        return {"seconds": seconds, **result, "cost": cost}
+
+
 def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any]:
     """A sync, and where its time went: the wall time of each step it reports through
     its progress callback, and the CPU time this (the client's) process spent."""
@@ -93,20 +132,18 @@ def _tracker_sync(url: str, bundle: str, application_name: str) -> dict[str, Any
             phases[step_now] = phases.get(step_now, 0.0) + now - step_started
             step_now, step_started = step, now
 
-    cpu = _cpu_seconds()
-    started = time.perf_counter()
+    span = Span()
     with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
+        span.on(conn, url)
         report = sync.sync_bundle(conn, Path(bundle), progress=progress)
         progress("committing", 0, 0)
-    progress("", 0, 0)
-    seconds = time.perf_counter() - started
-    counts = {kind: vars(c) for kind, c in report.counts.items()}
-    rows = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in counts.values())
-    return {"seconds": seconds, "rows": rows,
-            "info": {"sync_id": report.sync_id, "changed": report.changed, "counts": counts,
-                     "client_cpu_seconds": round(_cpu_seconds() - cpu, 3),
-                     "phases": {k: round(v, 3) for k, v in phases.items()},
-                     "statements": _slowest(ran)}}
+        progress("", 0, 0)
+        counts = {kind: vars(c) for kind, c in report.counts.items()}
+        rows = sum(c["inserted"] + c["updated"] + c["unchanged"] for c in counts.values())
+        return span.end(conn, rows=rows, info={
+            "sync_id": report.sync_id, "changed": report.changed, "counts": counts,
+            "phases": {k: round(v, 3) for k, v in phases.items()},
+            "statements": _slowest(ran)})
 
 
 def _slowest(ran: list[monitor.Execution]) -> list[dict[str, Any]]:
@@ -116,8 +153,9 @@ def _slowest(ran: list[monitor.Execution]) -> list[dict[str, Any]]:
 
 
 def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """This process's CPU seconds, and those of the children it has waited for."""
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _tracker_undo(url: str, application_name: str) -> dict[str, Any]:
@@ -125,20 +163,22 @@ def _tracker_undo(url: str, application_name: str) -> dict[str, Any]:
 
     from tracker import sync
 
-    started = time.perf_counter()
+    span = Span()
     with monitor.watch() as ran, psycopg.connect(url, application_name=application_name) as conn:
+        span.on(conn, url)
         run = sync.undo(conn)
-    seconds = time.perf_counter() - started
-    rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) + int(c.get("history", 0))
-               for c in run.counts.values())
-    return {"seconds": seconds, "rows": rows,
-            "info": {"sync_id": run.sync_id, "statements": _slowest(ran)}}
+        rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0))
+                   + int(c.get("history", 0)) for c in run.counts.values())
+        return span.end(conn, rows=rows,
+                        info={"sync_id": run.sync_id, "statements": _slowest(ran)})
 
 
 def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: int,
            application_name: str) -> dict[str, Any]:
     """``psql \\copy`` of the CSV file into ``table``: the time and memory of psql itself.
 
+    psql's session also reads, around the copy, where the server stands (:data:`FLOOR_SCRIPT`):
+    its backend's ``/proc`` entry (through the shell, ``\\!``) and the WAL position.
     A password in ``url`` goes to psql through its environment, not its command line."""
     from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -147,16 +187,40 @@ def _floor(url: str, psql: str, table: str, columns: list[str], csv: str, rows: 
     if password := params.pop("password", None):
         env["PGPASSWORD"] = str(password)
     path = csv.replace("'", "''")
-    command = f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)"
-    started = time.perf_counter()
+    script = FLOOR_SCRIPT.format(
+        copy=f"\\copy {table} ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv)")
+    span = Span()
     conninfo = make_conninfo("", **params)
-    done = subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
-                           "-c", command], env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
+    done = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+                           "-f", "-"], input=script, env=env, capture_output=True, text=True,
+                          check=False)
+    result = span.end(None, rows=rows, peak_kb=resource.getrusage(
+        resource.RUSAGE_CHILDREN).ru_maxrss, info={})
     if done.returncode != 0:
         raise RuntimeError(f"psql failed: {done.stderr.strip()}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "rows": rows, "peak_kb": peak, "info": {}}
+    before, after, last = (done.stdout.splitlines() + ["", "", ""])[:3]
+    wal, started = last.split("|")
+    local = server.is_local(url)
+    cpu = [server.cpu_of_stat(line, float(started)) if local and line else None
+           for line in (before, after)]
+    result["cost"].update(wal_bytes=int(wal), server_cpu_seconds=server.cpu_delta(*cpu))
+    return result
+
+
+#: The floor's psql script: the backend's ``/proc/<pid>/stat`` line before and after the
+#: copy (an empty line where unreadable), then the WAL bytes written between and when the
+#: backend started (to tell it from another process of that pid: :func:`server.cpu_of_stat`).
+FLOOR_SCRIPT = """\
+SELECT pg_backend_pid() AS bench_pid, pg_current_wal_insert_lsn() AS bench_lsn \\gset
+\\setenv BENCH_PID :bench_pid
+\\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
+{copy}
+\\! cat /proc/$BENCH_PID/stat 2>/dev/null || echo
+SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), :'bench_lsn')::bigint,
+       extract(epoch FROM backend_start)
+  FROM pg_stat_activity
+ WHERE pid = pg_backend_pid();
+"""
 
 
 def _tracker_live_sync(url: str, canvas_url: str, account: int, token: str, incremental: bool,
@@ -173,10 +237,13 @@ def _tracker_live_sync(url: str, canvas_url: str, account: int, token: str, incr
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
     env = {**os.environ, "DATABASE_URL": url, "CANVAS_API_TOKEN": token}
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, check=False)
-    seconds = time.perf_counter() - started
+    with psycopg.connect(url, autocommit=True) as meter:  # not the command's: its WAL only
+        span = Span()
+        span.on(meter, url)
+        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, check=False)
+        measured = span.end(meter)
+    measured["cost"]["server_cpu_seconds"] = None
     if done.returncode != 0:
         raise RuntimeError(f"tracker sync failed (exit code {done.returncode}):\n"
                            f"{done.stderr.strip() or done.stdout.strip()}")
@@ -185,7 +252,7 @@ def _tracker_live_sync(url: str, canvas_url: str, account: int, token: str, incr
     rows = sum(int(c.get("inserted", 0)) + int(c.get("updated", 0)) + int(c.get("unchanged", 0))
                for c in counts.values())
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"seconds": seconds, "rows": rows, "peak_kb": peak,
+    return {**measured, "rows": rows, "peak_kb": peak,
             "info": {"sync_id": report.get("sync_id"), "changed": report.get("changed"),
                      "counts": counts, "fetch": report.get("fetch")}}
 
@@ -208,6 +275,7 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "orm_merge": _peer("orm_merge"),
     "orm_bulk_insert": _peer("orm_bulk_insert"),
     "cd2_upsert": _peer("cd2_upsert"),
+    "dap_merge": _peer("dap_merge"),
 }
 
 
@@ -228,6 +296,7 @@ def _main(argv: list[str]) -> None:
     result = STEPS[step](**json.loads((folder / "args.json").read_text()))
     result.setdefault("peak_kb", own_peak_kb())
     result.setdefault("info", {})
+    result.setdefault("cost", {})
     (folder / "result.json").write_text(json.dumps(result))
 
 

@@ -57,7 +57,7 @@ def default_cache_dir() -> Path:
 @click.option("--memory-check/--no-memory-check", default=None,
               help="Also sync a bundle twice the size once, to see that peak memory stays flat. "
                    "Default: on up to medium.")
-@click.option("--no-peers", is_flag=True, help="Leave out the SQLAlchemy and CD2-style peers.")
+@click.option("--no-peers", is_flag=True, help="Leave out the peers (SQLAlchemy, CD2-style upsert, DAP-style merge).")
 @click.option("--no-queries", is_flag=True, help="Leave out the queries.")
 @click.option("--psql", help="The psql the floor runs. Default: the embedded PostgreSQL's, "
                              "else the one on PATH.")

@@ -11,8 +11,10 @@ three syncs run one after the other, each a measured child step (``tracker sync
    scores regraded), ``--incremental``; then every score of revision 1's submissions file
    is compared with ``canvas.submissions`` (``info["score_mismatches"]`` must be 0).
 
-Each run's requests, the most in flight at once, throttled answers and requests per
-endpoint are the server's counters (the truth, whatever the fetch reports of itself).
+Each run's client CPU (the ``tracker`` command's) and the WAL it wrote are measured as
+any step's (:mod:`bench.child`; not its backends' CPU: its connections are its own), the
+sizes of the tables read after it. Its requests, the most in flight at once, throttled
+answers and requests per endpoint are the server's counters (the truth, whatever the fetch reports of itself).
 Beside them: the sequential ceiling (requests × delay: one request at a time could not
 be faster), the concurrent floor (the ceiling ÷ the concurrency: the fetch's
 ``--concurrency`` when given, else the most in flight the server saw) and the speed-up
@@ -147,7 +149,8 @@ def _run(url: str, canvas: CanvasProcess, key: str, label: str, account: int, *,
         key=key, label=label, group="live", rows=result.rows, seconds=[result.seconds],
         peak_mb=result.peak_kb / 1024, changes=server.by_schema(changes),
         table_changes={t: list(c) for t, c in sorted(changes.items())}, info=info,
-        same_data=False)
+        same_data=False, client_cpu_seconds=result.cost.get("client_cpu_seconds"),
+        wal_bytes=result.cost.get("wal_bytes"), sizes=server.sizes(url))
 
 
 def score_mismatches(url: str, submissions: Path) -> int:

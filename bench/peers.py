@@ -13,10 +13,16 @@ from the assignments file, and writes typed columns plus ``raw`` into the same
   from one row to the next, about five times slower on these rows;
 - :func:`cd2_upsert`: the upsert style of Instructure's Canvas Data 2 client: psycopg
   ``executemany`` of ``INSERT … ON CONFLICT (id) DO UPDATE SET`` every column, no change
-  detection, 100,000 rows a batch.
+  detection, 100,000 rows a batch;
+- :func:`dap_merge`: the way Canvas Data 2's DAP client loads a table: every full row
+  (typed columns and ``raw``) through ``COPY`` into a temporary stage table without
+  constraints or indexes, then one ``INSERT … SELECT … ON CONFLICT (id) DO UPDATE SET``
+  every column from it, no change detection, all in one transaction.
 
-``limit`` takes the bundle's first N submissions only (the run then extrapolates). The
-peers write no journal, history or lifecycle rows. The columns tracker keeps for itself
+Each reports its seconds from the moment it connects (the ORM's reflection of the table
+aside) and what they cost beyond time (:class:`bench.child.Span`), read on its
+connection. ``limit`` takes the bundle's first N submissions only (the run then
+extrapolates). The peers write no journal, history or lifecycle rows. The columns tracker keeps for itself
 get what the table's constraints ask: ``sync_id`` the one given (that of the rows
 already stored, so that an unchanged row stays equal), and ``raw_hash`` (where the
 table has it) the digest tracker takes of the document. SQLAlchemy is used here and nowhere
@@ -26,7 +32,6 @@ else in the project.
 from __future__ import annotations
 
 import hashlib
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -36,6 +41,7 @@ from typing import Any, TypeVar
 import orjson
 import psycopg
 
+from bench.child import Span
 from tracker import bundle
 
 T = TypeVar("T")
@@ -52,7 +58,7 @@ def orm_merge(url: str, bundle_dir: str, limit: int | None, sync_id: int,
 
     engine = _engine(url, application_name)
     model = _model(engine)
-    started = time.perf_counter()
+    span = _orm_span(engine, url)
     count = 0
     with Session(engine) as session:
         for row in _rows(Path(bundle_dir), _orm_kinds(model), limit, sync_id, typed=True):
@@ -61,9 +67,7 @@ def orm_merge(url: str, bundle_dir: str, limit: int | None, sync_id: int,
             if count % ORM_BATCH == 0:
                 session.commit()
         session.commit()
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return {"seconds": seconds, "rows": count}
+    return _orm_end(engine, span, rows=count)
 
 
 def orm_bulk_insert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
@@ -74,7 +78,7 @@ def orm_bulk_insert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
 
     engine = _engine(url, application_name)
     model = _model(engine)
-    started = time.perf_counter()
+    span = _orm_span(engine, url)
     count = 0
     with Session(engine) as session:
         rows = _rows(Path(bundle_dir), _orm_kinds(model), limit, sync_id, typed=True)
@@ -82,32 +86,58 @@ def orm_bulk_insert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
             session.execute(insert(model).execution_options(render_nulls=True), batch)
             count += len(batch)
         session.commit()
-    seconds = time.perf_counter() - started
-    engine.dispose()
-    return {"seconds": seconds, "rows": count}
+    return _orm_end(engine, span, rows=count)
 
 
 def cd2_upsert(url: str, bundle_dir: str, limit: int | None, sync_id: int,
                application_name: str) -> dict[str, Any]:
     """``executemany`` of ``INSERT … ON CONFLICT (id) DO UPDATE``, 100,000 rows a batch."""
-    started = time.perf_counter()
+    span = Span()
     count = 0
     with psycopg.connect(url, application_name=application_name) as conn:
+        span.on(conn, url)
         kinds = _table_kinds(conn)
         columns = list(kinds)
         statement = (
             f"INSERT INTO {TABLE} ({', '.join(columns)})\n"
             f"VALUES ({', '.join('%s' for _ in columns)})\n"
-            "ON CONFLICT (id) DO UPDATE SET\n"
-            + ",\n".join(f"    {c} = EXCLUDED.{c}" for c in columns if c != "id"))
+            f"{_on_conflict_update(columns)}")
         rows = (tuple(r.values())
                 for r in _rows(Path(bundle_dir), kinds, limit, sync_id, typed=False))
         with conn.cursor() as cur:
             for batch in _batched(rows, CD2_BATCH):
                 cur.executemany(statement, batch)
                 count += len(batch)
-    seconds = time.perf_counter() - started
-    return {"seconds": seconds, "rows": count}
+        conn.commit()
+        return span.end(conn, rows=count)
+
+
+def dap_merge(url: str, bundle_dir: str, limit: int | None, sync_id: int,
+              application_name: str) -> dict[str, Any]:
+    """``COPY`` of full rows into a temporary stage, then ``INSERT … SELECT … ON CONFLICT (id)
+    DO UPDATE`` from it, in one transaction."""
+    span = Span()
+    with psycopg.connect(url, application_name=application_name) as conn:
+        span.on(conn, url)
+        kinds = _table_kinds(conn)  # the transaction begins
+        columns = ", ".join(kinds)
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TEMPORARY TABLE dap_stage (LIKE {TABLE}) ON COMMIT DROP")
+            with cur.copy(f"COPY dap_stage ({columns}) FROM STDIN") as copy:
+                for row in _rows(Path(bundle_dir), kinds, limit, sync_id, typed=False):
+                    copy.write_row(tuple(row.values()))
+            cur.execute(f"INSERT INTO {TABLE} ({columns})\n"
+                        f"SELECT {columns} FROM dap_stage\n"
+                        f"{_on_conflict_update(list(kinds))}")
+            count = cur.rowcount
+        conn.commit()
+        return span.end(conn, rows=count)
+
+
+def _on_conflict_update(columns: list[str]) -> str:
+    """The clause that makes an INSERT of ``columns`` an upsert by id: every other column set."""
+    return "ON CONFLICT (id) DO UPDATE SET\n" + ",\n".join(
+        f"    {c} = EXCLUDED.{c}" for c in columns if c != "id")
 
 
 # -- reading the bundle --------------------------------------------------------------------------
@@ -190,6 +220,23 @@ def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 # -- SQLAlchemy ----------------------------------------------------------------------------------
+
+
+def _orm_span(engine: Any, url: str) -> Span:
+    """A :class:`Span` begun now, read on the engine's connection (which the session then
+    checks out of the pool: the one connection it holds)."""
+    span = Span()
+    with engine.connect() as conn:
+        span.on(conn.connection.driver_connection, url)
+    return span
+
+
+def _orm_end(engine: Any, span: Span, **result: Any) -> dict[str, Any]:
+    """``span`` ended on the engine's connection, then the engine disposed of."""
+    with engine.connect() as conn:
+        done = span.end(conn.connection.driver_connection, **result)
+    engine.dispose()
+    return done
 
 
 def _engine(url: str, application_name: str) -> Any:

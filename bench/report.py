@@ -2,9 +2,10 @@
 
 Both hold the same figures, for each shape measured: method, rows, median seconds and
 the spread, rows per second, peak memory, rows written in layers 0–2, and the ratio to
-the floor — full rows (the targets' reference) and typed columns only; the slowest
-statements of each sync; the live syncs' requests, throttling and bounds; the queries;
-the targets. When a run measured both shapes, the targets, the syncs' ratios and the
+the floor — full rows (the targets' reference) and typed columns only; what each step
+cost beyond its time (client and server CPU, WAL) and the sizes of the tables it left;
+the slowest statements of each sync; the live syncs' requests, throttling and bounds; the
+queries; the targets. When a run measured both shapes, the targets, the syncs' ratios and the
 queries' p95 are also shown side by side.
 """
 
@@ -23,8 +24,9 @@ from bench.live import Figures
 from bench.results import Measurement, Results
 
 #: Bumped when the JSON's structure changes, so comparisons across commits can tell
-#: (2: one entry of ``runs`` per shape, each sync's slowest statements).
-JSON_FORMAT = 2
+#: (2: one entry of ``runs`` per shape, each sync's slowest statements; 3: each step's
+#: CPU, WAL and sizes, the client's CPU no longer in a sync's ``info``).
+JSON_FORMAT = 3
 
 
 def _ratio(m: Measurement, floor: Measurement | None) -> float | None:
@@ -69,6 +71,11 @@ def run_dict(results: Results) -> dict[str, Any]:
             "written_layers_0_2": m.written,
             "changes": m.changes,
             "table_changes": m.table_changes,
+            "client_cpu_seconds": m.client_cpu_seconds,
+            "server_cpu_seconds": m.server_cpu_seconds,
+            "client_busy": _round(m.client_busy),
+            "wal_bytes": m.wal_bytes,
+            "sizes": m.sizes,
             "statements": [dataclasses.asdict(st) for st in m.statements],
             "info": m.info,
         })
@@ -118,6 +125,8 @@ def print_shape(results: Results, console: Console) -> None:
     """One shape's figures as tables: measurements, the syncs' steps and slowest
     statements, queries, targets, then the notes."""
     console.print(measurement_table(results))
+    for title, (headers, rows) in cost_tables(results).items():
+        console.print(_table(title, headers, rows))
     phases = phase_table(results)
     if phases is not None:
         console.print(phases)
@@ -171,6 +180,74 @@ def measurement_rows(results: Results) -> list[list[str]]:
     return rows
 
 
+COST_HEADERS = ("method", "client CPU s", "server CPU s", "client busy", "WAL", "WAL a row")
+
+
+def cost_rows(results: Results) -> list[list[str]]:
+    """What each measurement cost beyond its time, under :data:`COST_HEADERS`: the client's
+    and the step's backend's CPU seconds, the client's CPU as a share of the wall time,
+    the WAL written, in all and a row; ``—`` where not read, ``~`` where extrapolated."""
+    rows = []
+    for m in results.measurements:
+        approx = "~" if m.sample_rows else ""
+
+        def cpu(value: float | None) -> str:
+            return "—" if value is None else f"{approx}{value:,.2f}"  # noqa: B023
+
+        busy = m.client_busy
+        rows.append([
+            m.label, cpu(m.client_cpu_seconds), cpu(m.server_cpu_seconds),
+            "—" if busy is None else f"{busy:.0%}",
+            "—" if m.wal_bytes is None else approx + _bytes(m.wal_bytes),
+            "—" if m.wal_bytes is None or not m.rows else f"{approx}{m.wal_bytes / m.rows:,.0f} B"])
+    return rows
+
+
+#: The sizes table's columns after the first: the submissions table, then the layers
+#: (schemas) a sync writes, each table and indexes together.
+SIZE_HEADERS = ("method", "submissions table", "its indexes", "layer 1 (canvas)",
+                "layer 2 (history)", "layer 0 (lifecycle)", "journal (tracker)")
+SIZE_SCHEMAS = ("canvas", "history", "lifecycle", "tracker")
+
+#: The submissions table a step loads: tracker's, or the typed-only floor's copy of it.
+SUBMISSIONS_TABLES = ("canvas.submissions", "bench.submissions_typed")
+
+
+def size_rows(results: Results) -> list[list[str]]:
+    """The sizes of what each measurement left (its first run), under :data:`SIZE_HEADERS`:
+    the submissions table it loaded (the larger of :data:`SUBMISSIONS_TABLES`) and its
+    indexes, then each layer's tables and indexes together; ``~``: extrapolated."""
+    rows = []
+    for m in results.measurements:
+        if not m.sizes:
+            continue
+        approx = "~" if m.sample_rows else ""
+        table, indexes = max((m.sizes.get(t, [0, 0]) for t in SUBMISSIONS_TABLES), key=sum)
+        layers = [sum(m.sizes.get(s, [0, 0])) for s in SIZE_SCHEMAS]
+        rows.append([m.label] + [approx + _bytes(n) for n in (table, indexes, *layers)])
+    return rows
+
+
+def cost_tables(results: Results) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """The cost and the sizes tables of ``results``, by title (headers and rows)."""
+    title = results.scale.title
+    return {
+        f"{title}: what each step cost beyond its time (median run)":
+            (list(COST_HEADERS), cost_rows(results)),
+        f"{title}: sizes after each step (first run; tables and indexes)":
+            (list(SIZE_HEADERS), size_rows(results)),
+    }
+
+
+def _bytes(n: int) -> str:
+    """``n`` bytes in kB, MB or GB (of 1,024)."""
+    if abs(n) < 2**20:
+        return f"{n / 2**10:,.0f} kB"
+    if abs(n) < 2**30:
+        return f"{n / 2**20:,.1f} MB"
+    return f"{n / 2**30:,.2f} GB"
+
+
 def measurement_table(results: Results) -> Table:
     table = Table(title=f"{results.scale.title}: {results.bundle['records']['submissions']:,} "
                         f"submissions, {results.scale.courses:,} courses", title_justify="left")
@@ -184,9 +261,9 @@ def measurement_table(results: Results) -> Table:
 def phase_rows(results: Results) -> tuple[list[str], list[list[str]]]:
     """Where each sync's time went (its first run), step by step: the headers and rows.
 
-    Steps under 2% of every sync's time are summed as "other steps"; the last row is the
-    CPU time of the client (the Python process), the rest of the time being the server's
-    or waiting.
+    Steps under 2% of every sync's time are summed as "other steps"; the last rows are the
+    CPU time of the client (the Python process) and of the sync's backend, the rest of the
+    time being the server's other processes' or waiting.
     """
     syncs = [m for m in results.measurements
              if m.group == "tracker" and "phases" in m.info and not m.key.endswith("_double")]
@@ -200,9 +277,14 @@ def phase_rows(results: Results) -> tuple[list[str], list[list[str]]]:
     rows = [[n] + [f"{m.info['phases'].get(n, 0):.2f}" for m in syncs] for n in big]
     rows.append(["other steps"] + [
         f"{sum(v for n, v in m.info['phases'].items() if n not in big):.2f}" for m in syncs])
-    rows.append(["client CPU (Python)"] + [f"{m.info['client_cpu_seconds']:.2f}" for m in syncs])
+    rows.append(["client CPU (Python)"] + [_seconds(m.client_cpu_seconds) for m in syncs])
+    rows.append(["server CPU (its backend)"] + [_seconds(m.server_cpu_seconds) for m in syncs])
     headers = ["step (seconds, first run)"] + [m.label.removeprefix("tracker: ") for m in syncs]
     return headers, rows
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def phase_table(results: Results) -> Table | None:
@@ -252,7 +334,8 @@ def live_rows(results: Results) -> tuple[list[str], list[list[str]]]:
 
 def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[str]]]]:
     """The shapes side by side, by title: the targets, the syncs' ratios to the floor,
-    the queries' p95 and the live syncs (headers and rows); a table with no rows left out."""
+    each step's CPU and WAL, the queries' p95 and the live syncs (headers and rows); a
+    table with no rows left out."""
     def ratio(m: Measurement, r: Results) -> str:
         found = _ratio(m, r.get("floor.full_rows"))
         return f"{m.median:.2f} s" + ("" if found is None else f" ({found:.2f}×)")
@@ -264,6 +347,10 @@ def side_by_side(runs: list[Results]) -> dict[str, tuple[list[str], list[list[st
         "tracker (× the full-row floor)": (
             lambda r: {m.label: ratio(m, r) for m in r.measurements if m.group == "tracker"},
             "method"),
+        "what each step cost (client CPU s / server CPU s, WAL)": (
+            lambda r: {m.label: f"{_seconds(m.client_cpu_seconds)} / "
+                                f"{_seconds(m.server_cpu_seconds)}, {_bytes(m.wal_bytes)}"
+                       for m in r.measurements if m.wal_bytes is not None}, "method"),
         "queries, p95 ms": (lambda r: {q.name: f"{q.p95_ms:.2f}" for q in r.queries}, "query"),
         "live syncs (seconds, requests)": (
             lambda r: {m.label: f"{m.median:.2f} s, {m.info['requests']:,}"
@@ -304,6 +391,9 @@ def markdown(runs: list[Results]) -> str:
     for results in runs:
         parts.append(f"**{results.scale.title}**: {results.scale.courses:,} courses\n\n"
                      + _markdown_table(list(HEADERS), measurement_rows(results)))
+        for title, (headers, rows) in cost_tables(results).items():
+            if rows:
+                parts.append(f"**{title}**\n\n" + _markdown_table(headers, rows))
         headers, rows = statement_rows(results)
         if rows:
             parts.append(_markdown_table(headers, rows))

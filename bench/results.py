@@ -41,6 +41,23 @@ class Measurement:
     """False for a measurement on another bundle than the floor's (no ratio to it)."""
     statements: list[Execution] = field(default_factory=list)
     """A sync's or an undo's slowest statements (the first run's), the slowest first."""
+    client_cpu_seconds: float | None = None
+    """The client's CPU time (:mod:`bench.child`), the median over the runs, extrapolated
+    with the time; so are the two below. None: not read."""
+    server_cpu_seconds: float | None = None
+    """The CPU time of the step's backend."""
+    wal_bytes: int | None = None
+    """WAL written during the step (cluster-wide)."""
+    sizes: dict[str, list[int]] = field(default_factory=dict)
+    """After the first run, [table bytes, index bytes] per schema and per table
+    (:func:`bench.server.sizes`); extrapolated, its growth over the template's."""
+
+    @property
+    def client_busy(self) -> float | None:
+        """The client's CPU time as a share of the wall time."""
+        if self.client_cpu_seconds is None or self.median <= 0:
+            return None
+        return self.client_cpu_seconds / self.median
 
     @property
     def median(self) -> float:

@@ -19,8 +19,9 @@ With ``live`` (``--live``, alone, or part of a run at full), the live step
 Canvas-like server.
 
 Each measured step gets a fresh copy of its template and runs in a child process
-(:mod:`bench.child`); the rows it inserted, updated and deleted are read from
-pg_stat_user_tables once its backend has gone.
+(:mod:`bench.child`), which reports its time, peak memory, CPU (client and backend) and
+WAL; the rows it inserted, updated and deleted are read from pg_stat_user_tables once its
+backend has gone, and the sizes of the tables it left (:func:`bench.server.sizes`) then.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,11 @@ FIRST_SYNC_MAX = 3.0
 RESYNC_UNCHANGED_MAX = 1.0
 RESYNC_CHANGED_MAX = 1.2
 FLAT_MEMORY_TOLERANCE = 1.10  # "flat": the doubled bundle's peak within 10% of the single's
+
+#: Issue 17's, on what a step costs beyond its time, at 1,000,000 submissions.
+RESYNC_UNCHANGED_WAL_MAX = 1 << 20  # bytes (1 MB), its journal row included
+RESYNC_CHANGED_WAL_MAX = 0.05  # of the first sync's WAL
+CLIENT_BUSY_MIN = 1 / 3  # the client's CPU time, of the first sync's wall time
 
 #: The queries issue's targets (p95, milliseconds), at 1,000,000 submissions, in either shape.
 BUILDER_P95_MAX_MS = 2.0
@@ -278,15 +285,20 @@ class _Bench:
         seconds, peaks, results, kept = [], [], [], None
         worst: dict[str, dict[str, int]] = {}
         tables: dict[str, list[int]] = {}
+        sizes: tuple[server.Sizes, server.Sizes] = ({}, {})  # the first run's, before and after
         for i in range(runs):
             self.progress(f"{label}: run {i + 1} of {runs}")
             name = self.srv.name(f"{key.replace('.', '_')}_{i}")
             url = server.create_database(self.srv, name, template=template)
             before = server.row_counters(url)
+            sizes_before = server.sizes(url) if i == 0 else {}
             application_name = f"{self.srv.prefix}-{key}-{i}"
             result = child.run_step(step, url=url, application_name=application_name, **args)
             changes = server.settled_changes(url, before, application_name=application_name,
                                              moved=moved)
+            if i == 0:  # the sizes, and the rows changed per table, of the first run
+                sizes = (sizes_before, server.sizes(url))
+                tables = {t: list(c) for t, c in sorted(changes.items())}
             if keep_first and i == 0:
                 kept = name
             else:
@@ -298,20 +310,23 @@ class _Bench:
                 for what, n in counts.items():
                     worst.setdefault(schema, {}).setdefault(what, 0)
                     worst[schema][what] = max(worst[schema][what], n)
-            if i == 0:
-                tables = {t: list(c) for t, c in sorted(changes.items())}
             self.progress(f"{label}: run {i + 1} of {runs}: {result.seconds:.2f} s, "
                           f"{result.peak_kb / 1024:.0f} MB")
         rows = total_rows or results[0].rows
         factor = rows / sample_rows if sample_rows else 1.0
         info = dict(results[0].info)
         statements = [Execution(**s) for s in info.pop("statements", [])]
+        cost = {what: _median([r.cost.get(what) for r in results], factor)
+                for what in ("client_cpu_seconds", "server_cpu_seconds", "wal_bytes")}
         measurement = Measurement(
             key=key, label=label, group=group, rows=rows,
             seconds=[s * factor for s in seconds], peak_mb=max(peaks),
             sample_rows=sample_rows, measured_seconds=seconds if sample_rows else [],
             changes=worst, table_changes=tables, info=info, same_data=same_data,
-            statements=statements)
+            statements=statements, client_cpu_seconds=cost["client_cpu_seconds"],
+            server_cpu_seconds=cost["server_cpu_seconds"],
+            wal_bytes=None if cost["wal_bytes"] is None else round(cost["wal_bytes"]),
+            sizes=_grown(*sizes, factor))
         return measurement, kept
 
     def _peers(self, rev0: data.Bundle, rev1: data.Bundle, parents: str,
@@ -330,6 +345,10 @@ class _Bench:
              parents, rev0, scale.cd2_rows, "canvas.submissions"),
             ("peer.cd2_upsert.resync_changed", "CD2-style upsert: re-sync, 1% changed",
              "cd2_upsert", synced, rev1, scale.cd2_rows, None),
+            ("peer.dap_merge.first_load", "DAP-style COPY and merge: first load", "dap_merge",
+             parents, rev0, scale.dap_rows, "canvas.submissions"),
+            ("peer.dap_merge.resync_changed", "DAP-style COPY and merge: re-sync, 1% changed",
+             "dap_merge", synced, rev1, scale.dap_rows, None),
         )
         for key, label, step, template, bundle, limit, moved in plan:
             if self.options.peer_rows is not None:
@@ -356,6 +375,23 @@ class _Bench:
         finally:
             server.drop_database(self.srv, name)
         return found.timings, found.notes
+
+
+def _median(values: list[Any], factor: float) -> float | None:
+    """The median of ``values`` times ``factor`` (None if any is None: not read)."""
+    if not values or any(v is None for v in values):
+        return None
+    return round(statistics.median(values) * factor, 3)
+
+
+def _grown(before: server.Sizes, after: server.Sizes, factor: float) -> server.Sizes:
+    """``after``, or where a step was measured on a sample (``factor`` > 1), ``before``
+    plus ``factor`` times what the sample added."""
+    if factor == 1.0:
+        return after
+    return {name: [round(b + (a - b) * factor) for a, b in
+                   zip(sizes, before.get(name, [0, 0]), strict=True)]
+            for name, sizes in after.items()}
 
 
 def _latest_sync_id(url: str) -> int:
@@ -417,10 +453,49 @@ def _with_targets(results: Results, rev1: data.Bundle, *, with_live: bool = Fals
     else:
         targets.append(Target("peak memory flat when the bundle doubles", "×2 within 10%",
                               "not measured (--memory-check)", None))
+    targets += _cost_targets(results)
     targets += _query_targets(results.queries)
     if with_live:
         targets += live.targets(results)
     return Results(**{**vars(results), "targets": targets})
+
+
+def _cost_targets(results: Results) -> list[Target]:
+    """Issue 17's targets on WAL and CPU, from the measurements' costs."""
+    first, unchanged, changed = (results.get(f"tracker.{k}") for k in
+                                 ("first_sync", "resync_unchanged", "resync_changed"))
+    targets = []
+    wal = None if unchanged is None else unchanged.wal_bytes
+    targets.append(Target(
+        "re-sync unchanged: WAL",
+        f"≤ {RESYNC_UNCHANGED_WAL_MAX / 2**20:g} MB beyond its journal row",
+        "not measured" if wal is None else f"{wal / 1024:,.0f} kB, its journal row included",
+        None if wal is None else wal <= RESYNC_UNCHANGED_WAL_MAX))
+    ours = None if changed is None else changed.wal_bytes
+    theirs = None if first is None else first.wal_bytes
+    if ours is None or not theirs:
+        targets.append(Target("re-sync, 1% changed: WAL",
+                              f"≤ {RESYNC_CHANGED_WAL_MAX:.0%} of the first sync's",
+                              "not measured", None))
+    else:
+        targets.append(Target(
+            "re-sync, 1% changed: WAL", f"≤ {RESYNC_CHANGED_WAL_MAX:.0%} of the first sync's",
+            f"{ours / theirs:.1%} ({ours / 2**20:,.1f} of {theirs / 2**20:,.1f} MB)",
+            ours / theirs <= RESYNC_CHANGED_WAL_MAX))
+    busy = None if first is None else first.client_busy
+    targets.append(Target(
+        "first full sync: the client busy", f"≥ {CLIENT_BUSY_MIN:.0%} of its wall time",
+        "not measured" if busy is None or first is None else
+        f"{busy:.0%} ({first.client_cpu_seconds:.2f} s of CPU in {first.median:.2f} s)",
+        None if busy is None else busy >= CLIENT_BUSY_MIN))
+    steps = [m for m in results.measurements if m.group in ("floor", "tracker", "peer")]
+    unread = [m.key for m in steps
+              if m.client_cpu_seconds is None or m.server_cpu_seconds is None]
+    targets.append(Target(
+        "client and server CPU reported for every step", "both, for each step",
+        f"{len(steps) - len(unread)} of {len(steps)} steps"
+        + (f"; not read for {', '.join(unread)}" if unread else ""), not unread))
+    return targets
 
 
 def _query_targets(timings: list[QueryTiming]) -> list[Target]:

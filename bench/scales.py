@@ -35,6 +35,8 @@ class Scale:
     """Whether a run of this scale includes the live step unless told (``--live``)."""
     shapes: tuple[str, ...] = ("wide",)
     shape: str = "wide"
+    dap_rows: int | None = None
+    """The DAP-style peer's sample (None: every submission, at every scale: it copies)."""
 
     @property
     def generator_args(self) -> dict[str, Any]:

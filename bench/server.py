@@ -9,6 +9,7 @@ All databases of a run share the run's prefix and are dropped at its end.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -185,3 +186,130 @@ def by_schema(changes: Counters) -> dict[str, dict[str, int]]:
         out[schema]["updated"] += upd
         out[schema]["deleted"] += dele
     return out
+
+
+# -- what a step cost beyond its time: WAL, its backend's CPU, the sizes it left -----------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Where the server stood when a step's work began, read on the step's own connection."""
+
+    lsn: str
+    """``pg_current_wal_insert_lsn()``: where the next WAL record goes, whether written out
+    yet or not; cluster-wide, so what else runs meanwhile counts too."""
+    pid: int
+    """The step's backend (``pg_backend_pid()``)."""
+    started: float
+    """When that backend started (``backend_start``, seconds since the epoch)."""
+    backend_cpu: float | None
+    """That backend's CPU seconds so far (:func:`backend_cpu_seconds`)."""
+
+
+#: Where the step's connection stands: the WAL position, its backend and when that began.
+_WHERE = ("SELECT pg_current_wal_insert_lsn()::text, pg_backend_pid(),"
+          " extract(epoch FROM backend_start)"
+          " FROM pg_stat_activity WHERE pid = pg_backend_pid()")
+
+
+def mark(conn: psycopg.Connection[Any], *, local: bool = True) -> Mark:
+    """A :class:`Mark` read on ``conn``, leaving it as it was (no transaction left open).
+
+    ``local``: the server runs on this machine, so its backend's ``/proc`` entry may be
+    read (else no CPU is)."""
+    lsn, pid, started = _where(conn)
+    return Mark(lsn=lsn, pid=pid, started=started,
+                backend_cpu=backend_cpu_seconds(pid, started) if local else None)
+
+
+def cost_since(conn: psycopg.Connection[Any], start: Mark) -> dict[str, Any]:
+    """The WAL written since ``start`` (bytes) and the CPU seconds of ``start``'s backend
+    since then (None when not read, or when ``conn`` is another backend's), read on ``conn``."""
+    lsn, pid, _ = _where(conn)
+    row = conn.execute("SELECT pg_wal_lsn_diff(%s::pg_lsn, %s::pg_lsn)::bigint",
+                       (lsn, start.lsn)).fetchone()
+    assert row is not None
+    cpu = backend_cpu_seconds(pid, start.started) if pid == start.pid else None
+    return {"wal_bytes": int(row[0]), "server_cpu_seconds": cpu_delta(start.backend_cpu, cpu)}
+
+
+def _where(conn: psycopg.Connection[Any]) -> tuple[str, int, float]:
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    row = conn.execute(_WHERE).fetchone()
+    if idle and not conn.autocommit:
+        conn.rollback()  # as it was: no transaction open
+    assert row is not None
+    return str(row[0]), int(row[1]), float(row[2])
+
+
+def cpu_delta(before: float | None, after: float | None) -> float | None:
+    """CPU seconds from reading ``before`` to reading ``after`` (None if either is)."""
+    return None if before is None or after is None else round(after - before, 3)
+
+
+def backend_cpu_seconds(pid: int, started: float) -> float | None:
+    """The user and system CPU seconds so far of the PostgreSQL backend ``pid`` that
+    started at ``started`` (epoch seconds), from ``/proc/<pid>/stat``; None where that is
+    unreadable or another process's (:func:`cpu_of_stat`)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return cpu_of_stat(stat.read(), started)
+    except OSError:
+        return None
+
+
+def cpu_of_stat(text: str, started: float) -> float | None:
+    """utime + stime of a ``/proc/<pid>/stat`` line, in seconds; None unless its command is
+    ``postgres`` and it started within a second of ``started``: so that a pid read on
+    another machine, or in a container's namespace, is never taken for the backend."""
+    head, _, rest = text.rpartition(")")
+    fields = rest.split()  # fields 3 onwards: utime, stime and starttime are 14, 15 and 22
+    if head.partition("(")[2] != "postgres" or len(fields) < 20:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    boot = _boot_time()
+    if boot is None or abs(boot + int(fields[19]) / ticks - started) > 1.0:
+        return None
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _boot_time() -> float | None:
+    """When this machine booted (``btime`` of ``/proc/stat``, seconds since the epoch)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            for line in stat:
+                if line.startswith("btime "):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url``'s server runs on this machine (a Unix socket or a loopback host)."""
+    host = str(psycopg.conninfo.conninfo_to_dict(url).get("host") or "")
+    return all(h == "" or h.startswith("/") or h in ("localhost", "127.0.0.1", "::1")
+               for h in host.split(","))
+
+
+#: Sizes: per schema, or per table (``schema.table``): [table bytes, index bytes].
+Sizes = dict[str, list[int]]
+
+
+def sizes(url: str) -> Sizes:
+    """The tables of :data:`SCHEMAS`, their bytes (``pg_table_size``: heap, TOAST, free
+    space and visibility maps) and their indexes' (``pg_indexes_size``): summed per schema,
+    then per table."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname, n.nspname || '.' || c.relname,"
+            " pg_table_size(c.oid), pg_indexes_size(c.oid)"
+            " FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname = ANY(%s)"
+            " ORDER BY 2", (list(SCHEMAS),)).fetchall()
+    schemas: Sizes = {}
+    for schema, _, heap, indexes in rows:
+        total = schemas.setdefault(schema, [0, 0])
+        total[0] += heap
+        total[1] += indexes
+    return {**dict(sorted(schemas.items())), **{table: [h, i] for _, table, h, i in rows}}

@@ -3,12 +3,15 @@
 Correctness only: the run finishes at both shapes (many small courses, few large ones),
 the JSON holds every measurement with its runs and each sync's slowest statements, the
 floor and the peers load every submission, and an unchanged re-sync writes no row in
-layers 0–2. No assertion here is about time.
+layers 0–2; each step reports its CPU (client and server), WAL and the sizes it left.
+No assertion here is about time.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,9 +22,11 @@ import pytest
 from click.testing import CliRunner
 
 import tracker
+from bench import data, server
 from bench.cli import main  # the editable install of the checkout provides bench/
 from bench.data import cache_key
 from bench.scales import SCALES, SHAPES
+from tracker import bundle
 
 LAYERS = ("lifecycle", "canvas", "history")
 
@@ -30,7 +35,8 @@ MEASUREMENTS = {
     "tracker.resync_changed", "tracker.undo", "tracker.first_sync_double",
     "peer.orm_merge.first_load", "peer.orm_merge.resync_changed",
     "peer.orm_bulk_insert.first_load", "peer.cd2_upsert.first_load",
-    "peer.cd2_upsert.resync_changed",
+    "peer.cd2_upsert.resync_changed", "peer.dap_merge.first_load",
+    "peer.dap_merge.resync_changed",
 }
 
 
@@ -85,7 +91,7 @@ def test_every_measurement_is_reported_with_its_runs_and_ratios(smoke: dict[str,
 
 def test_the_json_records_the_machine_the_scale_and_the_command(
         everything: dict[str, Any], smoke: dict[str, Any]) -> None:
-    assert everything["format"] == 2
+    assert everything["format"] == 3
     assert {"cores", "memory_gb", "postgresql", "python", "commit"} <= set(everything["machine"])
     assert everything["machine"]["postgresql"].startswith("PostgreSQL ")
     assert smoke["scale"]["name"] == "smoke"
@@ -175,8 +181,11 @@ def test_sampled_peers_are_marked_and_extrapolated(smoke: dict[str, Any]) -> Non
         # both are rounded to 0.1 ms in the JSON: the measured one's rounding, scaled
         assert m["seconds"][0] == pytest.approx(m["measured_seconds"][0] * scale,
                                                 rel=1e-3, abs=0.5e-4 * scale + 0.5e-4)
-    cd2 = by_key(smoke)["peer.cd2_upsert.resync_changed"]["table_changes"]["canvas.submissions"]
-    assert cd2 == [0, 300, 0]  # no change detection: every row of the sample rewritten
+    for peer in ("cd2_upsert", "dap_merge"):
+        changed = by_key(smoke)[f"peer.{peer}.resync_changed"]["table_changes"]
+        assert changed["canvas.submissions"] == [0, 300, 0], peer  # no change detection
+        assert by_key(smoke)[f"peer.{peer}.first_load"]["table_changes"][
+            "canvas.submissions"] == [300, 0, 0], peer
     assert any("extrapolated" in note for note in smoke["notes"])
 
 
@@ -189,6 +198,99 @@ def test_targets_are_checked(smoke: dict[str, Any]) -> None:
                  "at-risk students of every course, as the last sync assessed them, p95",
                  "at-risk students of every course, assessed afresh, p95"):
         assert names[name]["met"] in (True, False), name  # measured, whatever the machine
+
+
+def _reads_its_servers_proc(pg: Any) -> bool:
+    """Whether the bench can see the test server's backends in this machine's /proc."""
+    return (Path("/proc/self/stat").is_file() and server.is_local(pg.admin_url)
+            and pg.name != "testcontainers (Docker)")
+
+
+def test_every_step_reports_its_cpu_and_wal(smoke: dict[str, Any], pg: Any) -> None:
+    for key, m in by_key(smoke).items():
+        assert m["client_cpu_seconds"] >= 0 and m["wal_bytes"] >= 0, key
+        assert m["client_busy"] == pytest.approx(m["client_cpu_seconds"]
+                                                 / m["median_seconds"], abs=1e-3), key
+        if _reads_its_servers_proc(pg):
+            assert m["server_cpu_seconds"] >= 0, key
+        else:
+            assert m["server_cpu_seconds"] is None or m["server_cpu_seconds"] >= 0, key
+    measurements = by_key(smoke)
+    for key in ("tracker.first_sync", "floor.full_rows", "floor.typed_columns",
+                "peer.dap_merge.first_load", "peer.cd2_upsert.first_load"):
+        assert measurements[key]["wal_bytes"] > 0, key  # loading rows is logged
+    first = measurements["tracker.first_sync"]
+    assert first["wal_bytes"] > measurements["tracker.resync_unchanged"]["wal_bytes"]
+    assert "client_cpu_seconds" not in first["info"]  # said once, beside the server's
+
+
+def test_every_step_reports_the_sizes_it_left(smoke: dict[str, Any]) -> None:
+    submissions = smoke["bundle"]["records"]["submissions"]
+    for key, m in by_key(smoke).items():
+        sizes = m["sizes"]
+        for schema in ("canvas", "history", "lifecycle", "tracker"):
+            assert sizes[schema][0] > 0 and sizes[schema][1] > 0, (key, schema)
+        tables = [sizes[t] for t in sizes if t.startswith("canvas.")]
+        rounding = len(tables) if m["extrapolated"] else 0  # each extrapolated on its own
+        assert sum(t[0] for t in tables) == pytest.approx(sizes["canvas"][0], abs=rounding)
+        assert sum(t[1] for t in tables) == pytest.approx(sizes["canvas"][1], abs=rounding)
+    measurements = by_key(smoke)
+    synced = measurements["tracker.first_sync"]["sizes"]["canvas.submissions"]
+    floor = measurements["floor.full_rows"]["sizes"]["canvas.submissions"]
+    assert synced[0] >= submissions * 100 and floor[0] >= submissions * 100  # raw included
+    typed = measurements["floor.typed_columns"]["sizes"]["bench.submissions_typed"]
+    assert 0 < typed[0] < floor[0]
+
+
+def test_the_cost_tables_show_cpu_wal_and_sizes(smoke_run: tuple[dict[str, Any], str]) -> None:
+    results, output = smoke_run
+    for run in results["runs"]:
+        for title in ("what each step cost beyond its time", "sizes after each step"):
+            assert f"**smoke, {run['shape']}: {title}" in output  # the Markdown tables
+    assert "| method | client CPU s | server CPU s | client busy | WAL | WAL a row |" in output
+    assert "| DAP-style COPY and merge: first load (~ from 300 rows) |" in output
+    first = by_key(results["runs"][0])["tracker.first_sync"]
+    assert f"| tracker: first full sync | {first['client_cpu_seconds']:,.2f} |" in output
+
+
+def test_the_cost_targets_are_checked(smoke: dict[str, Any], pg: Any) -> None:
+    names = {t["name"]: t for t in smoke["targets"]}
+    for name in ("re-sync unchanged: WAL", "re-sync, 1% changed: WAL",
+                 "first full sync: the client busy"):
+        assert names[name]["met"] in (True, False), name  # measured, whatever the outcome
+    reported = names["client and server CPU reported for every step"]
+    assert reported["met"] is (True if _reads_its_servers_proc(pg) else reported["met"])
+
+
+def test_a_backends_cpu_is_read_only_from_its_own_proc_entry() -> None:
+    boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                if line.startswith("btime ")) if Path("/proc/stat").is_file() else 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    line = ("4242 (postgres) S 1 4242 4242 0 -1 4194368 481 0 2 0 " + f"{3 * ticks} {ticks} "
+            + "0 0 20 0 1 0 " + f"{100 * ticks}" + " 224448512 3935")
+    if Path("/proc/stat").is_file():
+        assert server.cpu_of_stat(line, boot + 100) == 4.0  # utime 3 s + stime 1 s
+        assert server.cpu_of_stat(line, boot + 200) is None  # another process of that pid
+    assert server.cpu_of_stat(line.replace("(postgres)", "(python3)"), boot + 100) is None
+    assert server.backend_cpu_seconds(os.getpid(), boot) is None  # not PostgreSQL
+    assert not server.is_local("postgresql://u@db.example.com/x")
+    assert server.is_local("postgresql://u@127.0.0.1:5432/x")
+    assert server.is_local("postgresql:///x?host=/var/run/postgresql")
+
+
+def test_a_cached_bundle_holds_no_file_a_sync_would_warn_of(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The bench's own summary of a bundle lies beside the bundle's folder, not in it."""
+    args = {"students": 6, "courses": 2, "assignments_per_course": 2, "courses_per_student": 1}
+    with caplog.at_level(logging.WARNING, logger="tracker.bundle"):
+        made = data.sample_bundle(tmp_path, args, revision=0)
+        cached = data.sample_bundle(tmp_path, args, revision=0)
+        files = bundle.find_files(made.path)
+    assert made.generated_seconds is not None and cached.generated_seconds is None
+    assert (cached.path, cached.counts) == (made.path, made.counts)
+    assert files and not [r for r in caplog.records if "not a bundle file" in r.getMessage()]
+    assert sorted(p.name for p in made.path.parent.iterdir()) == ["revision-0",
+                                                                  "revision-0.json"]
 
 
 def test_queries_are_timed_once_cold_then_warm(smoke: dict[str, Any]) -> None:
