@@ -667,6 +667,7 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
                 "scores without their last value before it. Put the data right with a new sync "
                 "instead (the archived rows: tracker maintenance export-archive).")
         sql.canvas.create_temp_stages(conn)
+        sql.canvas.create_undo_stages(conn)
         sql.history.allow_undo(conn)
         for table in HISTORY_TABLES:
             sql.history.delete_appended(conn, table=table, sync_id=run.sync_id)

@@ -21,7 +21,8 @@ SELECT set_config('work_mem', :'size'::text, true);
 SELECT set_config('temp_buffers', :'size'::text, true);
 
 -- name: create_temp_stages
--- The temporary tables of one sync (and of an undo), dropped at commit or rollback.
+-- The temporary tables of one sync, dropped at commit or rollback. Each is rows of the
+-- system catalogs, written to the WAL like any row: make no more than a sync uses.
 DO $$
 DECLARE
     kind text;
@@ -42,7 +43,6 @@ BEGIN
         EXECUTE format(
             'CREATE TEMP TABLE stage_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
             ' rec canvas.%s) ON COMMIT DROP', kind, kind);
-        EXECUTE format('CREATE TEMP TABLE undo_%s (LIKE pg_temp.stage_%s) ON COMMIT DROP', kind, kind);
     END LOOP;
     -- Keyed, so that whatever plan the lookups of lifecycle.objects in it get, each row of
     -- theirs costs one index probe, never a scan of it (sql/lifecycle/sync.sql).
@@ -57,6 +57,21 @@ BEGIN
                                          doc jsonb NOT NULL) ON COMMIT DROP;
     CREATE TEMP TABLE stage_grade_changes (record_no bigint NOT NULL, rec history.grade_changes)
         ON COMMIT DROP;
+END
+$$;
+
+-- name: create_undo_stages
+-- The temporary tables of an undo (after create_temp_stages): the before-images of one
+-- table, typed as its staged rows.
+DO $$
+DECLARE
+    kind text;
+BEGIN
+    FOREACH kind IN ARRAY ARRAY['terms', 'courses', 'sections', 'users', 'assignment_groups',
+                                'assignments', 'enrollments', 'submissions']
+    LOOP
+        EXECUTE format('CREATE TEMP TABLE undo_%s (LIKE pg_temp.stage_%s) ON COMMIT DROP', kind, kind);
+    END LOOP;
 END
 $$;
 
