@@ -111,7 +111,7 @@ class FetchReport:
     watermarks: dict[int, datetime]
     """Per course: Canvas's clock when its submissions were fetched (for the journal)."""
     courses: int
-    """Courses in the scope."""
+    """Courses fetched (the scope's, less those gone)."""
     resumed: int
     """Courses an earlier, interrupted fetch had finished (not fetched again)."""
     incremental: int
@@ -123,6 +123,8 @@ class FetchReport:
     grade_changes_skipped: bool = False
     """The token may not read the Grade Change Log: it was left out."""
     concurrency: int = 1
+    gone: tuple[Any, ...] = ()
+    """Courses of the account deleted in Canvas while the fetch ran: left out."""
 
 
 @dataclass
@@ -193,13 +195,17 @@ def fetch_bundle(
         scope = _list_scope(client, work, wanted)
     fetch = _Fetch(client, work, scope, since or {}, overlap, progress)
     fetch.run()
-    counts = _join(work, scope.courses, out_dir,
+    ended = fetch.ended()
+    gone = [cid for cid, how in ended.items() if how.get("gone")]
+    watermarks = {cid: datetime.fromisoformat(how["watermark"])
+                  for cid, how in ended.items() if how.get("watermark") and cid not in gone}
+    counts = _join(work, scope.courses, out_dir, gone=set(gone),
                    grade_changes=not fetch.audit_denied.is_set())
-    watermarks = fetch.watermarks()
     shutil.rmtree(work)
     stats = client.throttle.stats()
     report = FetchReport(
-        counts=counts, watermarks=watermarks, courses=len(scope.courses),
+        counts=counts, watermarks=watermarks, courses=len(scope.courses) - len(gone),
+        gone=tuple(gone),
         resumed=fetch.resumed, incremental=fetch.incremental,
         requests=stats.requests - at_start.requests, max_in_flight=stats.max_in_flight,
         throttled=stats.throttled - at_start.throttled,
@@ -317,6 +323,10 @@ class _Course:
     assignment_ids: list[Any] = field(default_factory=list)
     first_answer: datetime | None = None
     """Canvas's clock at the earliest answer for the course's submissions."""
+    cut: bool = False
+    """The submissions' tasks are made (until then they count as one in ``left``)."""
+    gone: bool = False
+    """An account's course Canvas no longer has (404 while it was fetched)."""
 
 
 class _Fetch:
@@ -403,6 +413,7 @@ class _Fetch:
             left=len(COURSE_TASKS) + 1,
             waiting=set() if incremental else {"enrollments", "assignment_groups"})
         if incremental:
+            self._courses[cid].cut = True
             self._submit(self._submissions, cid, 0, None)
         for name in COURSE_TASKS:
             self._submit(self._task, cid, name)
@@ -416,24 +427,26 @@ class _Fetch:
                       f"flight, {stats.throttled} throttled, {rate:.0f} pages/s",
                       self.done, len(self.scope.courses))
 
-    def watermarks(self) -> dict[int, datetime]:
-        """Per course (fetched now or before the resume), its watermark, where known."""
-        marks: dict[int, datetime] = {}
-        for cid in self.scope.courses:
-            done = orjson.loads((self.work / f"course-{cid}" / _DONE).read_bytes())
-            if done.get("watermark"):
-                marks[cid] = datetime.fromisoformat(done["watermark"])
-        return marks
+    def ended(self) -> dict[Any, dict[str, Any]]:
+        """Per course (fetched now or before the resume), how it ended: its watermark,
+        where known, and whether it was gone from Canvas."""
+        return {cid: orjson.loads((self.work / f"course-{cid}" / _DONE).read_bytes())
+                for cid in self.scope.courses}
 
     # -- the tasks -------------------------------------------------------------------
 
     def _task(self, cid: int, name: str) -> None:
         folder = self.work / f"course-{cid}"
-        with ExitStack() as stack:
-            outs = [stack.enter_context(_Part(folder / f"{kind}.ndjson"))
-                    for kind in COURSE_TASKS[name]]
-            found = getattr(self, f"_fetch_{name}")(cid, *outs)
         course = self._courses[cid]
+        try:
+            if course.gone:
+                return self._ended(cid)
+            with ExitStack() as stack:
+                outs = [stack.enter_context(_Part(folder / f"{kind}.ndjson"))
+                        for kind in COURSE_TASKS[name]]
+                found = getattr(self, f"_fetch_{name}")(cid, *outs)
+        except NotFoundError as exc:
+            return self._vanished(cid, exc)
         with self._lock:
             if name == "enrollments":
                 course.students = found
@@ -451,22 +464,48 @@ class _Fetch:
         ids = course.assignment_ids
         parts = [ids[i:i + per_part] for i in range(0, len(ids), per_part)]
         if len(parts) <= 1:
+            with self._lock:
+                course.cut = True
             self._submit(self._submissions, cid, 0, None)
             return
         with self._lock:
             course.left += len(parts) - 1
+            course.cut = True
         for n, part in enumerate(parts):
             self._submit(self._submissions, cid, n, part)
 
     def _submissions(self, cid: int, n: int, assignment_ids: list[Any] | None) -> None:
         path = self.work / f"course-{cid}" / f"submissions-{n:04d}.ndjson"
-        with _Part(path) as out:
-            first = self._fetch_submissions(cid, out, assignment_ids)
         course = self._courses[cid]
+        try:
+            if course.gone:
+                return self._ended(cid)
+            with _Part(path) as out:
+                first = self._fetch_submissions(cid, out, assignment_ids)
+        except NotFoundError as exc:
+            return self._vanished(cid, exc)
         with self._lock:
             if first is not None and (course.first_answer is None
                                       or first < course.first_answer):
                 course.first_answer = first
+        self._ended(cid)
+
+    def _vanished(self, cid: int, exc: NotFoundError) -> None:
+        """A list of the course answered 404. A named course is the caller's mistake: the
+        fetch fails. An account's course was deleted since the account listed it: it is
+        left out of this sync (the next lists the account without it)."""
+        if self.scope.account_id is None:
+            raise exc
+        course = self._courses[cid]
+        with self._lock:
+            first = not course.gone
+            course.gone = True
+            if first and not course.cut:  # its submissions will never be cut: drop their one
+                course.cut = True
+                course.left -= 1
+        if first:
+            log.warning("course %s is gone from Canvas since the account listed it (404): "
+                        "left out of this sync", cid)
         self._ended(cid)
 
     def _ended(self, cid: int) -> None:
@@ -477,7 +516,7 @@ class _Fetch:
             if course.left:
                 return
             mark = course.first_answer
-            done = {"watermark": mark.isoformat() if mark else None}
+            done = {"watermark": mark.isoformat() if mark else None, "gone": course.gone}
             (self.work / f"course-{cid}" / _DONE).write_bytes(orjson.dumps(done))
             self.done += 1
 
@@ -625,20 +664,25 @@ class _Part:
             self._part.unlink(missing_ok=True)
 
 
-def _join(work: Path, courses: list[int], out_dir: Path, *,
+def _join(work: Path, courses: list[Any], out_dir: Path, *, gone: set[Any],
           grade_changes: bool) -> dict[str, int]:
     """The bundle's files from the courses' files, course after course; users once each
-    (the first course's copy, then the users only the enrollments embed). Without
+    (the first course's copy, then the users only the enrollments embed); the courses
+    ``gone`` left out. Without
     ``grade_changes`` (the log was not permitted) the bundle has no file for it: not
     known, rather than empty."""
     kinds = (*NAMES, GRADE_CHANGES) if grade_changes else NAMES
     with ExitStack() as stack:
         parts = {kind: stack.enter_context(_Part(out_dir / f"{kind}.ndjson"))
                  for kind in kinds}
-        for kind in ("courses", "terms"):
-            _copy(work / f"{kind}.ndjson", parts[kind])
+        for line in _lines(work / "courses.ndjson"):
+            if not gone or orjson.loads(line).get("id") not in gone:
+                parts["courses"].write_line(line)
+        _copy(work / "terms.ndjson", parts["terms"])
         seen_users: set[Any] = set()
         for cid in courses:
+            if cid in gone:
+                continue
             folder = work / f"course-{cid}"
             for name in COURSE_LISTS:
                 if name not in parts:

@@ -145,6 +145,7 @@ def print_report(result: sync.SyncReport, *, as_json: bool) -> None:
                    f"{fetch.throttled:,} throttled"
                    + (f"; {fetch.incremental:,} since their last live sync" if fetch.incremental else "")
                    + (f"; {fetch.resumed:,} kept from the interrupted fetch" if fetch.resumed else "")
+                   + (f"; {len(fetch.gone):,} deleted in Canvas meanwhile, left out" if fetch.gone else "")
                    + ("; Grade Change Log not permitted, left out" if fetch.grade_changes_skipped else ""))
     render(rows, "table", title=f"{what}: {result.kind}, {len(result.scope_course_ids)} course(s)")
     click.echo(f"{result.changed:,} row(s) written in layers 0-2" if not result.dry_run
