@@ -281,13 +281,9 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
 
 def own_peak_kb() -> int:
     """This process's own peak resident set size, in KB (see the module's notes)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
+    peak = server.proc_field("/proc/self/status", "VmHWM")
+    if peak is not None:
+        return int(peak)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux: KB on Linux only
 
 

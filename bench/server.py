@@ -275,11 +275,19 @@ def cpu_of_stat(text: str, started: float) -> float | None:
 
 def _boot_time() -> float | None:
     """When this machine booted (``btime`` of ``/proc/stat``, seconds since the epoch)."""
+    value = proc_field("/proc/stat", "btime")
+    return None if value is None else float(value)
+
+
+def proc_field(path: str, name: str) -> str | None:
+    """The first value of the line ``name`` of a ``/proc`` file (``VmHWM`` of
+    ``/proc/self/status``); None where there is none (not Linux)."""
     try:
-        with open("/proc/stat", encoding="ascii") as stat:
-            for line in stat:
-                if line.startswith("btime "):
-                    return float(line.split()[1])
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                fields = line.replace(":", " ", 1).split()  # "VmHWM: 35500 kB", "btime 17…"
+                if len(fields) > 1 and fields[0] == name:
+                    return fields[1]
     except OSError:
         pass
     return None
