@@ -41,7 +41,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -199,7 +199,7 @@ def fetch_bundle(
     gone = [cid for cid, how in ended.items() if how.get("gone")]
     watermarks = {cid: datetime.fromisoformat(how["watermark"])
                   for cid, how in ended.items() if how.get("watermark") and cid not in gone}
-    counts = _join(work, scope.courses, out_dir, gone=set(gone),
+    counts = _join(work, scope.courses, out_dir, ended,
                    grade_changes=not fetch.audit_denied.is_set())
     shutil.rmtree(work)
     stats = client.throttle.stats()
@@ -327,6 +327,8 @@ class _Course:
     """The submissions' tasks are made (until then they count as one in ``left``)."""
     gone: bool = False
     """An account's course Canvas no longer has (404 while it was fetched)."""
+    lines: dict[str, int] = field(default_factory=dict)
+    """Objects written, per file of the course's folder (the join copies, not counts)."""
 
 
 class _Fetch:
@@ -429,7 +431,7 @@ class _Fetch:
 
     def ended(self) -> dict[Any, dict[str, Any]]:
         """Per course (fetched now or before the resume), how it ended: its watermark,
-        where known, and whether it was gone from Canvas."""
+        where known, whether it was gone from Canvas, and the objects in each file."""
         return {cid: orjson.loads((self.work / f"course-{cid}" / _DONE).read_bytes())
                 for cid in self.scope.courses}
 
@@ -448,6 +450,7 @@ class _Fetch:
         except NotFoundError as exc:
             return self._vanished(cid, exc)
         with self._lock:
+            course.lines.update((out.path.name, out.count) for out in outs)
             if name == "enrollments":
                 course.students = found
             elif name == "assignment_groups":
@@ -485,6 +488,7 @@ class _Fetch:
         except NotFoundError as exc:
             return self._vanished(cid, exc)
         with self._lock:
+            course.lines[path.name] = out.count
             if first is not None and (course.first_answer is None
                                       or first < course.first_answer):
                 course.first_answer = first
@@ -516,7 +520,8 @@ class _Fetch:
             if course.left:
                 return
             mark = course.first_answer
-            done = {"watermark": mark.isoformat() if mark else None, "gone": course.gone}
+            done = {"watermark": mark.isoformat() if mark else None, "gone": course.gone,
+                    "lines": course.lines}
             (self.work / f"course-{cid}" / _DONE).write_bytes(orjson.dumps(done))
             self.done += 1
 
@@ -640,9 +645,15 @@ class _Part:
         self._file.write(orjson.dumps(obj) + b"\n")
         self.count += 1
 
-    def write_all(self, items: Iterator[Mapping[str, Any]] | Any) -> None:
+    def write_all(self, items: Iterable[Mapping[str, Any]]) -> None:
         for item in items:
             self.write(item)
+
+    def append(self, path: Path, count: int) -> None:
+        """Append the whole file ``path``, which holds ``count`` objects."""
+        with open(path, "rb") as source:
+            shutil.copyfileobj(source, self._file)
+        self.count += count
 
     def write_line(self, line: bytes) -> None:
         self._file.write(line if line.endswith(b"\n") else line + b"\n")
@@ -664,13 +675,14 @@ class _Part:
             self._part.unlink(missing_ok=True)
 
 
-def _join(work: Path, courses: list[Any], out_dir: Path, *, gone: set[Any],
+def _join(work: Path, courses: list[Any], out_dir: Path, ended: Mapping[Any, Any], *,
           grade_changes: bool) -> dict[str, int]:
-    """The bundle's files from the courses' files, course after course; users once each
-    (the first course's copy, then the users only the enrollments embed); the courses
-    ``gone`` left out. Without
-    ``grade_changes`` (the log was not permitted) the bundle has no file for it: not
-    known, rather than empty."""
+    """The bundle's files from the courses' files, course after course (copied whole,
+    their objects counted as they were written: ``ended``); users once each (the first
+    course's copy, then the users only the enrollments embed); the courses gone from
+    Canvas left out. Without ``grade_changes`` (the log was not permitted) the bundle
+    has no file for it: not known, rather than empty."""
+    gone = {cid for cid, how in ended.items() if how.get("gone")}
     kinds = (*NAMES, GRADE_CHANGES) if grade_changes else NAMES
     with ExitStack() as stack:
         parts = {kind: stack.enter_context(_Part(out_dir / f"{kind}.ndjson"))
@@ -683,15 +695,13 @@ def _join(work: Path, courses: list[Any], out_dir: Path, *, gone: set[Any],
         for cid in courses:
             if cid in gone:
                 continue
-            folder = work / f"course-{cid}"
+            folder, lines = work / f"course-{cid}", ended[cid]["lines"]
             for name in COURSE_LISTS:
-                if name not in parts:
+                if name not in parts or name == "users":
                     continue
-                if name == "submissions":
-                    for path in sorted(folder.glob("submissions-*.ndjson")):
-                        _copy(path, parts[name])
-                elif name != "users":
-                    _copy(folder / f"{name}.ndjson", parts[name])
+                pattern = "submissions-*.ndjson" if name == "submissions" else f"{name}.ndjson"
+                for path in sorted(folder.glob(pattern)):
+                    parts[name].append(path, lines[path.name])
             for line in _lines(folder / "users.ndjson"):
                 uid = orjson.loads(line).get("id")
                 if uid not in seen_users:
