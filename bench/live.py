@@ -18,8 +18,7 @@ answers and requests per endpoint are the server's counters (the truth, whatever
 Beside them: the sequential ceiling (requests × delay: one request at a time could not
 be faster), the concurrent floor (the ceiling ÷ the concurrency: the fetch's
 ``--concurrency`` when given, else the most in flight the server saw) and the speed-up
-over the ceiling (of the fetch's own seconds when the sync reports them, else of the
-whole sync's).
+over the ceiling (of the fetch's own seconds, as the sync reports them).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ class Figures:
     """One live run's figures beside its bounds (from a measurement's ``info``)."""
 
     seconds: float
-    fetch_seconds: float | None
+    fetch_seconds: float
     requests: int
     max_in_flight: int
     throttled: int
@@ -68,8 +67,7 @@ class Figures:
     @classmethod
     def of(cls, m: Measurement) -> Figures:
         info = m.info
-        fetch = info.get("fetch") or {}
-        return cls(seconds=m.median, fetch_seconds=fetch.get("seconds"),
+        return cls(seconds=m.median, fetch_seconds=info["fetch"]["seconds"],
                    requests=info["requests"], max_in_flight=info["max_in_flight"],
                    throttled=info["throttled"], delay=info["delay"],
                    concurrency=info["concurrency"])
@@ -90,9 +88,8 @@ class Figures:
 
     @property
     def speedup(self) -> float | None:
-        """The ceiling over the fetch's seconds (the whole sync's when it does not say);
-        None without a delay."""
-        seconds = self.fetch_seconds if self.fetch_seconds else self.seconds
+        """The ceiling over the fetch's seconds; None without a delay."""
+        seconds = self.fetch_seconds
         return self.ceiling / seconds if self.delay > 0 and seconds > 0 else None
 
 
@@ -187,7 +184,7 @@ def targets(results: Results) -> list[Target]:
     target("live full sync, speed-up over one request at a time",
            f"≥ {SPEEDUP_MIN:g}× (requests × delay ÷ seconds)", full,
            lambda m, f: ("no delay: not meaningful", None) if f.speedup is None else
-           (f"{f.speedup:.1f}× ({f.ceiling:,.0f} s ÷ {f.fetch_seconds or f.seconds:,.1f} s)",
+           (f"{f.speedup:.1f}× ({f.ceiling:,.0f} s ÷ {f.fetch_seconds:,.1f} s)",
             f.speedup >= SPEEDUP_MIN))
     target("live full sync, throttled answers", f"≤ {THROTTLED_MAX:.0%} of requests", full,
            lambda m, f: (f"{f.throttled:,} of {f.requests:,} ({f.throttled_share:.2%})",

@@ -324,7 +324,7 @@ def live_rows(results: Results) -> tuple[list[str], list[list[str]]]:
         given = "" if m.info.get("concurrency_given") else " most"
         rows.append([
             m.label.removeprefix("live: "), f"{f.seconds:.2f}",
-            "—" if f.fetch_seconds is None else f"{f.fetch_seconds:.2f}",
+            f"{f.fetch_seconds:.2f}",
             f"{f.requests:,}", f"{f.max_in_flight}",
             f"{f.throttled:,} ({f.throttled_share:.1%})", f"{f.ceiling:,.1f}",
             f"{f.floor:,.1f} (÷{f.concurrency}{given})",
