@@ -2,8 +2,11 @@
 
 A sync is one transaction: the bundle's files are copied into temporary staging
 tables (``COPY``), checked, typed, and written with set-based statements from
-``sql/canvas``, ``sql/history`` and ``sql/lifecycle``. Only rows whose Canvas object
-changed are written; layer 2 gets a row only when grades or a score changed; a full
+``sql/canvas``, ``sql/history`` and ``sql/lifecycle``: the checking path. The
+submissions of courses that have none stored yet (a first sync: nearly all of its
+rows) take the first-sight path instead (:mod:`tracker.first_sight`), typed here and
+copied straight into layer 1; what that path does not take, the checking path does,
+from the start. Only rows whose Canvas object changed are written; layer 2 gets a row only when grades or a score changed; a full
 sync marks missing (never deletes) what its courses no longer have. The Grade Change
 Log a bundle may hold (``grade_changes``, :data:`tracker.kinds.LOGS`) is appended to
 layer 2, each event once, by its Canvas id. Each run is
@@ -21,7 +24,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +35,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
-from tracker import analytics, arguments, bundle, canvas, db
+from tracker import analytics, arguments, bundle, canvas, copytext, db, first_sight
 from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
@@ -61,6 +64,9 @@ TEMP_BUFFERS = "1GB"
 ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
+#: Whether a first sync of a course copies its submissions by the first-sight path
+#: (:mod:`tracker.first_sight`); the checking path alone when False.
+FIRST_SIGHT = True
 
 
 @dataclass(frozen=True)
@@ -173,15 +179,20 @@ def sync_bundle(
     kind = "incremental" if incremental else "full"
     source = source or str(path.resolve())
     started = datetime.now().astimezone()
-    result: SyncReport | None = None
     named = sorted(set(named_ids)) if named_ids else None
     scope: list[int] = list(named or [])  # the journal's, should the sync fail
     step = progress or (lambda what, done, total: None)
-    try:
+
+    def attempt(first_sight: bool) -> SyncReport:
+        nonlocal scope
+        result: SyncReport | None = None
         with db.transaction(conn) as tx:
-            scope = _load(conn, files, named=named, step=step, limit=error_limit)
+            scope, fresh = _load(conn, files, named=named, step=step, limit=error_limit,
+                                 first_sight=first_sight)
+            used["first_sight"] = fresh is not None
             result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
-                           dry_run=dry_run, wait=wait, step=step, limit=error_limit)
+                           dry_run=dry_run, wait=wait, step=step, limit=error_limit,
+                           fresh=fresh)
             if watermarks and result.sync_id is not None:
                 kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
                 sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
@@ -189,6 +200,20 @@ def sync_bundle(
                                               canvas_times=[at for _, at in kept])
             if dry_run:
                 raise psycopg.Rollback(tx)
+        assert result is not None
+        return result
+
+    used = {"first_sight": False}
+    try:
+        try:
+            result = attempt(first_sight=FIRST_SIGHT)
+        except (first_sight.Refused, psycopg.DataError, psycopg.IntegrityError) as exc:
+            if not isinstance(exc, first_sight.Refused) and not used["first_sight"]:
+                raise
+            # Rolled back: the checking path writes the same rows, or names what is wrong.
+            log.info("the first-sight path did not take the submissions (%s): syncing by "
+                     "the checking path", first_line(exc))
+            result = attempt(first_sight=False)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         problems = _explain(files, error_limit)
         if problems:
@@ -201,7 +226,6 @@ def sync_bundle(
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
-    assert result is not None
     return result
 
 
@@ -273,12 +297,15 @@ def _fetch_folder(base_url: str, course_ids: Sequence[int] | None, account_id: i
 
 
 def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,
-          step: Progress, limit: int) -> list[int]:
-    """Copy the bundle's files to the server and check them: the courses the sync covers.
+          step: Progress, limit: int, first_sight: bool) -> tuple[list[int], Path | None]:
+    """Copy the bundle's files to the server and check them: the courses the sync covers,
+    and the submissions file the first-sight path is to take, if any.
 
-    Those are ``named``, else every course the bundle speaks of. Raises InvalidDataError
-    when a record lacks a required key or, with ``named``, the bundle holds records of
-    other courses or a named course is nowhere."""
+    The courses are ``named``, else every course the bundle speaks of. With
+    ``first_sight``, when none of those courses has a stored submission, the submissions
+    are left for :mod:`tracker.first_sight` instead of being staged. Raises
+    InvalidDataError when a record lacks a required key or, with ``named``, the bundle
+    holds records of other courses or a named course is nowhere."""
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
         with db.transaction(conn):
@@ -287,26 +314,37 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
         log.debug("temp_buffers unchanged: this session already used temporary tables")
     sql.canvas.create_temp_stages(conn)
     total_files = len(files)
+    fresh = files.get("submissions") if first_sight else None
     for n, (name, file) in enumerate(files.items(), start=1):
-        step(f"copying {file.name}", n - 1, total_files)
-        _copy(conn, name, file)
+        if file is not fresh:
+            step(f"copying {file.name}", n - 1, total_files)
+            _copy(conn, name, file)
+    if fresh:
+        courses = named or [r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None]
+        stored = sql.canvas.submissions_stored(conn, course_ids=courses).fetchone()
+        if not courses or (stored and stored[0]):
+            _copy(conn, "submissions", fresh)
+            fresh = None
     step("checking", total_files, total_files)
     problems = _missing_keys(conn, files, limit)
     if problems:
+        _refuse_if(fresh, "other files hold records at fault")
         raise _invalid(files, problems)
 
     spoken_of = [r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None]
     if named:
         problems = _outside_named(conn, named, spoken_of)
         if problems:
+            _refuse_if(fresh, "the courses named are not the bundle's")
             raise _invalid(files, problems)
-    return named or spoken_of
+    return named or spoken_of, fresh
 
 
 def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
           named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
-          step: Progress, limit: int) -> SyncReport:
-    """Type and write what :func:`_load` copied, for the courses ``scope``; journal the run."""
+          step: Progress, limit: int, fresh: Path | None) -> SyncReport:
+    """Type and write what :func:`_load` copied, and the submissions of ``fresh`` by the
+    first-sight path, for the courses ``scope``; journal the run."""
     lock_courses(conn, scope, wait=wait)
     started = sql.tracker.start_run(conn, kind=kind, source=source,
                                     scope_course_ids=scope).fetchone()
@@ -322,6 +360,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         sql.history.stage_grade_changes(conn, sync_id=sync_id)
     problems = _invalid_rows(conn, files, limit)
     if problems:
+        _refuse_if(fresh, "other files hold records at fault")
         raise _invalid(files, problems)
 
     counts: dict[str, dict[str, int]] = {}
@@ -338,6 +377,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         # term) stored a moment before is that sync's: this one counts it as unchanged.
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
         counts[name]["inserted"] = inserted
+        if name == "submissions" and fresh:
+            counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, scope=scope,
+                                                    step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
         if _worth_analyzing(written, counts[name]["updated"] + counts[name]["unchanged"]):
             sql.canvas.analyze_table(conn, table=table)
@@ -348,6 +390,10 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         ("submissions", "history.submission_scores", sql.history.append_submission_scores),
     ):
         counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
+        if name == "submissions" and fresh:
+            counts[name]["history"] += sql.history.append_first_sight_scores(
+                conn, sync_id=sync_id, course_ids=scope).rowcount
+            appended = counts[name]["history"]
         # Its statistics too, when it grew much (a first sync): reading the past as of a
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
         if _worth_analyzing(appended, counts[name]["updated"] + counts[name]["unchanged"]):
@@ -392,6 +438,23 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("done", 1, 1)
     return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _refuse_if(fresh: Path | None, why: str) -> None:
+    """Before reporting a bundle's faults: start again by the checking path if the
+    first-sight path held the submissions back, so that theirs are reported too."""
+    if fresh:
+        raise first_sight.Refused(why)
+
+
+def _copy_fresh(conn: psycopg.Connection[Any], file: Path, *, sync_id: int, scope: list[int],
+                step: Progress) -> int:
+    """The first-sight path: the submissions of ``file``, none of them stored, straight
+    into layer 1 (:mod:`tracker.first_sight`); how many."""
+    course_of = dict(sql.canvas.assignment_courses(conn, course_ids=scope).fetchall())
+    return first_sight.copy_submissions(
+        conn, file, sync_id=sync_id, course_of=course_of,
+        progress=lambda done: step("writing submissions", done, 0))
 
 
 def _append_grade_changes(conn: psycopg.Connection[Any]) -> dict[str, int]:
@@ -448,7 +511,7 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
         table = kind.table
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
         with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
-            for chunk in _batches(b"%d\t%s\n" % (n, _digest(doc))
+            for chunk in copytext.batches(b"%d\t%s\n" % (n, copytext.digest(doc))
                                   for n, doc in enumerate(bundle.iter_documents(file), start=1)):
                 cp.write(chunk)
         sql.canvas.analyze_stage(conn, stage=hashes)
@@ -461,43 +524,11 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
         ranges = sql.canvas.records_to_send(conn, hashes=hashes, known=known).fetchall()
     wanted = _in_ranges(ranges)
     with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
-        for chunk in _batches(b"%d\t%s\t%s\n" % (n, _digest(doc), _copy_escape(doc))
+        for chunk in copytext.batches(b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
                               for n, doc in enumerate(bundle.iter_documents(file), start=1)
                               if wanted(n)):
             cp.write(chunk)
     sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
-
-
-def _digest(doc: bytes) -> bytes:
-    """The 128-bit digest of a document as received, as the hex text a uuid column takes."""
-    return hashlib.blake2b(doc, digest_size=16).hexdigest().encode()
-
-
-def _copy_escape(doc: bytes) -> bytes:
-    """A document as a field of COPY's text format.
-
-    There a backslash starts an escape and a tab ends a column, so JSON's own escapes
-    (``\\"``, ``\\n``, ``\\u003c``) would arrive mangled: escape them to arrive byte for
-    byte. Documents hold no newline (ndjson lines and compact dumps).
-    """
-    doc = doc.replace(b"\\", b"\\\\")
-    if b"\t" in doc or b"\r" in doc:
-        doc = doc.replace(b"\t", b"\\t").replace(b"\r", b"\\r")
-    return doc
-
-
-def _batches(lines: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
-    """Lines joined into chunks of about ``size`` bytes, for COPY."""
-    batch: list[bytes] = []
-    total = 0
-    for line in lines:
-        batch.append(line)
-        total += len(line)
-        if total >= size:
-            yield b"".join(batch)
-            batch, total = [], 0
-    if batch:
-        yield b"".join(batch)
 
 
 def _in_ranges(ranges: list[tuple[int, int]] | None) -> Callable[[int], bool]:

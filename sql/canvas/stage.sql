@@ -529,3 +529,12 @@ FROM :"stage" AS s;
 -- Receive the documents of one file's new or changed records, with number and digest.
 -- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.raw_grade_changes
 COPY :"raw" (record_no, hash, doc) FROM STDIN;
+
+-- name: submissions_stored
+-- Whether layer 1 holds a submission of any of these courses (if not, every submission
+-- of theirs the bundle holds is new: the first-sight path takes them, tracker/first_sight.py).
+SELECT EXISTS (
+    SELECT 1
+    FROM canvas.submissions AS s
+    WHERE s.course_id = ANY(:'course_ids'::bigint[])
+);

@@ -133,3 +133,21 @@ SET (
 FROM :"stage" AS s
 WHERE t.id = s.id
   AND s.changed;
+
+-- name: assignment_courses
+-- The course of each assignment of these courses, as stored after this sync's writes:
+-- the first-sight path gives each submission its assignment's course.
+SELECT a.id, a.course_id
+FROM canvas.assignments AS a
+WHERE a.course_id = ANY(:'course_ids'::bigint[]);
+
+-- name: copy_first_sight_submissions
+-- Receive submissions the database has never seen, typed by the client, straight into
+-- layer 1 (tracker/first_sight.py). The keys refuse a duplicate id or a user that is
+-- nowhere; the sync then starts again by the checking path, which names the record.
+COPY canvas.submissions (
+    id, course_id, assignment_id, user_id, anonymous_id, submission_type, score, grade,
+    entered_score, entered_grade, excused, attempt, workflow_state, late, missing,
+    late_policy_status, seconds_late, points_deducted, submitted_at, graded_at, posted_at,
+    cached_due_date, grader_id, raw_hash, raw, sync_id
+) FROM STDIN;

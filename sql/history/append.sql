@@ -66,3 +66,18 @@ WHERE sync_id = :'sync_id'::bigint;
 -- name: allow_undo
 -- Declare, for this transaction only, that history rows are being removed by an undo.
 SELECT set_config('tracker.history_write', 'undo', true);
+
+-- name: append_first_sight_scores
+-- Scores and states of the submissions the first-sight path inserted (every submission
+-- of these courses is this sync's: none was stored before it).
+INSERT INTO history.submission_scores (
+    submission_id, course_id, assignment_id, user_id, sync_id, recorded_at,
+    score, grade, excused, workflow_state, late, missing, graded_at
+)
+SELECT
+    s.id, s.course_id, s.assignment_id, s.user_id, :'sync_id'::bigint, now(),
+    s.score, s.grade, s.excused, s.workflow_state, s.late, s.missing, s.graded_at
+FROM canvas.submissions AS s
+WHERE s.course_id = ANY(:'course_ids'::bigint[])
+  AND s.sync_id = :'sync_id'::bigint
+ORDER BY s.id;
