@@ -32,14 +32,15 @@ def default_cache_dir() -> Path:
 @click.command("bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--scale", type=click.Choice(list(SCALES)), default="small", show_default=True,
               help="smoke (seconds), small (~50,000 submissions), medium (~250,000), "
-                   "full (1,000,000), double (2,000,000).")
+                   "full (1,000,000), double (2,000,000), huge (10,000,000: not in CI, an hour "
+                   "or more and about 30 GB of disk).")
 @click.option("--shape", type=click.Choice([*SHAPES, "both"]),
               help="wide: many small courses (20 students each at small and up); tall: the "
                    "same submissions as few courses of 1,000 students (60 at smoke); both: "
                    "wide, then tall, in one run. Default: both at full, else wide.")
 @click.option("--repeat", type=click.IntRange(min=1),
-              help="Runs of each measurement (median reported). Default: 3; 1 at full and "
-                   "double, and 1 at smoke.")
+              help="Runs of each measurement (median reported). Default: 3; 1 at full, "
+                   "double and huge, and 1 at smoke.")
 @click.option("--database-url",
               help="An existing server to measure on (a URL whose user may create databases; "
                    "the run creates and drops its own). Default: a fresh embedded PostgreSQL.")

@@ -102,9 +102,13 @@ SCALES: dict[str, Scale] = {
         Scale("double", students=40_000, courses=2_000, assignments_per_course=50,
               courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
               cd2_rows=200_000, query_runs=20, memory_check=False),
+        # Not in CI: about 7 GB of bundle and 20 GB of database, an hour or more.
+        Scale("huge", students=200_000, courses=10_000, assignments_per_course=50,
+              courses_per_student=1, repeat=1, merge_rows=2_000, bulk_rows=100_000,
+              cd2_rows=200_000, query_runs=10, memory_check=False, dap_rows=1_000_000),
     )
 }
 """By name, in the wide shape: smoke (~1,300 submissions), small (~50,000), medium
-(~250,000), full (1,000,000) and double (2,000,000). Tall: smoke 2 courses of 60 students
-and 10 assignments, small 2, medium 10, full 40 and double 80 courses of 1,000 students
-and 25 assignments."""
+(~250,000), full (1,000,000), double (2,000,000) and huge (10,000,000). Tall: smoke 2
+courses of 60 students and 10 assignments, small 2, medium 10, full 40, double 80 and huge
+400 courses of 1,000 students and 25 assignments."""

@@ -103,14 +103,20 @@ def test_the_sample_school_with_its_edge_cases_is_stored_the_same_by_both_paths(
 def test_each_new_course_takes_the_first_sight_path_and_a_stored_one_does_not(
         db_url: str, second_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    """Biology first, then Algebra (new beside a stored course), then both again."""
+    """Biology first; then both courses, Algebra new beside a stored Biology (its
+    submissions by the first-sight path, Biology's by the checking path, one changed);
+    then both again (stored: the checking path alone)."""
     data = tiny_institution()
-    paths = [write_bundle(tmp_path / "biology", course_part(data, BIOLOGY)),
-             write_bundle(tmp_path / "algebra", course_part(data, ALGEBRA)),
-             write_bundle(tmp_path / "both", data)]
+    first = write_bundle(tmp_path / "biology", course_part(data, BIOLOGY))
+    biology_ids = {s["id"] for s in course_part(data, BIOLOGY)["submissions"]}
+    changed = next(s for s in data["submissions"] if s["id"] in biology_ids)
+    changed.update(score=1.5, grade="1.5")
+    paths = [first, write_bundle(tmp_path / "both", data), write_bundle(tmp_path / "again", data)]
     outcomes, taken = _both(db_url, second_db_url, paths, monkeypatch, caplog)
     assert taken == [1, 1, 0]
-    assert [o[0] for o in outcomes] == [(BIOLOGY,), (ALGEBRA,), (ALGEBRA, BIOLOGY)]
+    assert [o[0] for o in outcomes] == [(BIOLOGY,), (ALGEBRA, BIOLOGY), (ALGEBRA, BIOLOGY)]
+    mixed = outcomes[1][1]["submissions"]
+    assert (mixed.inserted, mixed.updated) == (len(data["submissions"]) - len(biology_ids), 1)
 
 
 def test_a_submission_of_a_stored_course_outside_the_bundle_falls_back(

@@ -20,11 +20,12 @@ course-id order); syncs of different courses run side by side.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -297,13 +298,14 @@ def _fetch_folder(base_url: str, course_ids: Sequence[int] | None, account_id: i
 
 
 def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,
-          step: Progress, limit: int, first_sight: bool) -> tuple[list[int], Path | None]:
+          step: Progress, limit: int, first_sight: bool
+          ) -> tuple[list[int], first_sight.Fresh | None]:
     """Copy the bundle's files to the server and check them: the courses the sync covers,
     and the submissions file the first-sight path is to take, if any.
 
     The courses are ``named``, else every course the bundle speaks of. With
-    ``first_sight``, when none of those courses has a stored submission, the submissions
-    are left for :mod:`tracker.first_sight` instead of being staged. Raises
+    ``first_sight``, the submissions of those courses that have none stored are left for
+    :mod:`tracker.first_sight` instead of being staged. Raises
     InvalidDataError when a record lacks a required key or, with ``named``, the bundle
     holds records of other courses or a named course is nowhere."""
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
@@ -314,17 +316,18 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
         log.debug("temp_buffers unchanged: this session already used temporary tables")
     sql.canvas.create_temp_stages(conn)
     total_files = len(files)
-    fresh = files.get("submissions") if first_sight else None
+    held = files.get("submissions") if first_sight else None
     for n, (name, file) in enumerate(files.items(), start=1):
-        if file is not fresh:
+        if file is not held:
             step(f"copying {file.name}", n - 1, total_files)
             _copy(conn, name, file)
-    if fresh:
-        courses = named or [r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None]
-        stored = sql.canvas.submissions_stored(conn, course_ids=courses).fetchone()
-        if not courses or (stored and stored[0]):
-            _copy(conn, "submissions", fresh)
-            fresh = None
+    fresh = None
+    if held:
+        fresh = _first_sight(conn, held, named or [
+            r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None])
+        if fresh is None or fresh.records is not None:
+            step(f"copying {held.name}", total_files - 1, total_files)
+            _copy(conn, "submissions", held, skip=fresh.records if fresh else None)
     step("checking", total_files, total_files)
     problems = _missing_keys(conn, files, limit)
     if problems:
@@ -342,7 +345,7 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
 
 def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, source: str,
           named: list[int] | None, scope: list[int], dry_run: bool, wait: bool,
-          step: Progress, limit: int, fresh: Path | None) -> SyncReport:
+          step: Progress, limit: int, fresh: first_sight.Fresh | None) -> SyncReport:
     """Type and write what :func:`_load` copied, and the submissions of ``fresh`` by the
     first-sight path, for the courses ``scope``; journal the run."""
     lock_courses(conn, scope, wait=wait)
@@ -378,22 +381,19 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
         counts[name]["inserted"] = inserted
         if name == "submissions" and fresh:
-            counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, scope=scope,
-                                                    step=step)
+            counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
         if _worth_analyzing(written, counts[name]["updated"] + counts[name]["unchanged"]):
             sql.canvas.analyze_table(conn, table=table)
 
     step("recording history", 0, 0)
+    fresh_course_ids = sorted(fresh.courses) if fresh else []
     for name, table, append in (
         ("enrollments", "history.enrollment_grades", sql.history.append_enrollment_grades),
-        ("submissions", "history.submission_scores", sql.history.append_submission_scores),
+        ("submissions", "history.submission_scores", functools.partial(
+            sql.history.append_submission_scores, fresh_course_ids=fresh_course_ids)),
     ):
         counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
-        if name == "submissions" and fresh:
-            counts[name]["history"] += sql.history.append_first_sight_scores(
-                conn, sync_id=sync_id, course_ids=scope).rowcount
-            appended = counts[name]["history"]
         # Its statistics too, when it grew much (a first sync): reading the past as of a
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
         if _worth_analyzing(appended, counts[name]["updated"] + counts[name]["unchanged"]):
@@ -440,20 +440,36 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
 
 
-def _refuse_if(fresh: Path | None, why: str) -> None:
+def _refuse_if(fresh: first_sight.Fresh | None, why: str) -> None:
     """Before reporting a bundle's faults: start again by the checking path if the
-    first-sight path held the submissions back, so that theirs are reported too."""
+    first-sight path held submissions back, so that theirs are reported too."""
     if fresh:
         raise first_sight.Refused(why)
 
 
-def _copy_fresh(conn: psycopg.Connection[Any], file: Path, *, sync_id: int, scope: list[int],
+def _first_sight(conn: psycopg.Connection[Any], file: Path,
+                 courses: list[int]) -> first_sight.Fresh | None:
+    """Which submissions of ``file`` the first-sight path takes: those of ``courses``
+    that have none stored (None: no course is new). When some courses have submissions
+    stored, each record's course is found (through its assignment) to tell them apart."""
+    stored = {r[0] for r in sql.canvas.courses_with_submissions(conn, course_ids=courses)}
+    new = frozenset(courses) - stored
+    if not new:
+        return None
+    if not stored:
+        return first_sight.Fresh(file, new, None)
+    course_of = dict(sql.canvas.bundle_assignment_courses(conn, course_ids=courses).fetchall())
+    return first_sight.Fresh(file, new, first_sight.records_of(file, course_of, new))
+
+
+def _copy_fresh(conn: psycopg.Connection[Any], fresh: first_sight.Fresh, *, sync_id: int,
                 step: Progress) -> int:
-    """The first-sight path: the submissions of ``file``, none of them stored, straight
-    into layer 1 (:mod:`tracker.first_sight`); how many."""
-    course_of = dict(sql.canvas.assignment_courses(conn, course_ids=scope).fetchall())
+    """The first-sight path: the submissions ``fresh`` holds back, none of them stored,
+    straight into layer 1 (:mod:`tracker.first_sight`); how many."""
+    course_of = dict(sql.canvas.assignment_courses(
+        conn, course_ids=sorted(fresh.courses)).fetchall())
     return first_sight.copy_submissions(
-        conn, file, sync_id=sync_id, course_of=course_of,
+        conn, fresh, sync_id=sync_id, course_of=course_of,
         progress=lambda done: step("writing submissions", done, 0))
 
 
@@ -498,8 +514,10 @@ def _invalid(files: dict[str, Path], problems: list[str]) -> InvalidDataError:
     return InvalidDataError(f"the bundle in {folder} is not valid; nothing was written:", problems)
 
 
-def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
-    """Send one file to the server: only the documents of new or changed records.
+def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
+          skip: bytearray | None = None) -> None:
+    """Send one file to the server: only the documents of new or changed records, and
+    none of the records that ``skip`` marks (by record number: the first-sight path's).
 
     Unless the table is empty, a digest of every record goes first; records whose digest
     a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
@@ -512,7 +530,7 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
         with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
             for chunk in copytext.batches(b"%d\t%s\n" % (n, copytext.digest(doc))
-                                  for n, doc in enumerate(bundle.iter_documents(file), start=1)):
+                                          for n, doc in _records(file, skip)):
                 cp.write(chunk)
         sql.canvas.analyze_stage(conn, stage=hashes)
         if name in ("terms", "users"):
@@ -524,11 +542,19 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path) -> None:
         ranges = sql.canvas.records_to_send(conn, hashes=hashes, known=known).fetchall()
     wanted = _in_ranges(ranges)
     with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
-        for chunk in copytext.batches(b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
-                              for n, doc in enumerate(bundle.iter_documents(file), start=1)
-                              if wanted(n)):
+        for chunk in copytext.batches(
+                b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
+                for n, doc in _records(file, skip) if wanted(n)):
             cp.write(chunk)
     sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
+
+
+def _records(file: Path, skip: bytearray | None) -> Iterator[tuple[int, bytes]]:
+    """The records of ``file`` with their numbers, but those ``skip`` marks."""
+    numbered = enumerate(bundle.iter_documents(file), start=1)
+    if skip is None:
+        return numbered
+    return ((n, doc) for n, doc in numbered if not skip[n])
 
 
 def _in_ranges(ranges: list[tuple[int, int]] | None) -> Callable[[int], bool]:

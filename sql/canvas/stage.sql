@@ -530,11 +530,22 @@ FROM :"stage" AS s;
 -- allow raw: pg_temp.raw_terms, pg_temp.raw_courses, pg_temp.raw_sections, pg_temp.raw_users, pg_temp.raw_assignment_groups, pg_temp.raw_assignments, pg_temp.raw_enrollments, pg_temp.raw_submissions, pg_temp.raw_grade_changes
 COPY :"raw" (record_no, hash, doc) FROM STDIN;
 
--- name: submissions_stored
--- Whether layer 1 holds a submission of any of these courses (if not, every submission
--- of theirs the bundle holds is new: the first-sight path takes them, tracker/first_sight.py).
-SELECT EXISTS (
-    SELECT 1
-    FROM canvas.submissions AS s
-    WHERE s.course_id = ANY(:'course_ids'::bigint[])
-);
+-- name: courses_with_submissions
+-- Which of these courses have a submission stored (the others' are all new: the
+-- first-sight path takes them).
+SELECT c.course_id
+FROM unnest(:'course_ids'::bigint[]) AS c (course_id)
+WHERE EXISTS (SELECT 1 FROM canvas.submissions AS s WHERE s.course_id = c.course_id);
+
+-- name: bundle_assignment_courses
+-- The course of each assignment the bundle holds or these courses have stored: which
+-- submissions are of courses new to layer 1 (their assignment's course tells).
+SELECT tracker.canvas_id(r.doc -> 'id'), tracker.canvas_id(r.doc -> 'course_id')
+FROM pg_temp.raw_assignments AS r
+UNION ALL
+SELECT k.id, k.course_id
+FROM pg_temp.known_assignments AS k
+UNION ALL
+SELECT a.id, a.course_id
+FROM canvas.assignments AS a
+WHERE a.course_id = ANY(:'course_ids'::bigint[]);

@@ -32,29 +32,38 @@ WHERE (s.rec).type IN ('StudentEnrollment', 'StudentViewEnrollment')
 ORDER BY s.id;
 
 -- name: append_submission_scores
--- Scores and states of submissions that are new or whose score or state changed in this sync.
+-- Scores and states of submissions that are new or whose score or state changed in this
+-- sync: the staged ones, and those the first-sight path copied into the courses
+-- fresh_course_ids (none stored before this sync: each of their rows is this sync's).
 INSERT INTO history.submission_scores (
     submission_id, course_id, assignment_id, user_id, sync_id, recorded_at,
     score, grade, excused, workflow_state, late, missing, graded_at
 )
 SELECT
-    s.id, (s.rec).course_id, (s.rec).assignment_id, (s.rec).user_id, :'sync_id'::bigint, now(),
-    (s.rec).score, (s.rec).grade, (s.rec).excused, (s.rec).workflow_state,
-    (s.rec).late, (s.rec).missing, (s.rec).graded_at
-FROM pg_temp.stage_submissions AS s
-LEFT JOIN tracker.sync_changes AS c
-       ON c.sync_id = :'sync_id'::bigint
-      AND c.relation = 'canvas.submissions'
-      AND c.kind = ''
-      AND c.row_id = s.id
-LEFT JOIN LATERAL jsonb_populate_record(NULL::canvas.submissions, c.before) AS b ON true
-WHERE NOT s.existed
-   OR (s.changed
-       AND ((s.rec).score, (s.rec).grade, (s.rec).excused, (s.rec).workflow_state,
-            (s.rec).late, (s.rec).missing)
-           IS DISTINCT FROM
-           (b.score, b.grade, b.excused, b.workflow_state, b.late, b.missing))
-ORDER BY s.id;
+    a.id, a.course_id, a.assignment_id, a.user_id, :'sync_id'::bigint, now(),
+    a.score, a.grade, a.excused, a.workflow_state, a.late, a.missing, a.graded_at
+FROM (
+    SELECT (s.rec).*
+    FROM pg_temp.stage_submissions AS s
+    LEFT JOIN tracker.sync_changes AS c
+           ON c.sync_id = :'sync_id'::bigint
+          AND c.relation = 'canvas.submissions'
+          AND c.kind = ''
+          AND c.row_id = s.id
+    LEFT JOIN LATERAL jsonb_populate_record(NULL::canvas.submissions, c.before) AS b ON true
+    WHERE NOT s.existed
+       OR (s.changed
+           AND ((s.rec).score, (s.rec).grade, (s.rec).excused, (s.rec).workflow_state,
+                (s.rec).late, (s.rec).missing)
+               IS DISTINCT FROM
+               (b.score, b.grade, b.excused, b.workflow_state, b.late, b.missing))
+    UNION ALL
+    SELECT t.*
+    FROM canvas.submissions AS t
+    WHERE t.course_id = ANY(:'fresh_course_ids'::bigint[])
+      AND t.sync_id = :'sync_id'::bigint
+) AS a
+ORDER BY a.id;
 
 -- name: delete_appended
 -- Undo: remove the rows one sync appended (the append-only trigger lets this through
@@ -66,18 +75,3 @@ WHERE sync_id = :'sync_id'::bigint;
 -- name: allow_undo
 -- Declare, for this transaction only, that history rows are being removed by an undo.
 SELECT set_config('tracker.history_write', 'undo', true);
-
--- name: append_first_sight_scores
--- Scores and states of the submissions the first-sight path inserted (every submission
--- of these courses is this sync's: none was stored before it).
-INSERT INTO history.submission_scores (
-    submission_id, course_id, assignment_id, user_id, sync_id, recorded_at,
-    score, grade, excused, workflow_state, late, missing, graded_at
-)
-SELECT
-    s.id, s.course_id, s.assignment_id, s.user_id, :'sync_id'::bigint, now(),
-    s.score, s.grade, s.excused, s.workflow_state, s.late, s.missing, s.graded_at
-FROM canvas.submissions AS s
-WHERE s.course_id = ANY(:'course_ids'::bigint[])
-  AND s.sync_id = :'sync_id'::bigint
-ORDER BY s.id;
