@@ -58,7 +58,8 @@ def python_text(conn: psycopg.Connection[Any], report: str, **params: Any) -> li
 @pytest.fixture
 def sample_school(conn, tmp_path) -> dict[str, int]:
     """A synced sample school (edge cases included) with two syncs of history and the risk
-    assessments the syncs stored; returns a course, one of its active students and a second course."""
+    assessments the syncs stored; returns a course, one of its active students, a second
+    course and an assignment of the first course."""
     size = dict(students=40, courses=4, assignments_per_course=8, courses_per_student=2)
     first = sample.generate(tmp_path / "r0", **size)
     sync.sync_bundle(conn, first.directory)
@@ -71,8 +72,11 @@ def sample_school(conn, tmp_path) -> dict[str, int]:
         "WHERE e.type = 'StudentEnrollment' AND e.enrollment_state = 'active' "
         "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 1").fetchone()
     other = conn.execute("SELECT max(id) FROM canvas.courses").fetchone()[0]  # the edge course
+    assignment_id = conn.execute("SELECT min(assignment_id) FROM history.submission_scores "
+                                 "WHERE course_id = %s", (course_id,)).fetchone()[0]
     conn.commit()
-    return {"course_id": course_id, "user_id": user_id, "other_course_id": other}
+    return {"course_id": course_id, "user_id": user_id, "other_course_id": other,
+            "assignment_id": assignment_id}
 
 
 def write_grade_changes(conn: psycopg.Connection[Any], directory: Path) -> None:
@@ -98,11 +102,12 @@ def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_s
     for report in REPORTS:
         takes = getattr(sql.reports, report).params
         choices = [
-            {"course_id": None, "user_id": None},
-            {"course_id": s["course_id"], "user_id": None},
-            {"course_id": s["other_course_id"], "user_id": None},
-            {"course_id": None, "user_id": s["user_id"]},
-            {"course_id": s["course_id"], "user_id": s["user_id"]},
+            {"course_id": None, "user_id": None, "assignment_id": None},
+            {"course_id": s["course_id"], "user_id": None, "assignment_id": None},
+            {"course_id": s["other_course_id"], "user_id": None, "assignment_id": None},
+            {"course_id": None, "user_id": s["user_id"], "assignment_id": None},
+            {"course_id": s["course_id"], "user_id": s["user_id"], "assignment_id": None},
+            {"course_id": None, "user_id": None, "assignment_id": s["assignment_id"]},
         ]
         for choice in choices:
             params = {name: choice[name] for name in takes}

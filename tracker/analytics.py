@@ -96,6 +96,7 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
     "latest_risk": ("course_id", "user_id"),
     "predicted_final": ("course_id",),
     "grade_changes": ("course_id", "user_id"),
+    "score_history": ("user_id", "course_id", "assignment_id"),
 }
 
 
@@ -580,6 +581,7 @@ def run_report(
     *,
     course_id: int | None = None,
     user_id: int | None = None,
+    assignment_id: int | None = None,
 ) -> Report:
     """Run the report ``name`` of ``sql/reports/`` (one of :data:`REPORTS`), as psql would.
 
@@ -590,7 +592,7 @@ def run_report(
         raise InvalidQueryError(f"no report named {name!r}; the reports are: "
                                 f"{', '.join(REPORTS)}")
     takes = REPORTS[name]
-    given = {"course_id": course_id, "user_id": user_id}
+    given = {"course_id": course_id, "user_id": user_id, "assignment_id": assignment_id}
     for param, value in given.items():
         if value is not None and param not in takes:
             raise InvalidQueryError(f"report {name} takes no {param} (it takes: "

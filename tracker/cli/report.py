@@ -34,8 +34,11 @@ def _cell(value: Any, fmt: str) -> Any:
               help="Only this course (default: every course).")
 @click.option("--student", "user_id", type=ID,
               help="Only this student's rows (reports that take a student).")
+@click.option("--assignment", "assignment_id", type=ID,
+              help="Only this assignment's rows (score_history).")
 @format_option
-def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> None:
+def command(name: str, course_id: int | None, user_id: int | None,
+            assignment_id: int | None, fmt: str) -> None:
     """Run the report NAME and print its rows.
 
     \b
@@ -47,15 +50,21 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     latest_risk               each student's risk as the last sync (or program) assessed it
     predicted_final           predicted final score, 95% interval and its method
     grade_changes             who changed which grade when (Canvas's Grade Change Log)
+    score_history             every score, grade and state of each submission, by sync
 
     --student applies to grade_momentum, missing_work, student_progress_history,
-    latest_risk and grade_changes. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or
-    missing work), 2 bad input.
+    latest_risk, grade_changes and score_history; --assignment to score_history.
+    Exit codes: 0 ok, 1 findings (a student at high or critical risk, or missing work),
+    2 bad input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
+    if assignment_id is not None and "assignment_id" not in analytics.REPORTS[name]:
+        raise click.BadParameter(f"report {name} does not take an assignment",
+                                 param_hint="--assignment")
     with db.connect() as conn:
-        result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
+        result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
+                                      assignment_id=assignment_id)
     rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
     render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
     if result.findings:

@@ -1,0 +1,2 @@
+DROP VIEW reports.score_history;
+DROP SCHEMA reports;
