@@ -59,10 +59,10 @@ def python_text(conn: psycopg.Connection[Any], report: str, **params: Any) -> li
 def sample_school(conn, tmp_path) -> dict[str, int]:
     """A synced sample school (edge cases included) with two syncs of history and the risk
     assessments the syncs stored; returns a course, one of its active students, a second
-    course and an assignment of the first course."""
+    course, an assignment of the first course and the first sync."""
     size = dict(students=40, courses=4, assignments_per_course=8, courses_per_student=2)
     first = sample.generate(tmp_path / "r0", **size)
-    sync.sync_bundle(conn, first.directory)
+    first_sync = sync.sync_bundle(conn, first.directory)
     later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
     write_grade_changes(conn, later.directory)
     sync.sync_bundle(conn, later.directory)
@@ -76,7 +76,7 @@ def sample_school(conn, tmp_path) -> dict[str, int]:
                                  "WHERE course_id = %s", (course_id,)).fetchone()[0]
     conn.commit()
     return {"course_id": course_id, "user_id": user_id, "other_course_id": other,
-            "assignment_id": assignment_id}
+            "assignment_id": assignment_id, "first_sync_id": first_sync.sync_id}
 
 
 def write_grade_changes(conn: psycopg.Connection[Any], directory: Path) -> None:
@@ -101,13 +101,15 @@ def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_s
     seen_rows = set()
     for report in REPORTS:
         takes = getattr(sql.reports, report).params
+        everything = dict.fromkeys(("course_id", "user_id", "assignment_id", "since_sync_id"))
         choices = [
-            {"course_id": None, "user_id": None, "assignment_id": None},
-            {"course_id": s["course_id"], "user_id": None, "assignment_id": None},
-            {"course_id": s["other_course_id"], "user_id": None, "assignment_id": None},
-            {"course_id": None, "user_id": s["user_id"], "assignment_id": None},
-            {"course_id": s["course_id"], "user_id": s["user_id"], "assignment_id": None},
-            {"course_id": None, "user_id": None, "assignment_id": s["assignment_id"]},
+            everything,
+            {**everything, "course_id": s["course_id"]},
+            {**everything, "course_id": s["other_course_id"]},
+            {**everything, "user_id": s["user_id"]},
+            {**everything, "course_id": s["course_id"], "user_id": s["user_id"]},
+            {**everything, "assignment_id": s["assignment_id"]},
+            {**everything, "since_sync_id": s["first_sync_id"]},
         ]
         for choice in choices:
             params = {name: choice[name] for name in takes}
