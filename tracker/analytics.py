@@ -98,6 +98,8 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
     "grade_changes": ("course_id", "user_id"),
     "score_history": ("user_id", "course_id", "assignment_id"),
     "risk_changes": ("course_id", "since_sync_id"),
+    "active_students": ("course_id",),
+    "student_standing": ("course_id", "user_id"),
 }
 
 
