@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -325,3 +326,14 @@ def test_predicted_final_lists_every_active_student_by_psql_and_by_the_command(
 def test_report_files_hold_one_named_statement_each():
     for report in REPORTS:
         assert list(sql.file(Path("reports") / f"{report}.sql")) == [report]
+
+
+def test_the_commands_help_names_every_report_and_the_reports_each_option_applies_to():
+    text = " ".join(tracker_cli("report", "--help").output.split())
+    assert all(f" {name} " in text for name in analytics.REPORTS)
+    for option, param in (("--student", "user_id"), ("--assignment", "assignment_id"),
+                          ("--since-sync", "since_sync_id")):
+        listed = re.split(rf"{option} (?:applies )?to ", text, maxsplit=1)[1]
+        named = set(re.split(r"[;.]", listed)[0].replace(" and ", ", ").split(", "))
+        assert named == {n for n, takes in analytics.REPORTS.items() if param in takes}, option
+    assert "Exit codes: 0 ok, 1 findings" in text and "2 bad input" in text

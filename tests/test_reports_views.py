@@ -115,3 +115,14 @@ def test_active_students_lists_each_student_once_per_course_with_their_sections(
         (C1, ANA), (C1, BEN), (C1, CY), (C1, DEE), (C2, FAY)]
     assert rows[0]["sections"] == ["Algebra (section)"]
     assert rows[0]["enrollment_ids"] == [1001]
+
+
+def test_a_filter_on_score_history_reaches_the_index_beneath_its_window(conn, school):
+    # The view's window is partitioned by the columns a tool filters on, so PostgreSQL
+    # pushes the condition down to the scan of history.submission_scores: a student's
+    # history costs what the student's rows cost, not the whole table's window.
+    conn.execute("SET LOCAL enable_seqscan = off")
+    plan = [r[0] for r in conn.execute(
+        f"EXPLAIN SELECT * FROM reports.score_history WHERE user_id = {BEN} AND course_id = {C1}")]
+    scan = next(i for i, line in enumerate(plan) if "on submission_scores ss" in line)
+    assert f"Index Cond: ((user_id = {BEN}) AND (course_id = {C1}))" in plan[scan + 1]

@@ -65,10 +65,12 @@ def command(name: str, course_id: int | None, user_id: int | None,
     grade_changes             who changed which grade when (Canvas's Grade Change Log)
     score_history             every score, grade and state of each submission, by sync
     risk_changes              whose risk category rose or fell since the sync before
+    active_students           who is in each course (one row per student and course)
+    student_standing          score, grade, missing, late, last activity, latest risk
 
     --student applies to grade_momentum, missing_work, student_progress_history,
-    latest_risk, grade_changes and score_history; --assignment to score_history;
-    --since-sync to risk_changes. Exit codes: 0 ok, 1 findings (a student at high or
+    latest_risk, grade_changes, score_history and student_standing; --assignment to
+    score_history; --since-sync to risk_changes. Exit codes: 0 ok, 1 findings (a student at high or
     critical risk, newly so for risk_changes, or missing work), 2 bad input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
