@@ -120,26 +120,32 @@ SELECT
 FROM canvas.student_courses AS sc
 JOIN canvas.users AS u ON u.id = sc.user_id
 JOIN canvas.courses AS c ON c.id = sc.course_id
-LEFT JOIN LATERAL (
+-- Grouped (not LATERAL) so that reading every student at once is one pass over each
+-- table, and a condition on the student or the course still reaches the indexes.
+LEFT JOIN (
     SELECT
-        count(*) FILTER (WHERE (coalesce(s.missing, false)
-                                OR s.late_policy_status IS NOT DISTINCT FROM 'missing'))::integer
+        s.user_id,
+        s.course_id,
+        count(*) FILTER (WHERE coalesce(s.missing, false)
+                               OR s.late_policy_status IS NOT DISTINCT FROM 'missing')::integer
             AS missing,
         count(*) FILTER (WHERE coalesce(s.late, false))::integer AS late
     FROM canvas.submissions AS s
     JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
-    WHERE s.user_id = sc.user_id
-      AND s.course_id = sc.course_id
-      AND s.excused IS NOT TRUE
-) AS w ON true
-LEFT JOIN LATERAL (
-    SELECT ra.category, ra.score, ra.factors, ra.assessed_at
+    WHERE s.excused IS NOT TRUE
+    GROUP BY s.user_id, s.course_id
+) AS w ON w.user_id = sc.user_id AND w.course_id = sc.course_id
+LEFT JOIN (
+    SELECT DISTINCT ON (ra.user_id, ra.course_id)
+        ra.user_id,
+        ra.course_id,
+        ra.category,
+        ra.score,
+        ra.factors,
+        ra.assessed_at
     FROM history.risk_assessments AS ra
-    WHERE ra.user_id = sc.user_id
-      AND ra.course_id = sc.course_id
-    ORDER BY ra.assessed_at DESC, ra.id DESC
-    LIMIT 1
-) AS r ON true;
+    ORDER BY ra.user_id, ra.course_id, ra.assessed_at DESC, ra.id DESC
+) AS r ON r.user_id = sc.user_id AND r.course_id = sc.course_id;
 
 COMMENT ON VIEW reports.student_standing IS
     'Each active student''s standing per course: score, grade, missing, late, last activity, latest risk (sql/reports/student_standing.sql).';
