@@ -61,8 +61,9 @@ SAMPLE_SECONDS = 1.0
 MAX_RUNS = 1000
 
 #: Reports that are also timed for every course and student at once (course_id and
-#: user_id empty): the students at risk, assessed afresh and as the last sync stored them.
-EVERYONE = ("at_risk_students", "latest_risk")
+#: user_id empty): the students at risk, assessed afresh and as the last sync stored them,
+#: and whose risk moved since the sync before.
+EVERYONE = ("at_risk_students", "latest_risk", "risk_changes")
 
 
 def _timed(call: Callable[[], Any]) -> float:
@@ -291,6 +292,10 @@ def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "submission_id": one("SELECT min(id) FROM canvas.submissions WHERE course_id = %s"
                              " AND user_id = %s", course_id, user_id),
         "sync_id": one("SELECT max(sync_id) FROM tracker.sync_runs WHERE status = 'succeeded'"),
+        # risk_changes: the latest succeeded sync compared with the one before it
+        "since_sync_id": one("SELECT max(sync_id) FROM tracker.sync_runs WHERE status = 'succeeded'"
+                             " AND sync_id < (SELECT max(sync_id) FROM tracker.sync_runs"
+                             " WHERE status = 'succeeded')"),
         "limit": 100,
         "offset": 0,
         "as_of": one("SELECT max(recorded_at) FROM history.enrollment_grades"),

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -58,10 +59,11 @@ def python_text(conn: psycopg.Connection[Any], report: str, **params: Any) -> li
 @pytest.fixture
 def sample_school(conn, tmp_path) -> dict[str, int]:
     """A synced sample school (edge cases included) with two syncs of history and the risk
-    assessments the syncs stored; returns a course, one of its active students and a second course."""
+    assessments the syncs stored; returns a course, one of its active students, a second
+    course, an assignment of the first course and the first sync."""
     size = dict(students=40, courses=4, assignments_per_course=8, courses_per_student=2)
     first = sample.generate(tmp_path / "r0", **size)
-    sync.sync_bundle(conn, first.directory)
+    first_sync = sync.sync_bundle(conn, first.directory)
     later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
     write_grade_changes(conn, later.directory)
     sync.sync_bundle(conn, later.directory)
@@ -71,8 +73,11 @@ def sample_school(conn, tmp_path) -> dict[str, int]:
         "WHERE e.type = 'StudentEnrollment' AND e.enrollment_state = 'active' "
         "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2 LIMIT 1").fetchone()
     other = conn.execute("SELECT max(id) FROM canvas.courses").fetchone()[0]  # the edge course
+    assignment_id = conn.execute("SELECT min(assignment_id) FROM history.submission_scores "
+                                 "WHERE course_id = %s", (course_id,)).fetchone()[0]
     conn.commit()
-    return {"course_id": course_id, "user_id": user_id, "other_course_id": other}
+    return {"course_id": course_id, "user_id": user_id, "other_course_id": other,
+            "assignment_id": assignment_id, "first_sync_id": first_sync.sync_id}
 
 
 def write_grade_changes(conn: psycopg.Connection[Any], directory: Path) -> None:
@@ -97,12 +102,15 @@ def test_every_report_gives_psql_and_python_the_same_rows(conn, db_url, sample_s
     seen_rows = set()
     for report in REPORTS:
         takes = getattr(sql.reports, report).params
+        everything = dict.fromkeys(("course_id", "user_id", "assignment_id", "since_sync_id"))
         choices = [
-            {"course_id": None, "user_id": None},
-            {"course_id": s["course_id"], "user_id": None},
-            {"course_id": s["other_course_id"], "user_id": None},
-            {"course_id": None, "user_id": s["user_id"]},
-            {"course_id": s["course_id"], "user_id": s["user_id"]},
+            everything,
+            {**everything, "course_id": s["course_id"]},
+            {**everything, "course_id": s["other_course_id"]},
+            {**everything, "user_id": s["user_id"]},
+            {**everything, "course_id": s["course_id"], "user_id": s["user_id"]},
+            {**everything, "assignment_id": s["assignment_id"]},
+            {**everything, "since_sync_id": s["first_sync_id"]},
         ]
         for choice in choices:
             params = {name: choice[name] for name in takes}
@@ -318,3 +326,14 @@ def test_predicted_final_lists_every_active_student_by_psql_and_by_the_command(
 def test_report_files_hold_one_named_statement_each():
     for report in REPORTS:
         assert list(sql.file(Path("reports") / f"{report}.sql")) == [report]
+
+
+def test_the_commands_help_names_every_report_and_the_reports_each_option_applies_to():
+    text = " ".join(tracker_cli("report", "--help").output.split())
+    assert all(f" {name} " in text for name in analytics.REPORTS)
+    for option, param in (("--student", "user_id"), ("--assignment", "assignment_id"),
+                          ("--since-sync", "since_sync_id")):
+        listed = re.split(rf"{option} (?:applies )?to ", text, maxsplit=1)[1]
+        named = set(re.split(r"[;.]", listed)[0].replace(" and ", ", ").split(", "))
+        assert named == {n for n, takes in analytics.REPORTS.items() if param in takes}, option
+    assert "Exit codes: 0 ok, 1 findings" in text and "2 bad input" in text

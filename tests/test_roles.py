@@ -23,6 +23,8 @@ import pytest
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from tracker import migrate
+
 ROLES_SQL = Path(__file__).resolve().parent.parent / "sql" / "admin" / "roles.sql"
 LAYER_SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker")
 GROUP_ROLES = ("tracker_readonly", "tracker_sync", "tracker_app")
@@ -643,3 +645,58 @@ def test_app_cannot_insert_update_or_delete_in(schema, roles_db, connect_as):
     table, statements = WRITES[schema]
     for statement in statements:
         assert_permission_denied(conn, statement, table)
+
+
+# ------------------------------------------------------------------ the views for BI tools
+
+REPORT_VIEWS = ("latest_risk", "active_students", "student_standing", "score_history")
+
+
+def assert_reads_every_report_view(conn: psycopg.Connection[Any]) -> None:
+    """Each view of schema reports answers, with the seed's one student (Ada) in it."""
+    for view in REPORT_VIEWS:
+        found = conn.execute(f"SELECT user_id FROM reports.{view}").fetchall()
+        assert found == [(100,)], view
+
+
+@pytest.mark.parametrize("role", GROUP_ROLES)
+def test_every_role_reads_the_views_for_bi_tools_and_changes_nothing_there(
+        roles_db, connect_as, role):
+    conn = connect_as(role)
+    assert_reads_every_report_view(conn)
+    for view in REPORT_VIEWS:
+        for privilege in TABLE_PRIVILEGES:
+            held = conn.execute("SELECT has_table_privilege(%s, %s)",
+                                (f"reports.{view}", privilege)).fetchone()[0]
+            assert held == (privilege == "SELECT"), (view, privilege)
+    with pytest.raises(pg_errors.InsufficientPrivilege) as caught:
+        conn.execute("CREATE VIEW reports.intruder AS SELECT 1 AS one")
+    assert caught.value.diag.message_primary == "permission denied for schema reports"
+
+
+def test_a_login_role_in_no_group_role_cannot_read_the_views(roles_db, connect_as):
+    conn = connect_as(None)
+    with pytest.raises(pg_errors.InsufficientPrivilege) as caught:
+        conn.execute("SELECT * FROM reports.student_standing")
+    assert caught.value.diag.message_primary == "permission denied for schema reports"
+
+
+def test_views_a_later_migration_adds_to_reports_are_readable_too(roles_db, connect_as):
+    with psycopg.connect(roles_db) as owner:  # the role that ran the migrations
+        owner.execute("CREATE VIEW reports.added_later AS SELECT 1 AS one")
+    assert connect_as("tracker_readonly").execute(
+        "SELECT one FROM reports.added_later").fetchall() == [(1,)]
+
+
+def test_roles_sql_run_again_after_the_migration_grants_the_views(roles_db, connect_as):
+    # A database whose roles were set up before 0018_reports_views: the new schema is
+    # closed to them until roles.sql runs again, as after every migration.
+    ids = [m.id for m in migrate.read()]
+    since = ids[ids.index("0018_reports_views"):]
+    assert migrate.rollback(roles_db, count=len(since)) == since[::-1]
+    assert migrate.apply(roles_db) == since
+    readonly = connect_as("tracker_readonly")
+    with pytest.raises(pg_errors.InsufficientPrivilege):
+        readonly.execute("SELECT * FROM reports.active_students")
+    run_roles_sql(roles_db)
+    assert_reads_every_report_view(readonly)

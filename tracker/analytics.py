@@ -41,7 +41,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from tracker import arguments
-from tracker.errors import InvalidQueryError, NotFoundError
+from tracker.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
 from tracker.sqlfiles import sql
 
 __all__ = [
@@ -96,6 +96,10 @@ REPORTS: Mapping[str, tuple[str, ...]] = {
     "latest_risk": ("course_id", "user_id"),
     "predicted_final": ("course_id",),
     "grade_changes": ("course_id", "user_id"),
+    "score_history": ("user_id", "course_id", "assignment_id"),
+    "risk_changes": ("course_id", "since_sync_id"),
+    "active_students": ("course_id",),
+    "student_standing": ("course_id", "user_id"),
 }
 
 
@@ -566,12 +570,28 @@ class Report:
     @property
     def findings(self) -> bool:
         """Whether the report found something to act on: a student at high or critical
-        risk (at_risk_students, latest_risk) or missing work (missing_work)."""
+        risk (at_risk_students, latest_risk), newly so (risk_changes), or missing work
+        (missing_work)."""
         if self.name in ("at_risk_students", "latest_risk"):
             return any(r["category"] in ("high", "critical") for r in self.rows)
+        if self.name == "risk_changes":
+            return any(r["newly_high"] for r in self.rows)
         if self.name == "missing_work":
             return bool(self.rows)
         return False
+
+
+def _check_earlier_sync(conn: psycopg.Connection[Any], sync_id: int) -> None:
+    """Refuse a sync to compare the latest with that is not a succeeded sync older than it."""
+    run = sql.tracker.get_run(conn, sync_id=sync_id).fetchone()
+    if run is None or run[4] != "succeeded":
+        state = "no sync has this id" if run is None else f"that sync's status is {run[4]}"
+        raise InvalidArgumentError(f"since_sync_id {sync_id}: {state}; compare with a "
+                                   "succeeded sync (`tracker sync list` shows them)")
+    latest = sql.tracker.latest_succeeded_run(conn).fetchone()
+    if latest is not None and sync_id >= latest[0]:
+        raise InvalidArgumentError(f"since_sync_id {sync_id}: it is the latest succeeded sync; "
+                                   "compare with an earlier one (`tracker sync list` shows them)")
 
 
 def run_report(
@@ -580,22 +600,29 @@ def run_report(
     *,
     course_id: int | None = None,
     user_id: int | None = None,
+    assignment_id: int | None = None,
+    since_sync_id: int | None = None,
 ) -> Report:
     """Run the report ``name`` of ``sql/reports/`` (one of :data:`REPORTS`), as psql would.
 
-    None means "no filter", as an empty psql variable does. Raises InvalidQueryError for
-    an unknown report, or a filter the report does not take.
+    None means "no filter", as an empty psql variable does (for ``since_sync_id`` of
+    risk_changes: the succeeded sync before the latest). Raises InvalidQueryError for an
+    unknown report, or a filter the report does not take; InvalidArgumentError for a
+    ``since_sync_id`` that is not a succeeded sync older than the latest.
     """
     if name not in REPORTS:
         raise InvalidQueryError(f"no report named {name!r}; the reports are: "
                                 f"{', '.join(REPORTS)}")
     takes = REPORTS[name]
-    given = {"course_id": course_id, "user_id": user_id}
+    given = {"course_id": course_id, "user_id": user_id, "assignment_id": assignment_id,
+             "since_sync_id": since_sync_id}
     for param, value in given.items():
         if value is not None and param not in takes:
             raise InvalidQueryError(f"report {name} takes no {param} (it takes: "
                                     f"{', '.join(takes)})")
         arguments.optional_id(param, value)
+    if since_sync_id is not None:
+        _check_earlier_sync(conn, since_sync_id)
     statement = getattr(sql.reports, name)
     cur = statement(conn, **{p: given[p] for p in takes})
     columns = tuple(c.name for c in cur.description or ())

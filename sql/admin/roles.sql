@@ -1,6 +1,7 @@
 -- Roles and grants for tracker: three group roles that enforce the layers.
 --
---   tracker_readonly  reads every layer and the sync journal; writes nothing.
+--   tracker_readonly  reads every layer, the sync journal and the views for BI tools
+--                     (schema reports); writes nothing.
 --   tracker_sync      the sync: writes canvas, lifecycle and the journal (tracker),
 --                     appends to history (and deletes there only to undo a sync);
 --                     reads userdata and never writes it.
@@ -8,7 +9,8 @@
 --                     appends risk assessments to history; reads everything else.
 --
 -- All three read the archive (schema archive: what approved cleanup and retention
--- moved out); none writes it. Cleanup, restore, retention and `tracker check --fix`
+-- moved out) and the views of schema reports (migration 0018_reports_views, what a BI
+-- tool connects to); none writes them. Cleanup, restore, retention and `tracker check --fix`
 -- move rows between layers and run as the owner.
 --
 -- Run it after the migrations, once per database, as a superuser or as the role
@@ -101,19 +103,19 @@ $$;
 
 -- name: revoke_create_on_schemas_from_public
 -- Nobody but the schemas' owner creates objects in the layers.
-REVOKE CREATE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive FROM PUBLIC;
+REVOKE CREATE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive, reports FROM PUBLIC;
 
 -- name: grant_usage_on_schemas
 -- All three roles may look into every layer (what they may do there follows).
-GRANT USAGE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive
+GRANT USAGE ON SCHEMA canvas, history, userdata, lifecycle, tracker, archive, reports
     TO tracker_readonly, tracker_sync, tracker_app;
 
 
 -- Reading: everyone reads everything -----------------------------------------------
 
 -- name: grant_select_on_all_tables
--- SELECT on every table of the five schemas, for the three roles.
-GRANT SELECT ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive
+-- SELECT on every table and view of the schemas, for the three roles.
+GRANT SELECT ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive, reports
     TO tracker_readonly, tracker_sync, tracker_app;
 
 
@@ -163,7 +165,7 @@ GRANT INSERT ON history.risk_assessments
 -- name: fence_readonly_writes_nothing
 -- tracker_readonly changes no table of any layer.
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER
-    ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive
+    ON ALL TABLES IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive, reports
     FROM tracker_readonly;
 
 -- name: fence_sync_out_of_userdata
@@ -201,16 +203,16 @@ BEGIN
     FOR owner_name IN
         SELECT pg_catalog.pg_get_userbyid(nsp.nspowner)
         FROM pg_catalog.pg_namespace AS nsp
-        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive')
+        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive', 'reports')
         UNION
         SELECT pg_catalog.pg_get_userbyid(rel.relowner)
         FROM pg_catalog.pg_class AS rel
         JOIN pg_catalog.pg_namespace AS nsp ON nsp.oid = rel.relnamespace
-        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive')
+        WHERE nsp.nspname IN ('canvas', 'history', 'userdata', 'lifecycle', 'tracker', 'archive', 'reports')
           AND rel.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
     LOOP
         EXECUTE format(
-            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive '
+            'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, history, userdata, lifecycle, tracker, archive, reports '
             'GRANT SELECT ON TABLES TO tracker_readonly, tracker_sync, tracker_app', owner_name);
         EXECUTE format(
             'ALTER DEFAULT PRIVILEGES FOR ROLE %I IN SCHEMA canvas, lifecycle, tracker '

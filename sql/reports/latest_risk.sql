@@ -16,7 +16,8 @@
 -- those of the data the last sync wrote, but for days_inactive, as of the assessment:
 -- the course's clock moving appends an assessment only when a risk or reason moves.
 -- Students no longer actively enrolled in the course (or the test student, or marked
--- missing in layer 0) are left out.
+-- missing in layer 0) are left out. The view reports.latest_risk (migration
+-- 0018_reports_views) is this SELECT without the filters and the order.
 
 -- name: latest_risk
 -- The latest risk assessment per student and course, most at risk first.

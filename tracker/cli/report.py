@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from tracker import analytics, db
-from tracker.cli.options import ID, format_option
+from tracker import analytics, db, digests
+from tracker.cli.options import FORMATS, ID
 from tracker.cli.output import render
+
+#: The digests ready to send, by format and by the report they render (``--format md``).
+#: Any other format prints the rows as they are (a table, JSON or CSV).
+DIGESTS: dict[str, dict[str, Callable[[analytics.Report], str]]] = {
+    "md": {"risk_changes": digests.risk_changes_markdown},
+}
 
 
 def _cell(value: Any, fmt: str) -> Any:
@@ -34,8 +41,17 @@ def _cell(value: Any, fmt: str) -> Any:
               help="Only this course (default: every course).")
 @click.option("--student", "user_id", type=ID,
               help="Only this student's rows (reports that take a student).")
-@format_option
-def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> None:
+@click.option("--assignment", "assignment_id", type=ID,
+              help="Only this assignment's rows (score_history).")
+@click.option("--since-sync", "since_sync_id", type=ID,
+              help="risk_changes: compare the latest sync with this one "
+                   "(default: the sync before the latest).")
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, *DIGESTS)), default="table",
+              show_default=True,
+              help="table for people; json or csv for scripts; md: a digest ready to send "
+                   "(risk_changes).")
+def command(name: str, course_id: int | None, user_id: int | None,
+            assignment_id: int | None, since_sync_id: int | None, fmt: str) -> None:
     """Run the report NAME and print its rows.
 
     \b
@@ -47,16 +63,33 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     latest_risk               each student's risk as the last sync (or program) assessed it
     predicted_final           predicted final score, 95% interval and its method
     grade_changes             who changed which grade when (Canvas's Grade Change Log)
+    score_history             every score, grade and state of each submission, by sync
+    risk_changes              whose risk category rose or fell since the sync before
+    active_students           who is in each course (one row per student and course)
+    student_standing          score, grade, missing, late, last activity, latest risk
 
     --student applies to grade_momentum, missing_work, student_progress_history,
-    latest_risk and grade_changes. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or
-    missing work), 2 bad input.
+    latest_risk, grade_changes, score_history and student_standing; --assignment to
+    score_history; --since-sync to risk_changes. Exit codes: 0 ok, 1 findings (a student at high or
+    critical risk, newly so for risk_changes, or missing work), 2 bad input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
+    if assignment_id is not None and "assignment_id" not in analytics.REPORTS[name]:
+        raise click.BadParameter(f"report {name} does not take an assignment",
+                                 param_hint="--assignment")
+    if since_sync_id is not None and "since_sync_id" not in analytics.REPORTS[name]:
+        raise click.BadParameter(f"report {name} does not take a sync", param_hint="--since-sync")
+    if fmt in DIGESTS and name not in DIGESTS[fmt]:
+        raise click.BadParameter(f"report {name} has no {fmt} digest (reports that have one: "
+                                 f"{', '.join(DIGESTS[fmt])})", param_hint="--format")
     with db.connect() as conn:
-        result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
-    rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
-    render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
+        result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
+                                      assignment_id=assignment_id, since_sync_id=since_sync_id)
+    if fmt in DIGESTS:
+        click.echo(DIGESTS[fmt][name](result), nl=False)
+    else:
+        rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
+        render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
     if result.findings:
         sys.exit(1)

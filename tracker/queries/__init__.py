@@ -43,7 +43,8 @@ The modules: :mod:`.terms` (PyPika extensions), :mod:`.tables` (tables, views an
 conditions), :mod:`.filters` (the filter language), :mod:`.paging` (page length, sort
 keys, the keyset cursor), :mod:`.built` (a built query, the render cache, running it), and
 one per question: :mod:`.submission_pages` (grades, submissions), :mod:`.enrollment_pages`,
-:mod:`.activity`, :mod:`.student_dashboard`, :mod:`.curricula`, :mod:`.grade_history`.
+:mod:`.activity`, :mod:`.student_dashboard`, :mod:`.curricula`, :mod:`.grade_history`,
+:mod:`.score_history`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ from tracker.queries.enrollment_pages import (
 )
 from tracker.queries.grade_history import GradeAsOf, grades_as_of, grades_as_of_query
 from tracker.queries.paging import DEFAULT_LIMIT, MAX_LIMIT
+from tracker.queries.score_history import (
+    SCORE_HISTORY_FILTERS,
+    SCORE_HISTORY_SORTS,
+    ScoreStep,
+    score_history,
+    score_history_query,
+)
 from tracker.queries.student_dashboard import DashboardCourse, dashboard, dashboard_query
 from tracker.queries.submission_pages import (
     GRADE_FILTERS,
@@ -92,6 +100,8 @@ __all__ = [
     "GRADE_SORTS",
     "MAX_LIMIT",
     "RENDERED",
+    "SCORE_HISTORY_FILTERS",
+    "SCORE_HISTORY_SORTS",
     "SUBMISSION_FILTERS",
     "SUBMISSION_SORTS",
     "ActivityRow",
@@ -102,6 +112,7 @@ __all__ = [
     "GradeAsOf",
     "InvalidQueryError",
     "Page",
+    "ScoreStep",
     "SubmissionRow",
     "curriculum_students",
     "curriculum_students_query",
@@ -117,6 +128,8 @@ __all__ = [
     "grades_query",
     "recent_activity",
     "recent_activity_query",
+    "score_history",
+    "score_history_query",
     "submissions",
     "submissions_query",
 ]
