@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
-from tracker import analytics, db
-from tracker.cli.options import ID, format_option
-from tracker.cli.output import render
+from tracker import analytics, db, html
+from tracker.cli.options import FORMATS, ID, out_option
+from tracker.cli.output import render, write_to
 
 
 def _cell(value: Any, fmt: str) -> Any:
@@ -28,14 +29,23 @@ def _cell(value: Any, fmt: str) -> Any:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+#: The reports whose HTML page draws each student's recent graded work beside their row.
+TRAJECTORIES = ("at_risk_students", "grade_momentum", "latest_risk")
+
+
 @click.command("report")
 @click.argument("name", type=click.Choice(list(analytics.REPORTS)), metavar="NAME")
 @click.option("--course", "course_id", type=ID,
               help="Only this course (default: every course).")
 @click.option("--student", "user_id", type=ID,
               help="Only this student's rows (reports that take a student).")
-@format_option
-def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, "html")), default="table",
+              show_default=True,
+              help="table for people; json or csv for scripts; html for one self-contained "
+                   "page with charts (needs pip install 'tracker[html]').")
+@out_option
+def command(name: str, course_id: int | None, user_id: int | None, fmt: str,
+            out: Path | None) -> None:
     """Run the report NAME and print its rows.
 
     \b
@@ -49,13 +59,28 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     grade_changes             who changed which grade when (Canvas's Grade Change Log)
 
     --student applies to grade_momentum, missing_work, student_progress_history,
-    latest_risk and grade_changes. Exit codes: 0 ok, 1 findings (a student at high or critical risk, or
-    missing work), 2 bad input.
+    latest_risk and grade_changes. --format html draws each course's score distribution
+    (course_statistics) and each student's recent graded work beside their row
+    (at_risk_students, grade_momentum, latest_risk); --out writes it to a file. Exit
+    codes: 0 ok, 1 findings (a student at high or critical risk, or missing work), 2 bad
+    input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
+    if out is not None and fmt != "html":
+        raise click.BadParameter("--out writes an HTML page: give --format html too",
+                                 param_hint="--out")
     with db.connect() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
+        trajectories = None
+        if fmt == "html" and name in TRAJECTORIES:
+            trajectories = {(m.user_id, m.course_id): m.points
+                            for m in analytics.course_momentum(conn, course_id)}
+    if fmt == "html":
+        page = html.report_page(result, trajectories=trajectories)
+        with write_to(out) as f:
+            f.write(page.encode())
+        sys.exit(1 if result.findings else 0)
     rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
     render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
     if result.findings:
