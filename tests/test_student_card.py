@@ -9,7 +9,7 @@ import pytest
 from command_line import tracker
 from school import A4, A5, ANA, C1, C2, DEE, EVE, FAY, TESS, at
 
-from tracker import analytics, tags, userdata
+from tracker import analytics, monitor, tags, userdata
 from tracker.errors import NotFoundError
 
 GUS = 18  # a student with no graded work, added by the test that needs him
@@ -110,6 +110,22 @@ def test_an_unknown_student_or_a_course_they_are_not_in_is_not_found(conn, synce
         analytics.student_card(conn, 999)
     with pytest.raises(NotFoundError, match=f"user {ANA} is not an active student of course {C2}"):
         analytics.student_card(conn, ANA, C2)
+
+
+def test_a_card_is_four_statements_whatever_the_courses_and_one_without_any(
+        conn, synced_school, tmp_path):
+    s = synced_school
+    s.enroll(2002, ANA, C2, current=50.0, last_activity=at("2024-09-30"))  # a second course
+    s.sync(conn, tmp_path)
+    with monitor.watch() as ran:
+        card = analytics.student_card(conn, ANA)
+    assert [c.course_id for c in card.courses] == [C1, C2]
+    assert [e.name for e in ran] == [
+        "history.student_card_person", "history.student_card_courses",
+        "history.student_card_work", "history.student_card_score_history"]
+    with monitor.watch() as ran:
+        assert analytics.student_card(conn, TESS).courses == ()
+    assert [e.name for e in ran] == ["history.student_card_person"]
 
 
 def test_sparkline_draws_a_fixed_0_to_100_scale():
