@@ -9,7 +9,7 @@ import pytest
 from command_line import tracker
 from school import A4, A5, ANA, C1, C2, DEE, EVE, FAY, TESS, at
 
-from tracker import analytics, monitor, tags, userdata
+from tracker import analytics, monitor, sample, sync, tags, userdata
 from tracker.errors import NotFoundError
 
 GUS = 18  # a student with no graded work, added by the test that needs him
@@ -149,3 +149,42 @@ def test_tracker_student_prints_the_card_or_its_json(conn, synced_school, db_url
     assert "there is no user 999" in tracker("student", "999").output
     assert tracker("student", str(ANA), "--course", str(C2)).exit_code == 1
     assert tracker("student", str(ANA), "--out", "x.html").exit_code == 2  # --out is for html
+
+
+def test_every_card_of_a_sample_school_agrees_with_the_reports(conn, tmp_path):
+    size = {"students": 40, "courses": 4, "assignments_per_course": 8, "courses_per_student": 2}
+    sync.sync_bundle(conn, sample.generate(tmp_path / "r0", **size).directory)
+    later = sample.generate(tmp_path / "r1", revision=1, changed_fraction=0.2, **size)
+    sync.sync_bundle(conn, later.directory)  # a second version of a fifth of the scores
+
+    def by_student(report: str) -> dict[tuple[int, int], list[dict]]:
+        rows: dict[tuple[int, int], list[dict]] = {}
+        for row in analytics.run_report(conn, report).rows:
+            rows.setdefault((row["user_id"], row["course_id"]), []).append(row)
+        return rows
+
+    risks, missing = by_student("latest_risk"), by_student("missing_work")
+    momentum, predicted = by_student("grade_momentum"), by_student("predicted_final")
+    students = sorted({u for u, _ in momentum})
+    courses = 0
+    for user_id in students:
+        for c in analytics.student_card(conn, user_id).courses:
+            key, courses = (user_id, c.course_id), courses + 1
+            (risk,) = risks[key]
+            assert c.risk is not None
+            assert (c.risk.category, c.risk.score, c.risk.reasons) == (
+                risk["category"], float(risk["risk_score"]), tuple(risk["reasons"]))
+            assert sorted(w.submission_id for w in c.missing_work) == sorted(
+                r["submission_id"] for r in missing.get(key, []))
+            (m,) = momentum[key]
+            assert (c.trend, c.slope_per_week) == (m["trend"], number(m["slope_per_week"]))
+            (p,) = predicted[key]
+            assert c.predicted_score == number(p["predicted_score"])
+            assert len({v.submission_id for v in c.score_history}) <= 10
+    assert courses == len(momentum)  # every active enrollment has its card
+    assert any(len(c.score_history) > len({v.submission_id for v in c.score_history})
+               for u in students[:10] for c in analytics.student_card(conn, u).courses)
+
+
+def number(value: object) -> float | None:
+    return None if value is None else float(value)

@@ -144,7 +144,11 @@ def _written(counts: dict[str, Any]) -> int:
 @out_option
 def report_cmd(sync_id: int | None, limit: int, fmt: str, as_json: bool,
                out: Path | None) -> None:
-    """What a sync (default: the latest) changed: per table, and per student's grades."""
+    """What a sync (default: the latest) changed: per table, and per student's grades.
+
+    --format html writes one self-contained page (to --out FILE, else stdout) to mail
+    or print.
+    """
     if as_json:
         fmt = "json"
     if out is not None and fmt != "html":
