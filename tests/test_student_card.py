@@ -145,6 +145,7 @@ def test_tracker_student_prints_the_card_or_its_json(conn, synced_school, db_url
     assert as_json.exit_code == 0, as_json.output
     doc = json.loads(as_json.output)
     assert doc["courses"][0]["current_score"] == 62.0
+    assert doc["courses"][0]["spark"] == "█▇▆▅"
     assert tracker("student", "999").exit_code == 1
     assert "there is no user 999" in tracker("student", "999").output
     assert tracker("student", str(ANA), "--course", str(C2)).exit_code == 1

@@ -723,11 +723,11 @@ class CourseCard:
     The momentum (``slope_per_week``, ``r2``, ``trend``) is :func:`momentum`'s; the
     prediction (``predicted_score`` in ``[low, high]``, ``method``,
     ``prediction_note``) :func:`predict_final_grade`'s. ``graded`` holds every graded
-    percentage in date order, which ``spark`` draws; ``missing_work`` and ``late_work``
-    the submissions Canvas marks so; ``risk`` the latest stored assessment (None when
-    none is stored) and ``risk_change`` how it moved; ``score_history`` every version
-    of the student's most recently changed submissions. ``notes`` say why a part is
-    empty.
+    percentage in date order, and ``spark`` its sparkline; ``missing_work`` and
+    ``late_work`` the submissions Canvas marks so; ``risk`` the latest stored
+    assessment (None when none is stored) and ``risk_change`` how it moved;
+    ``score_history`` every version of the student's most recently changed
+    submissions. ``notes`` say why a part is empty.
     """
 
     course_id: int
@@ -754,11 +754,8 @@ class CourseCard:
     risk_change: RiskChange | None
     score_history: tuple[ScoreVersion, ...]
     notes: tuple[str, ...]
-
-    @property
-    def spark(self) -> str:
-        """The graded percentages as a sparkline ("" with no graded work)."""
-        return sparkline([p.percent for p in self.graded])
+    spark: str = ""
+    """The graded percentages as a :func:`sparkline` ("" with no graded work)."""
 
 
 @dataclass(frozen=True)
@@ -831,6 +828,7 @@ def _course_card(row: Mapping[str, Any], work: Sequence[WorkItem],
         risk_change=None if latest is None else _risk_change(
             latest, risks[1] if len(risks) > 1 else None),
         score_history=tuple(history), notes=tuple(notes),
+        spark=sparkline([p.percent for p in graded]),
     )
 
 

@@ -12,6 +12,7 @@ without them every page function raises ConfigurationError saying so.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -186,7 +187,7 @@ def sync_page(result: sync.ChangeReport) -> str:
     """What a sync changed as one HTML page: its counts per table and the grades it moved."""
     _require()
     run = result.run
+    columns = ["table", *(f.name for f in dataclasses.fields(sync.TableCounts))]
     counts = [{"table": name, **counts} for name, counts in run.counts.items()]
-    columns = list(dict.fromkeys(k for row in counts for k in row))
     return _render("sync.html", title=f"sync {run.sync_id}", run=run, counts=counts,
                    columns=columns, changes=result.grade_changes)
