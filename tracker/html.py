@@ -22,8 +22,8 @@ from typing import Any
 from tracker import __version__, analytics, sync
 from tracker.errors import ConfigurationError
 
-__all__ = ["INSTALL", "distribution_svg", "report_page", "student_page", "sync_page",
-           "trajectory_svg"]
+__all__ = ["INSTALL", "distribution_svg", "report_page", "require", "student_page",
+           "sync_page", "trajectory_svg"]
 
 #: What to install for HTML pages, as the error says it.
 INSTALL = "pip install 'tracker[html]'"
@@ -35,7 +35,9 @@ MAX_TRAJECTORIES = 200
 BANDS = ("A", "B", "C", "D", "F", "none")
 
 
-def _require() -> None:
+def require() -> None:
+    """Raise ConfigurationError, saying what to install, when matplotlib or Jinja2 is
+    missing; a command calls it before it reads anything."""
     try:
         import jinja2  # noqa: F401
         import matplotlib  # noqa: F401
@@ -65,7 +67,7 @@ def trajectory_svg(points: Sequence[analytics.Point], *, predicted: float | None
     """A student's graded percentages over time in a course, and when given, the predicted
     final score as a point with its 95% band after the last one (``clock`` or the last
     point). ``small``: a thumbnail with no axes' labels, for a list of students."""
-    _require()
+    require()
     from matplotlib import dates
     from matplotlib.figure import Figure
 
@@ -100,7 +102,7 @@ def trajectory_svg(points: Sequence[analytics.Point], *, predicted: float | None
 
 def distribution_svg(distribution: Mapping[str, int]) -> Any:
     """A course's students per band of current score (canvas.course_figures' bands)."""
-    _require()
+    require()
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -137,7 +139,7 @@ def _cell(value: Any) -> str:
 
 
 def _render(template: str, **context: Any) -> str:
-    _require()
+    require()
     import jinja2
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("tracker", "templates"),
@@ -153,7 +155,7 @@ def _render(template: str, **context: Any) -> str:
 def student_page(card: analytics.StudentCard) -> str:
     """A student's card as one HTML page: per course its figures, a trajectory chart with
     the prediction band, the risk and how it moved, missing and late work, score history."""
-    _require()
+    require()
     charts = {c.course_id: trajectory_svg(c.graded, predicted=c.predicted_score, low=c.low,
                                           high=c.high, clock=c.clock)
               for c in card.courses if c.graded}
@@ -167,7 +169,7 @@ def report_page(report: analytics.Report, *,
     course_statistics a distribution chart per course; with ``trajectories`` (the points
     of each (user_id, course_id), e.g. :func:`tracker.analytics.course_momentum`'s) a
     small trajectory beside each of the first :data:`MAX_TRAJECTORIES` rows."""
-    _require()
+    require()
     distributions = []
     if report.name == "course_statistics":
         distributions = [(row, distribution_svg(row["score_distribution"] or {}))
@@ -185,7 +187,7 @@ def report_page(report: analytics.Report, *,
 
 def sync_page(result: sync.ChangeReport) -> str:
     """What a sync changed as one HTML page: its counts per table and the grades it moved."""
-    _require()
+    require()
     run = result.run
     columns = ["table", *(f.name for f in dataclasses.fields(sync.TableCounts))]
     counts = [{"table": name, **counts} for name, counts in run.counts.items()]

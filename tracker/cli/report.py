@@ -70,6 +70,8 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str,
     if out is not None and fmt != "html":
         raise click.BadParameter("--out writes an HTML page: give --format html too",
                                  param_hint="--out")
+    if fmt == "html":
+        html.require()  # before reading anything: say what to install
     with db.connect() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
         trajectories = None

@@ -99,6 +99,8 @@ def command(user_id: int, course_id: int | None, fmt: str, out: Path | None) -> 
     if out is not None and fmt != "html":
         raise click.BadParameter("--out writes an HTML page: give --format html too",
                                  param_hint="--out")
+    if fmt == "html":
+        html.require()  # before reading anything: say what to install
     with db.connect() as conn:
         card = analytics.student_card(conn, user_id, course_id)
     if fmt == "html":

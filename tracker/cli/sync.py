@@ -154,6 +154,8 @@ def report_cmd(sync_id: int | None, limit: int, fmt: str, as_json: bool,
     if out is not None and fmt != "html":
         raise click.BadParameter("--out writes an HTML page: give --format html too",
                                  param_hint="--out")
+    if fmt == "html":
+        html.require()  # before reading anything: say what to install
     with db.connect() as conn:
         result = sync.report(conn, sync_id, limit=limit)
     if fmt == "html":
