@@ -83,7 +83,8 @@ def test_a_students_page_shows_the_card_and_its_trajectory_in_a_browser(school_u
     image, dom = in_browser(page, tmp_path)
     assert_not_blank(image)
     for shown in ("Ana Alves", "Algebra (C-1)", "62.0%", "declining", "-10.0 points a week",
-                  "predicted final", "95% interval", "Assignment 105", "current score 62.0%"):
+                  "predicted final", "95% interval", "Assignment 105", "current score 62.0%",
+                  "<td>momentum</td>"):
         assert shown in dom, shown
 
 

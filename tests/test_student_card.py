@@ -36,6 +36,13 @@ def test_a_card_holds_each_active_course_with_its_figures(conn, synced_school):
     assert [w.assignment_id for w in algebra.late_work] == [A4]
     assert algebra.risk is not None and algebra.risk.category == "high"
     assert algebra.risk.reasons[0] == "current score 62.0%"
+    # the factors as stored, most added first: risk-v1 adds weight × risk
+    assert [f.name for f in algebra.risk.factors][:2] == ["score", "momentum"]
+    score = algebra.risk.factors[0]
+    assert (score.value, score.risk, score.weight) == (62.0, 0.7, 0.35)
+    assert score.contribution == pytest.approx(0.35 * 0.7)
+    assert sum(f.contribution for f in algebra.risk.factors) == pytest.approx(algebra.risk.score,
+                                                                            abs=0.001)
     assert algebra.risk_change is not None and algebra.risk_change.direction == "first"
     # one sync: each of Ana's eight submissions has had one version
     assert len(algebra.score_history) == 8
@@ -141,6 +148,8 @@ def test_tracker_student_prints_the_card_or_its_json(conn, synced_school, db_url
     assert "Ana Alves" in shown.output and "== Algebra (course 1)" in shown.output
     assert "momentum: declining, -10.0 points a week, r² 1.00   █▇▆▅" in shown.output
     assert "risk: high" in shown.output and "missing: Assignment 105" in shown.output
+    assert "factors: score 62 (risk 0.7, added 0.245), momentum -10 (risk 1, added 0.200)" \
+        in shown.output
     as_json = tracker("student", str(ANA), "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     doc = json.loads(as_json.output)

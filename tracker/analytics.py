@@ -688,13 +688,14 @@ class ScoreVersion:
 @dataclass(frozen=True)
 class StoredRisk:
     """A risk assessment as layer 2 stored it (``history.risk_assessments``): its score,
-    category, the risk of each factor (None: unknown) and the reasons."""
+    category, its factors (value, risk, weight and what each added, as
+    :class:`RiskFactor`), most added first, and the reasons."""
 
     assessed_at: datetime
     score: float
     category: str
     confidence: float | None
-    factor_risks: dict[str, float | None]
+    factors: tuple[RiskFactor, ...]
     reasons: tuple[str, ...]
     model_version: str
     sync_id: int | None
@@ -774,13 +775,17 @@ class StudentCard:
 
 
 def _stored_risk(doc: Mapping[str, Any]) -> StoredRisk:
-    factors = doc.get("factors") or {}
-    risks = {name: _float(value.get("risk")) for name, value in factors.items()
-             if isinstance(value, dict) and "risk" in value}
+    stored = doc.get("factors") or {}
+    factors = sorted(
+        (RiskFactor(name=name, value=_float(f.get("value")), risk=_float(f.get("risk")),
+                    weight=float(f.get("weight") or 0),
+                    contribution=float(f.get("contribution") or 0))
+         for name, f in stored.items() if isinstance(f, dict) and "risk" in f),
+        key=lambda f: (-f.contribution, f.name))
     return StoredRisk(
         assessed_at=datetime.fromisoformat(doc["assessed_at"]), score=float(doc["score"]),
-        category=doc["category"], confidence=_float(doc["confidence"]), factor_risks=risks,
-        reasons=tuple(factors.get("reasons") or ()), model_version=doc["model_version"],
+        category=doc["category"], confidence=_float(doc["confidence"]), factors=tuple(factors),
+        reasons=tuple(stored.get("reasons") or ()), model_version=doc["model_version"],
         sync_id=doc["sync_id"],
     )
 
@@ -790,10 +795,11 @@ def _risk_change(latest: StoredRisk, previous: StoredRisk | None) -> RiskChange:
         return RiskChange(direction="first", previous=None, score_change=None, moved=())
     rank = CATEGORIES.index(latest.category) - CATEGORIES.index(previous.category)
     direction = "rose" if rank > 0 else "fell" if rank < 0 else "same"
-    names = list(dict.fromkeys([*previous.factor_risks, *latest.factor_risks]))
-    moved = tuple((name, previous.factor_risks.get(name), latest.factor_risks.get(name))
-                  for name in names
-                  if previous.factor_risks.get(name) != latest.factor_risks.get(name))
+    before = {f.name: f.risk for f in previous.factors}
+    after = {f.name: f.risk for f in latest.factors}
+    moved = tuple((name, before.get(name), after.get(name))
+                  for name in dict.fromkeys([*after, *before])
+                  if before.get(name) != after.get(name))
     return RiskChange(direction=direction, previous=previous,
                       score_change=round(latest.score - previous.score, 4), moved=moved)
 

@@ -17,6 +17,10 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}%"
 
 
+def _num(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
 def _when(value: Any) -> str:
     return "" if value is None else f"{value:%Y-%m-%d}"
 
@@ -64,6 +68,10 @@ def _print_card(card: analytics.StudentCard) -> None:
         click.echo(_risk_line(c))
         if c.risk is not None and c.risk.reasons:
             click.echo(f"reasons: {'; '.join(c.risk.reasons)}")
+        if c.risk is not None and c.risk.factors:
+            click.echo("factors: " + ", ".join(
+                f"{f.name} {_num(f.value)} (risk {_num(f.risk)}, added {f.contribution:.3f})"
+                for f in c.risk.factors))
         for label, items in (("missing", c.missing_work), ("late", c.late_work)):
             click.echo(f"{label}: " + (", ".join(
                 f"{w.assignment} (due {_when(w.due_at)})" for w in items) or "none"))
