@@ -25,17 +25,25 @@ def test_a_wheel_carries_the_command_line_the_sql_and_the_migrations(tmp_path: P
     assert {f"tracker/{f}" for f in files} <= names
     assert {"tracker/cli/__init__.py", "tracker/cli/sync.py", "tracker/py.typed",
             "tracker/sample/__init__.py", "tracker/sample/school.py",
-            "tracker/migrations/0011_rules.py", "tracker/sql/rules/risk.sql"} <= names
+            "tracker/migrations/0011_rules.py", "tracker/sql/rules/risk.sql",
+            "tracker/html.py"} <= names
+    # --format html's templates, which tracker.html loads from the package
+    templates = {f"tracker/templates/{p.name}"
+                 for p in (tracker.ROOT / "tracker" / "templates").glob("*.html")}
+    assert len(templates) >= 4 and templates <= names
 
     # Unpacked away from the repository, the package reads its own copies.
     found = subprocess.run(
-        [sys.executable, "-c", "import tracker, tracker.migrate as m; "
+        [sys.executable, "-c", ("import tracker, tracker.migrate as m; "
          "from tracker.sqlfiles import sql; "
-         "print(tracker.SQL_DIR); print(len(m.read())); print(sql.reports.latest_risk.path)"],
+         "print(tracker.SQL_DIR); print(len(m.read())); print(sql.reports.latest_risk.path); "
+         "import jinja2; print(jinja2.PackageLoader('tracker', 'templates')"
+         ".get_source(jinja2.Environment(), 'base.html')[1])")],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path / "site")},
         capture_output=True, text=True, check=True).stdout.splitlines()
     inside = tmp_path / "site" / "tracker"
     migrations = len([p for p in tracker.MIGRATIONS_DIR.iterdir()
                       if p.suffix in (".sql", ".py") and not p.name.endswith(".rollback.sql")])
     assert found == [str(inside / "sql"), str(migrations),
-                     str(inside / "sql" / "reports" / "latest_risk.sql")]
+                     str(inside / "sql" / "reports" / "latest_risk.sql"),
+                     str(inside / "templates" / "base.html")]

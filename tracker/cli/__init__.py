@@ -46,9 +46,10 @@ def _register() -> None:
 
     main.add_command(sample.command)
 
-    from tracker.cli import report, risk
+    from tracker.cli import report, risk, student
 
     main.add_command(report.command)
+    main.add_command(student.command)
     main.add_command(risk.group)
 
     from tracker.cli import bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from pathlib import Path
 
 import click
 
@@ -25,6 +26,13 @@ format_option = click.option(
     default="table",
     show_default=True,
     help="table for people; json or csv for scripts.",
+)
+
+
+out_option = click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="With --format html: write the page to this file (default: stdout).",
 )
 
 

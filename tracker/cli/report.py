@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
-from tracker import analytics, db, digests
-from tracker.cli.options import FORMATS, ID
-from tracker.cli.output import render
+from tracker import analytics, db, digests, html
+from tracker.cli.options import FORMATS, ID, out_option
+from tracker.cli.output import render, write_to
+
+#: The digests ready to send, by format and by the report they render (``--format md``).
+#: Any other format prints the rows as they are (a table, JSON or CSV), or draws them (html).
+DIGESTS: dict[str, dict[str, Callable[[analytics.Report], str]]] = {
+    "md": {"risk_changes": digests.risk_changes_markdown},
+}
 
 #: The digests ready to send, by format and by the report they render (``--format md``).
 #: Any other format prints the rows as they are (a table, JSON or CSV).
@@ -35,6 +42,10 @@ def _cell(value: Any, fmt: str) -> Any:
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+#: The reports whose HTML page draws each student's recent graded work beside their row.
+TRAJECTORIES = ("at_risk_students", "grade_momentum", "latest_risk")
+
+
 @click.command("report")
 @click.argument("name", type=click.Choice(list(analytics.REPORTS)), metavar="NAME")
 @click.option("--course", "course_id", type=ID,
@@ -46,12 +57,15 @@ def _cell(value: Any, fmt: str) -> Any:
 @click.option("--since-sync", "since_sync_id", type=ID,
               help="risk_changes: compare the latest sync with this one "
                    "(default: the sync before the latest).")
-@click.option("--format", "fmt", type=click.Choice((*FORMATS, *DIGESTS)), default="table",
-              show_default=True,
+@click.option("--format", "fmt", type=click.Choice((*FORMATS, *DIGESTS, "html")),
+              default="table", show_default=True,
               help="table for people; json or csv for scripts; md: a digest ready to send "
-                   "(risk_changes).")
+                   "(risk_changes); html: one self-contained page with charts (needs pip "
+                   "install 'tracker[html]').")
+@out_option
 def command(name: str, course_id: int | None, user_id: int | None,
-            assignment_id: int | None, since_sync_id: int | None, fmt: str) -> None:
+            assignment_id: int | None, since_sync_id: int | None, fmt: str,
+            out: Path | None) -> None:
     """Run the report NAME and print its rows.
 
     \b
@@ -70,8 +84,11 @@ def command(name: str, course_id: int | None, user_id: int | None,
 
     --student applies to grade_momentum, missing_work, student_progress_history,
     latest_risk, grade_changes, score_history and student_standing; --assignment to
-    score_history; --since-sync to risk_changes. Exit codes: 0 ok, 1 findings (a student at high or
-    critical risk, newly so for risk_changes, or missing work), 2 bad input.
+    score_history; --since-sync to risk_changes. --format html draws each course's score
+    distribution (course_statistics) and each student's recent graded work beside their
+    row (at_risk_students, grade_momentum, latest_risk); --out writes it to a file. Exit
+    codes: 0 ok, 1 findings (a student at high or critical risk, newly so for
+    risk_changes, or missing work), 2 bad input.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
@@ -83,9 +100,23 @@ def command(name: str, course_id: int | None, user_id: int | None,
     if fmt in DIGESTS and name not in DIGESTS[fmt]:
         raise click.BadParameter(f"report {name} has no {fmt} digest (reports that have one: "
                                  f"{', '.join(DIGESTS[fmt])})", param_hint="--format")
+    if out is not None and fmt != "html":
+        raise click.BadParameter("--out writes an HTML page: give --format html too",
+                                 param_hint="--out")
+    if fmt == "html":
+        html.require()  # before reading anything: say what to install
     with db.connect() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
                                       assignment_id=assignment_id, since_sync_id=since_sync_id)
+        trajectories = None
+        if fmt == "html" and name in TRAJECTORIES:
+            trajectories = {(m.user_id, m.course_id): m.points
+                            for m in analytics.course_momentum(conn, course_id)}
+    if fmt == "html":
+        page = html.report_page(result, trajectories=trajectories)
+        with write_to(out) as f:
+            f.write(page.encode())
+        sys.exit(1 if result.findings else 0)
     if fmt in DIGESTS:
         click.echo(DIGESTS[fmt][name](result), nl=False)
     else:

@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from tracker import db, migrate, sync
+from tracker import db, html, migrate, sync
 from tracker.canvas_api import DEFAULT_CONCURRENCY
-from tracker.cli.options import COUNT, FORMATS, ID
-from tracker.cli.output import print_report, progress_bar, render, to_json
+from tracker.cli.options import COUNT, FORMATS, ID, out_option
+from tracker.cli.output import print_report, progress_bar, render, to_json, write_to
 from tracker.errors import ConfigurationError, MigrationError
 
 
@@ -136,12 +136,34 @@ def _written(counts: dict[str, Any]) -> int:
 @click.argument("sync_id", type=ID, required=False)
 @click.option("--limit", type=COUNT, default=50, show_default=True,
               help="How many grade changes to show.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def report_cmd(sync_id: int | None, limit: int, as_json: bool) -> None:
-    """What a sync (default: the latest) changed: per table, and per student's grades."""
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
+              show_default=True,
+              help="table for people; json for scripts; html for one self-contained page "
+                   "(needs pip install 'tracker[html]').")
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+@out_option
+def report_cmd(sync_id: int | None, limit: int, fmt: str, as_json: bool,
+               out: Path | None) -> None:
+    """What a sync (default: the latest) changed: per table, and per student's grades.
+
+    --format html writes one self-contained page (to --out FILE, else stdout) to mail
+    or print.
+    """
+    if as_json:
+        fmt = "json"
+    if out is not None and fmt != "html":
+        raise click.BadParameter("--out writes an HTML page: give --format html too",
+                                 param_hint="--out")
+    if fmt == "html":
+        html.require()  # before reading anything: say what to install
     with db.connect() as conn:
         result = sync.report(conn, sync_id, limit=limit)
-    if as_json:
+    if fmt == "html":
+        page = html.sync_page(result)
+        with write_to(out) as f:
+            f.write(page.encode())
+        return
+    if fmt == "json":
         click.echo(to_json(result))
         return
     run = result.run
