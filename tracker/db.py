@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -113,6 +114,25 @@ def behind_pooler() -> bool:
 
 #: A duration as PostgreSQL's settings take it (the number alone is milliseconds).
 _DURATION = re.compile(r"\d+ ?(us|ms|s|min|h|d)?")
+
+
+#: A duration in tracker's own settings: seconds, or a whole number and a unit.
+_SETTING_DURATION = re.compile(r"(\d+) ?(s|m|min|h|d)?")
+_UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def duration_setting(name: str, default: timedelta) -> timedelta:
+    """The duration the environment variable ``name`` gives (``2d``, ``36h``, ``90m``,
+    ``30s`` or a number of seconds), else ``default``."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    match = _SETTING_DURATION.fullmatch(text)
+    if not match:
+        raise ConfigurationError(
+            f"{name}={text!r} is not a duration: write a whole number of seconds, or a "
+            "number and a unit (s, m, h, d), such as 2d, 36h or 90m")
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
 
 
 def connect_kwargs() -> dict[str, Any]:
