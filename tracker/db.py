@@ -7,6 +7,9 @@ PostgreSQL starts (see ``tracker.embedded``). Environment options:
   (PgBouncer and the like): no prepared statements, no session settings.
 - ``TRACKER_STATEMENT_TIMEOUT``: a statement timeout such as ``30s`` or ``5min``
   (not sent through a transaction-mode pooler; set it on the role there).
+- ``TRACKER_READ_URL``: a read replica (a hot standby). :func:`connect_read` connects
+  there, for what only reads (reports, query builders, the read-only commands); with
+  none set it connects to the primary, read-only all the same.
 - ``sslmode`` and every other libpq option pass through in the URL.
 
 A password never appears in what this module logs or raises: use ``mask_url``.
@@ -163,11 +166,37 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Conn
         raise connection_error(url, exc) from None
 
 
-def connection_error(url: str, exc: BaseException) -> ConfigurationError:
+def read_url(url: str | None = None) -> str:
+    """The URL reads go to: ``url``, else ``TRACKER_READ_URL``, else :func:`database_url`'s."""
+    url = url or os.environ.get("TRACKER_READ_URL")
+    return normalize_url(url) if url else database_url()
+
+
+def connect_read(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """Open a read-only connection for work that only reads: to ``url``, else the read
+    replica (``TRACKER_READ_URL``), else the primary.
+
+    Its transactions are ``READ ONLY`` wherever it points, so a read that would write
+    fails the same way on the primary as on a replica. Syncs, writes and whatever must
+    read its own writes (a sync's own report) use :func:`connect` instead.
+    """
+    replica = not url and bool(os.environ.get("TRACKER_READ_URL"))
+    url = read_url(url)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, **connect_kwargs())
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        raise connection_error(url, exc,
+                               variable="TRACKER_READ_URL" if replica else "DATABASE_URL") from None
+    conn.read_only = True
+    return conn
+
+
+def connection_error(url: str, exc: BaseException, *,
+                     variable: str = "DATABASE_URL") -> ConfigurationError:
     """The error to raise when ``url`` refused a connection: masked URL, reason, what to check."""
     return ConfigurationError(
         f"cannot connect to {mask_url(url)}: {first_line(exc)}. "
-        "Check that the server runs and the URL (DATABASE_URL) is right."
+        f"Check that the server runs and the URL ({variable}) is right."
     )
 
 

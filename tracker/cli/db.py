@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from tracker import MIGRATIONS_DIR, db, embedded, migrate, stats
+from tracker import MIGRATIONS_DIR, db, embedded, migrate, replica, stats
 from tracker.cli.options import AT_LEAST_ONE, format_option
 from tracker.cli.output import byte_size, render, rows_of, to_json
 from tracker.errors import MigrationError
@@ -233,22 +233,31 @@ def check_cmd(as_json: bool, directory: Path) -> None:
     Connects, reads the PostgreSQL version, times a few SELECT 1 and compares
     the applied migrations with the files. Then lists the courses still active in
     Canvas not synced successfully for TRACKER_STALE_AFTER (default 2d; also 36h,
-    90m or seconds). Exits 0 when healthy, 1 when tracker cannot connect, a
-    migration is pending or was changed after it was applied, or a course is stale.
+    90m or seconds) and, with TRACKER_READ_URL set, how far the read replica lags
+    behind (TRACKER_MAX_LAG, default 5m). Exits 0 when healthy, 1 when tracker
+    cannot connect, a migration is pending or was changed after it was applied, a
+    course is stale, or the replica cannot be reached or lags too far.
     """
     health = migrate.check(directory=directory)
     limit = stats.stale_after_setting()
+    max_lag = replica.max_lag_setting()
     stale: list[stats.CourseFreshness] = []
     if health.connected and health.current:
         with db.connect() as conn:
             stale = stats.stale_courses(conn, stale_after=limit)
-    healthy = health.healthy and not stale
+    lag = replica.status(max_lag=max_lag) if replica.configured() and health.connected else None
+    healthy = health.healthy and not stale and (lag is None or lag.healthy)
     if as_json:
         click.echo(to_json({**asdict(health), "healthy": healthy,
                             "stale_after_seconds": limit.total_seconds(),
-                            "stale_courses": stale}))
+                            "stale_courses": stale, "replica": lag}))
     else:
-        _print_health(health, stale, limit, healthy)
+        _print_health(health, stale, limit, lag, healthy)
+    if lag is not None and lag.connected and not lag.healthy:
+        click.echo(f"WARNING: the read replica {lag.url} lags {_age(lag.lag_seconds or 0)} "
+                   f"({lag.lag_bytes or 0:,} bytes of WAL) behind the primary, more than "
+                   f"TRACKER_MAX_LAG ({_age(lag.max_lag_seconds)}): reports read old data. "
+                   "Check its replication (pg_stat_replication on the primary).", err=True)
     for course in stale:
         click.echo(f"WARNING: course {course.course_id} ({course.course_name}) "
                    + (f"was last synced successfully {_age(course.age_seconds)} ago"
@@ -259,16 +268,18 @@ def check_cmd(as_json: bool, directory: Path) -> None:
 
 
 def _age(seconds: float) -> str:
-    """``3.5 days``, ``36.0 hours``, ``90 minutes``: a duration for a person."""
+    """``3.5 days``, ``36.0 hours``, ``90 minutes``, ``4.2 s``: a duration for a person."""
     if seconds >= 2 * 86400:
         return f"{seconds / 86400:.1f} days"
     if seconds >= 2 * 3600:
         return f"{seconds / 3600:.1f} hours"
-    return f"{seconds / 60:.0f} minutes"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.1f} s"
 
 
 def _print_health(h: migrate.Health, stale: list[stats.CourseFreshness], limit: timedelta,
-                  healthy: bool) -> None:
+                  lag: replica.ReplicaStatus | None, healthy: bool) -> None:
     lines = [("server", h.url)]
     if not h.connected:
         lines.append(("connected", f"no: {h.error}"))
@@ -285,6 +296,15 @@ def _print_health(h: migrate.Health, stale: list[stats.CourseFreshness], limit: 
         if h.current:
             lines.append(("stale courses", f"{len(stale)} not synced within "
                           f"{_age(limit.total_seconds())}" if stale else "none"))
+    if lag is not None:
+        lines.append(("read replica", lag.url))
+        if not lag.connected:
+            lines.append(("replica lag", f"unknown: {lag.error}"))
+        elif not lag.in_recovery:
+            lines.append(("replica lag", "none: TRACKER_READ_URL is not a replica (a primary)"))
+        else:
+            behind = f"{_age(lag.lag_seconds or 0)}, {lag.lag_bytes or 0:,} bytes of WAL"
+            lines.append(("replica lag", f"{behind} (at most {_age(lag.max_lag_seconds)})"))
     lines.append(("healthy", "yes" if healthy else "NO"))
     for label, value in lines:
         click.echo(f"{label + ':':<15}{value}")
@@ -310,7 +330,7 @@ def stats_cmd(fmt: str, days: int) -> None:
     for a monitoring job: e.g. every few minutes,
     tracker db stats --format prometheus > DIR/tracker.prom.tmp && mv DIR/tracker.prom.tmp DIR/tracker.prom
     """
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         result = stats.collect(conn, days=days)
     if fmt == "prometheus":
         click.echo(stats.prometheus(result), nl=False)

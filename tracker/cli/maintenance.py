@@ -30,7 +30,7 @@ def check_command(fix: bool, examples: int, show_all: bool, actor: str, fmt: str
     Exit code 1 when something is found (after --fix: when something is left), 0 when
     all is well. --fix archives what it removes (nothing is lost) and says what it did.
     """
-    with db.connect() as conn:
+    with db.connect() if fix else db.connect_read() as conn:
         if fix:
             fixed = maintenance.fix(conn, actor=actor, examples=examples)
             report = fixed.after
@@ -104,7 +104,7 @@ def policy_cmd(relation: str, keep: str | None, remove: bool, actor: str, fmt: s
 @format_option
 def policies_cmd(fmt: str) -> None:
     """The retention policies, and how many rows each makes due now."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(maintenance.retention_policies(conn), fmt, title="retention policies")
 
 
@@ -131,7 +131,7 @@ def retention_cmd(batch_size: int, max_batches: int | None, actor: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 def export_archive_cmd(relation: str | None, run_id: int | None, out: Path | None) -> None:
     """Archived rows as CSV (each row whole as JSON in row_data)."""
-    with db.connect() as conn, write_to(out) as stream:
+    with db.connect_read() as conn, write_to(out) as stream:
         rows = maintenance.export_archive(conn, stream, relation=relation, run_id=run_id)
     if out:
         click.echo(f"{rows:,} archived row(s) written to {out}", err=True)

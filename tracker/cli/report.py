@@ -54,7 +54,7 @@ def command(name: str, course_id: int | None, user_id: int | None, fmt: str) -> 
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id)
     rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
     render(rows, fmt, title=name.replace("_", " "), columns=result.columns)

@@ -114,7 +114,7 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def list_cmd(limit: int, fmt: str) -> None:
     """The journal of sync runs, newest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         runs = sync.list_runs(conn, limit=limit)
     if fmt == "table":
         rows = [{"sync": r.sync_id, "kind": r.kind, "status": r.status,
@@ -139,7 +139,7 @@ def _written(counts: dict[str, Any]) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def report_cmd(sync_id: int | None, limit: int, as_json: bool) -> None:
     """What a sync (default: the latest) changed: per table, and per student's grades."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         result = sync.report(conn, sync_id, limit=limit)
     if as_json:
         click.echo(to_json(result))
