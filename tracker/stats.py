@@ -1,6 +1,6 @@
 """Statistics and staleness: how big tracker's data is and how fresh each course is.
 
-- :func:`collect`: each table's rows and sizes (and each layer's, summed), the syncs by
+- :func:`collect`: each table's rows (estimated) and sizes (and each layer's, summed), the syncs by
   status, each course's last successful sync and its age, and the rows syncs appended to
   layer 2 a day (``sql/maintenance/stats.sql``, also a psql script).
 - :func:`stale_courses`: the courses not synced successfully for ``stale_after``
@@ -32,8 +32,9 @@ DEFAULT_DAYS = 14
 
 @dataclass(frozen=True)
 class TableStats:
-    """One table: rows as the planner estimates them (None before any VACUUM or ANALYZE)
-    and its sizes in bytes (heap with TOAST, indexes, both)."""
+    """One table: its live rows as the server's statistics count them (on a replica, the
+    planner's estimate as of the last VACUUM or ANALYZE; None before any) and its sizes
+    in bytes (heap with TOAST, indexes, both)."""
 
     schema_name: str
     table_name: str
@@ -169,7 +170,8 @@ def prometheus(stats: Stats) -> str:
         return {"schema": t.schema_name, "table": t.table_name}
 
     metric("tracker_table_rows_estimated",
-           "Rows of a table as the planner estimates them (as of its last VACUUM or ANALYZE).",
+           "Live rows of a table as the server's statistics count them (on a read replica: "
+           "the planner's estimate as of the table's last VACUUM or ANALYZE).",
            [(table(t), t.rows_estimated) for t in stats.tables if t.rows_estimated is not None])
     metric("tracker_table_size_bytes", "Size of a table's heap and TOAST, in bytes.",
            [(table(t), t.table_bytes) for t in stats.tables])

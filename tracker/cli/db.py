@@ -324,11 +324,15 @@ def stats_cmd(fmt: str, days: int) -> None:
     """Rows and sizes per layer and table, syncs by status, each course's last
     successful sync and its age, layer 2's growth a day.
 
-    Rows are the planner's estimates (as of each table's last VACUUM or ANALYZE).
-    A course is stale when it is still active in Canvas and was not synced
-    successfully for TRACKER_STALE_AFTER (default 2d). Read-only, and cheap enough
-    for a monitoring job: e.g. every few minutes,
-    tracker db stats --format prometheus > DIR/tracker.prom.tmp && mv DIR/tracker.prom.tmp DIR/tracker.prom
+    Rows are the server's live-row counts (on a read replica, which keeps none,
+    the planner's estimates as of each table's last VACUUM or ANALYZE). A course is
+    stale when it is still active in Canvas and was not synced successfully for
+    TRACKER_STALE_AFTER (default 2d). Reads TRACKER_READ_URL when set. Read-only and
+    cheap enough for a monitoring job every few minutes:
+
+    \b
+    tracker db stats --format prometheus > DIR/tracker.prom.tmp
+    mv DIR/tracker.prom.tmp DIR/tracker.prom
     """
     with db.connect_read() as conn:
         result = stats.collect(conn, days=days)
