@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -116,6 +117,44 @@ def template_db(pg: Backend) -> Iterator[str]:
     migrate.apply(pg.url_for(name))
     yield name
     _drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def replica(pg: Backend) -> Backend:
+    """A hot standby of the test server (``TRACKER_TEST_REPLICA_URL``, as ``.ci/replica``
+    makes one); the test is skipped without one. The databases the tests create on the
+    test server reach it by replication: see ``replica_caught_up``."""
+    url = os.environ.get("TRACKER_TEST_REPLICA_URL")
+    if not url:
+        pytest.skip("no read replica: set TRACKER_TEST_REPLICA_URL (.ci/replica starts one "
+                    "of the PostgreSQL 15 server)")
+    query = "SELECT system_identifier, pg_is_in_recovery() FROM pg_control_system()"
+    with psycopg.connect(url, autocommit=True) as c:
+        replica_row = c.execute(query).fetchone()
+    with psycopg.connect(pg.admin_url, autocommit=True) as c:
+        primary_row = c.execute(query).fetchone()
+    assert replica_row is not None and primary_row is not None
+    if replica_row != (primary_row[0], True):
+        pytest.skip(f"TRACKER_TEST_REPLICA_URL ({db.mask_url(url)}) is not a standby of the "
+                    "test server: set TRACKER_TEST_DATABASE_URL to its primary")
+    return Backend(name="TRACKER_TEST_REPLICA_URL", admin_url=url, version=pg.version)
+
+
+def replica_caught_up(primary_url: str, replica_url: str, *, timeout: float = 60.0) -> None:
+    """Wait until the replica has replayed what the primary had written when called
+    (the database of ``replica_url`` exists there from then on)."""
+    with psycopg.connect(primary_url, autocommit=True) as c:
+        row = c.execute("SELECT pg_current_wal_lsn()").fetchone()
+    assert row is not None
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(db.with_database(replica_url, "postgres"), autocommit=True) as c:
+        while True:
+            done = c.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (row[0],)).fetchone()
+            if done and done[0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the replica did not replay up to {row[0]} in {timeout} s")
+            time.sleep(0.05)
 
 
 @pytest.fixture

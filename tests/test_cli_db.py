@@ -177,8 +177,8 @@ def test_check_exits_0_on_a_migrated_database(migrated_db, pg):
 def test_check_exits_1_with_pending_migrations(empty_db):
     result = tracker("db", "check")
     assert result.exit_code == 1, result.output
-    assert f"pending:      {', '.join(ALL)}" in result.stdout.splitlines()
-    assert result.stdout.splitlines()[-1] == "healthy:      NO"
+    assert f"pending:       {', '.join(ALL)}" in result.stdout.splitlines()
+    assert result.stdout.splitlines()[-1] == "healthy:       NO"
 
 
 def test_check_exits_1_when_it_cannot_connect(monkeypatch):

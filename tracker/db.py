@@ -7,6 +7,9 @@ PostgreSQL starts (see ``tracker.embedded``). Environment options:
   (PgBouncer and the like): no prepared statements, no session settings.
 - ``TRACKER_STATEMENT_TIMEOUT``: a statement timeout such as ``30s`` or ``5min``
   (not sent through a transaction-mode pooler; set it on the role there).
+- ``TRACKER_READ_URL``: a read replica (a hot standby). :func:`connect_read` connects
+  there, for what only reads (reports, query builders, the read-only commands); with
+  none set it connects to the primary, read-only all the same.
 - ``sslmode`` and every other libpq option pass through in the URL.
 
 A password never appears in what this module logs or raises: use ``mask_url``.
@@ -21,6 +24,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -115,6 +119,25 @@ def behind_pooler() -> bool:
 _DURATION = re.compile(r"\d+ ?(us|ms|s|min|h|d)?")
 
 
+#: A duration in tracker's own settings: seconds, or a whole number and a unit.
+_SETTING_DURATION = re.compile(r"(\d+) ?(s|m|min|h|d)?")
+_UNIT_SECONDS = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def duration_setting(name: str, default: timedelta) -> timedelta:
+    """The duration the environment variable ``name`` gives (``2d``, ``36h``, ``90m``,
+    ``30s`` or a number of seconds), else ``default``."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    match = _SETTING_DURATION.fullmatch(text)
+    if not match:
+        raise ConfigurationError(
+            f"{name}={text!r} is not a duration: write a whole number of seconds, or a "
+            "number and a unit (s, m, h, d), such as 2d, 36h or 90m")
+    return timedelta(seconds=int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
 def connect_kwargs() -> dict[str, Any]:
     """Keyword arguments for ``psycopg.connect`` that follow the environment options."""
     kwargs: dict[str, Any] = {"application_name": "tracker"}
@@ -143,11 +166,37 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> psycopg.Conn
         raise connection_error(url, exc) from None
 
 
-def connection_error(url: str, exc: BaseException) -> ConfigurationError:
+def read_url(url: str | None = None) -> str:
+    """The URL reads go to: ``url``, else ``TRACKER_READ_URL``, else :func:`database_url`'s."""
+    url = url or os.environ.get("TRACKER_READ_URL")
+    return normalize_url(url) if url else database_url()
+
+
+def connect_read(url: str | None = None, *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """Open a read-only connection for work that only reads: to ``url``, else the read
+    replica (``TRACKER_READ_URL``), else the primary.
+
+    Its transactions are ``READ ONLY`` wherever it points, so a read that would write
+    fails the same way on the primary as on a replica. Syncs, writes and whatever must
+    read its own writes (a sync's own report) use :func:`connect` instead.
+    """
+    replica = not url and bool(os.environ.get("TRACKER_READ_URL"))
+    url = read_url(url)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, **connect_kwargs())
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        raise connection_error(url, exc,
+                               variable="TRACKER_READ_URL" if replica else "DATABASE_URL") from None
+    conn.read_only = True
+    return conn
+
+
+def connection_error(url: str, exc: BaseException, *,
+                     variable: str = "DATABASE_URL") -> ConfigurationError:
     """The error to raise when ``url`` refused a connection: masked URL, reason, what to check."""
     return ConfigurationError(
         f"cannot connect to {mask_url(url)}: {first_line(exc)}. "
-        "Check that the server runs and the URL (DATABASE_URL) is right."
+        f"Check that the server runs and the URL ({variable}) is right."
     )
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from tracker import MIGRATIONS_DIR, db, embedded, migrate
+from tracker import MIGRATIONS_DIR, db, embedded, migrate, replica, stats
 from tracker.cli.options import AT_LEAST_ONE, format_option
-from tracker.cli.output import render, to_json
+from tracker.cli.output import byte_size, render, rows_of, to_json
 from tracker.errors import MigrationError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -227,21 +228,58 @@ def new_cmd(name: str, directory: Path) -> None:
 @json_option
 @directory_option
 def check_cmd(as_json: bool, directory: Path) -> None:
-    """Check the server and the schema; exit 1 if unhealthy.
+    """Check the server, the schema and the syncs; exit 1 if unhealthy.
 
     Connects, reads the PostgreSQL version, times a few SELECT 1 and compares
-    the applied migrations with the files. Exits 0 when healthy, 1 when tracker cannot connect or a migration is pending
-    or was changed after it was applied.
+    the applied migrations with the files. Then lists the courses still active in
+    Canvas not synced successfully for TRACKER_STALE_AFTER (default 2d; also 36h,
+    90m or seconds) and, with TRACKER_READ_URL set, how far the read replica lags
+    behind (TRACKER_MAX_LAG, default 5m). Exits 0 when healthy, 1 when tracker
+    cannot connect, a migration is pending or was changed after it was applied, a
+    course is stale, or the replica cannot be reached or lags too far.
     """
     health = migrate.check(directory=directory)
+    limit = stats.stale_after_setting()
+    max_lag = replica.max_lag_setting()
+    stale: list[stats.CourseFreshness] = []
+    if health.connected and health.current:
+        with db.connect() as conn:
+            stale = stats.stale_courses(conn, stale_after=limit)
+    lag = replica.status(max_lag=max_lag) if replica.configured() and health.connected else None
+    healthy = health.healthy and not stale and (lag is None or lag.healthy)
     if as_json:
-        click.echo(to_json(health))
+        click.echo(to_json({**asdict(health), "healthy": healthy,
+                            "stale_after_seconds": limit.total_seconds(),
+                            "stale_courses": stale, "replica": lag}))
     else:
-        _print_health(health)
-    sys.exit(0 if health.healthy else 1)
+        _print_health(health, stale, limit, lag, healthy)
+    if lag is not None and lag.connected and not lag.healthy:
+        click.echo(f"WARNING: the read replica {lag.url} lags {_age(lag.lag_seconds or 0)} "
+                   f"({lag.lag_bytes or 0:,} bytes of WAL) behind the primary, more than "
+                   f"TRACKER_MAX_LAG ({_age(lag.max_lag_seconds)}): reports read old data. "
+                   "Check its replication (pg_stat_replication on the primary).", err=True)
+    for course in stale:
+        click.echo(f"WARNING: course {course.course_id} ({course.course_name}) "
+                   + (f"was last synced successfully {_age(course.age_seconds)} ago"
+                      if course.age_seconds is not None else "was never synced successfully")
+                   + f", longer than TRACKER_STALE_AFTER ({_age(limit.total_seconds())}): "
+                   "check the nightly sync job.", err=True)
+    sys.exit(0 if healthy else 1)
 
 
-def _print_health(h: migrate.Health) -> None:
+def _age(seconds: float) -> str:
+    """``3.5 days``, ``36.0 hours``, ``90 minutes``, ``4.2 s``: a duration for a person."""
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.1f} days"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.1f} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.1f} s"
+
+
+def _print_health(h: migrate.Health, stale: list[stats.CourseFreshness], limit: timedelta,
+                  lag: replica.ReplicaStatus | None, healthy: bool) -> None:
     lines = [("server", h.url)]
     if not h.connected:
         lines.append(("connected", f"no: {h.error}"))
@@ -255,6 +293,66 @@ def _print_health(h: migrate.Health) -> None:
         ]
         if h.unrecorded:
             lines.append(("not recorded", ", ".join(h.unrecorded)))
-    lines.append(("healthy", "yes" if h.healthy else "NO"))
+        if h.current:
+            lines.append(("stale courses", f"{len(stale)} not synced within "
+                          f"{_age(limit.total_seconds())}" if stale else "none"))
+    if lag is not None:
+        lines.append(("read replica", lag.url))
+        if not lag.connected:
+            lines.append(("replica lag", f"unknown: {lag.error}"))
+        elif not lag.in_recovery:
+            lines.append(("replica lag", "none: TRACKER_READ_URL is not a replica (a primary)"))
+        else:
+            behind = f"{_age(lag.lag_seconds or 0)}, {lag.lag_bytes or 0:,} bytes of WAL"
+            lines.append(("replica lag", f"{behind} (at most {_age(lag.max_lag_seconds)})"))
+    lines.append(("healthy", "yes" if healthy else "NO"))
     for label, value in lines:
-        click.echo(f"{label + ':':<14}{value}")
+        click.echo(f"{label + ':':<15}{value}")
+
+
+SIZES = ("table_bytes", "index_bytes", "total_bytes")
+
+
+@group.command("stats")
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "prometheus")),
+              default="table", show_default=True,
+              help="table for people, json for scripts, prometheus for node_exporter's "
+                   "textfile collector.")
+@click.option("--days", type=AT_LEAST_ONE, default=stats.DEFAULT_DAYS, show_default=True,
+              help="How many days of layer 2's growth to show.")
+def stats_cmd(fmt: str, days: int) -> None:
+    """Rows and sizes per layer and table, syncs by status, each course's last
+    successful sync and its age, layer 2's growth a day.
+
+    Rows are the server's live-row counts (on a read replica, which keeps none,
+    the planner's estimates as of each table's last VACUUM or ANALYZE). A course is
+    stale when it is still active in Canvas and was not synced successfully for
+    TRACKER_STALE_AFTER (default 2d). Reads TRACKER_READ_URL when set. Read-only and
+    cheap enough for a monitoring job every few minutes:
+
+    \b
+    tracker db stats --format prometheus > DIR/tracker.prom.tmp
+    mv DIR/tracker.prom.tmp DIR/tracker.prom
+    """
+    with db.connect_read() as conn:
+        result = stats.collect(conn, days=days)
+    if fmt == "prometheus":
+        click.echo(stats.prometheus(result), nl=False)
+    elif fmt == "json":
+        click.echo(to_json(result))
+    else:
+        for title, items in (("layers", result.layers), ("tables", result.tables)):
+            render([{**row, **{k: byte_size(row[k]) for k in SIZES}} for row in rows_of(items)],
+                   "table", title=title)
+        render(result.syncs, "table", title="syncs by status")
+        render([{"course": c.course_id, "name": c.course_name, "last sync": c.last_sync_id,
+                 "finished at": c.last_synced_at,
+                 "age": "never" if c.age_seconds is None else _age(c.age_seconds),
+                 "state": "STALE" if c.stale else ("ok" if c.watched else "not watched")}
+                for c in result.courses], "table", title="courses: last successful sync")
+        render(result.history_growth, "table",
+               title=f"layer 2 rows appended a day (last {days} days, UTC)")
+    for course in result.stale:
+        click.echo(f"WARNING: course {course.course_id} is stale: not synced successfully "
+                   f"within {_age(result.stale_after_seconds)}", err=True)
+

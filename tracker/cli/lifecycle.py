@@ -52,7 +52,7 @@ def _confirm(yes: bool, question: str) -> None:
 @format_option
 def pending_cmd(min_syncs: int, min_days: float, kinds: tuple[str, ...], fmt: str) -> None:
     """Objects pending deletion (and those approved), with what depends on each."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         found = lifecycle.pending(conn, min_syncs=min_syncs, min_days=min_days, kinds=kinds or None)
     if fmt == "table":
         render([{"object": str(p.ref), "name": p.name or "", "status": p.status,
@@ -72,7 +72,7 @@ def pending_cmd(min_syncs: int, min_days: float, kinds: tuple[str, ...], fmt: st
               "(summary), or dot (Graphviz).")
 def impact_cmd(obj: str, fmt: str) -> None:
     """What would go with OBJECT: rows per table, and the objects that depend on it."""
-    with db.connect() as conn:
+    with db.connect() as conn:  # temporary tables: a hot standby has none
         impact = lifecycle.impact(conn, obj)
     if fmt == "json":
         click.echo(to_json(impact))
@@ -207,7 +207,7 @@ def cleanup_cmd(objects: tuple[str, ...], dry_run: bool, reason: str | None, yes
 @format_option
 def cleanups_cmd(limit: int, all_kinds: bool, fmt: str) -> None:
     """Past cleanups (archive runs), newest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         runs = lifecycle.list_cleanups(conn, limit=limit, kind=None if all_kinds else "cleanup")
     if fmt == "table":
         render([{"run": r.run_id, "kind": r.kind, "by": r.performed_by,

@@ -11,16 +11,7 @@ import click
 
 from tracker import db, maintenance, stat_statements
 from tracker.cli.options import AT_LEAST_ONE, COUNT, ID, actor_option, format_option
-from tracker.cli.output import render, to_json, write_to
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)  # pragma: no cover
-
+from tracker.cli.output import byte_size, render, to_json, write_to
 
 # -- tracker check -------------------------------------------------------------------------------
 
@@ -39,7 +30,7 @@ def check_command(fix: bool, examples: int, show_all: bool, actor: str, fmt: str
     Exit code 1 when something is found (after --fix: when something is left), 0 when
     all is well. --fix archives what it removes (nothing is lost) and says what it did.
     """
-    with db.connect() as conn:
+    with db.connect() if fix else db.connect_read() as conn:
         if fix:
             fixed = maintenance.fix(conn, actor=actor, examples=examples)
             report = fixed.after
@@ -113,7 +104,7 @@ def policy_cmd(relation: str, keep: str | None, remove: bool, actor: str, fmt: s
 @format_option
 def policies_cmd(fmt: str) -> None:
     """The retention policies, and how many rows each makes due now."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(maintenance.retention_policies(conn), fmt, title="retention policies")
 
 
@@ -140,7 +131,7 @@ def retention_cmd(batch_size: int, max_batches: int | None, actor: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 def export_archive_cmd(relation: str | None, run_id: int | None, out: Path | None) -> None:
     """Archived rows as CSV (each row whole as JSON in row_data)."""
-    with db.connect() as conn, write_to(out) as stream:
+    with db.connect_read() as conn, write_to(out) as stream:
         rows = maintenance.export_archive(conn, stream, relation=relation, run_id=run_id)
     if out:
         click.echo(f"{rows:,} archived row(s) written to {out}", err=True)
@@ -156,17 +147,17 @@ def optimize_cmd(fmt: str) -> None:
         click.echo(to_json(report)) if fmt == "json" else render(report.tables, fmt)
         return
     render([{"table": t.table_name, "rows": f"{t.live_rows:,}", "dead": f"{t.dead_rows:,}",
-             "changed": f"{t.modified_since_analyze:,}", "size": _size(t.table_bytes),
-             "indexes": _size(t.index_bytes),
+             "changed": f"{t.modified_since_analyze:,}", "size": byte_size(t.table_bytes),
+             "indexes": byte_size(t.index_bytes),
              "needs": " ".join(w for w, on in (("VACUUM", t.needs_vacuum),
                                                ("ANALYZE", t.needs_analyze)) if on)}
             for t in report.tables], "table", title="tables")
-    render([{"index": i.index_name, "table": i.table_name, "size": _size(i.index_bytes)}
+    render([{"index": i.index_name, "table": i.table_name, "size": byte_size(i.index_bytes)}
             for i in report.unused_indexes], "table",
            title="indexes never used" + (f" since {report.stats_since:%Y-%m-%d}"
                                          if report.stats_since else ""))
     render([{"index": d.index_name, "covered by": d.covered_by, "kind": d.kind,
-             "size": _size(d.index_bytes)} for d in report.duplicate_indexes], "table",
+             "size": byte_size(d.index_bytes)} for d in report.duplicate_indexes], "table",
            title="duplicate indexes")
     if report.needing_vacuum_or_analyze:
         click.echo("tracker maintenance vacuum runs VACUUM (ANALYZE) on the tables that need it")

@@ -76,6 +76,16 @@ def to_json(value: Any) -> str:
     return json.dumps(_plain(value), indent=2, ensure_ascii=False)
 
 
+def byte_size(n: int) -> str:
+    """A size for a person: ``512 B``, ``1.5 kB``, ``3.2 MB``, ``1,204.0 GB``."""
+    size = float(n)
+    for unit in ("B", "kB", "MB"):
+        if size < 1024:
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GB"
+
+
 def rows_of(items: Iterable[Any]) -> list[dict[str, Any]]:
     """Dataclasses or mappings as a list of plain dicts."""
     return [_plain(item) for item in items]

@@ -105,7 +105,7 @@ def command(name: str, course_id: int | None, user_id: int | None,
                                  param_hint="--out")
     if fmt == "html":
         html.require()  # before reading anything: say what to install
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
                                       assignment_id=assignment_id, since_sync_id=since_sync_id)
         trajectories = None

@@ -74,7 +74,7 @@ def evaluate_cmd(as_of_week: int, failing_grades: str | None, pass_mark: float,
 
     Exit codes: 0 ok, 1 the model does worse than risk-v1, 2 bad input.
     """
-    with db.connect() as conn:
+    with db.connect() as conn:  # temporary tables: a hot standby has none
         ev = risk_models.evaluate(conn, as_of_week=as_of_week, model=model,
                                   outcomes=_rule(failing_grades, pass_mark, withdrawn_ok))
     if fmt == "json":
@@ -161,7 +161,7 @@ def fit_cmd(as_of_week: int, failing_grades: str | None, pass_mark: float, withd
 @format_option
 def models_cmd(fmt: str) -> None:
     """The models learned, newest first, with their held-out figures; which is active."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         found = risk_models.models(conn)
         active = risk_models.active_model(conn)
     if fmt == "table":

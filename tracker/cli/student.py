@@ -109,7 +109,7 @@ def command(user_id: int, course_id: int | None, fmt: str, out: Path | None) -> 
                                  param_hint="--out")
     if fmt == "html":
         html.require()  # before reading anything: say what to install
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         card = analytics.student_card(conn, user_id, course_id)
     if fmt == "html":
         page = html.student_page(card)

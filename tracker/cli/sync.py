@@ -114,7 +114,7 @@ def group(ctx: click.Context, bundle_dir: Path | None, canvas_url: str | None,
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 def list_cmd(limit: int, fmt: str) -> None:
     """The journal of sync runs, newest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         runs = sync.list_runs(conn, limit=limit)
     if fmt == "table":
         rows = [{"sync": r.sync_id, "kind": r.kind, "status": r.status,
@@ -156,7 +156,7 @@ def report_cmd(sync_id: int | None, limit: int, fmt: str, as_json: bool,
                                  param_hint="--out")
     if fmt == "html":
         html.require()  # before reading anything: say what to install
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         result = sync.report(conn, sync_id, limit=limit)
     if fmt == "html":
         page = html.sync_page(result)

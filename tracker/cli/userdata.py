@@ -55,7 +55,7 @@ def notes_add(subject: str, body: str, actor: str, fmt: str) -> None:
 @format_option
 def notes_show(note_id: int, fmt: str) -> None:
     """One note."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render([userdata.get_note(conn, note_id)], fmt)
 
 
@@ -92,7 +92,7 @@ def notes_delete(note_id: int, actor: str) -> None:
 def notes_list(subject: str | None, subject_type: str | None, author: str | None,
                contains: str | None, before_id: int | None, limit: int, fmt: str) -> None:
     """Notes, newest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         notes = userdata.list_notes(conn, subject=subject, subject_type=subject_type, author=author,
                                     contains=contains, before_id=before_id, limit=limit)
     render(notes, fmt, title="notes")
@@ -103,7 +103,7 @@ def notes_list(subject: str | None, subject_type: str | None, author: str | None
 @format_option
 def notes_history(note_id: int, fmt: str) -> None:
     """Every change of one note: action, who, when, the text before and after."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         entries = userdata.note_history(conn, note_id)
     if fmt == "table":
         render([{"when": f"{e.changed_at:%Y-%m-%d %H:%M:%S}", "who": e.changed_by,
@@ -120,7 +120,7 @@ def notes_history(note_id: int, fmt: str) -> None:
 @format_option
 def notes_trail(subject: str, limit: int, fmt: str) -> None:
     """Every change to the notes, fields and tags of SUBJECT, oldest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         entries = userdata.audit_trail(conn, subject, limit=limit)
     if fmt == "table":
         render([{"when": f"{e.changed_at:%Y-%m-%d %H:%M:%S}", "who": e.changed_by,
@@ -164,7 +164,7 @@ def notes_import(path: Path, file_format: str | None, actor: str) -> None:
 @click.option("--type", "subject_type", type=click.Choice(userdata.SUBJECT_TYPES))
 def notes_export(out: Path | None, file_format: str, subject_type: str | None) -> None:
     """Write every note as CSV or JSON lines (which notes import reads back)."""
-    with db.connect() as conn, write_to(out) as stream:
+    with db.connect_read() as conn, write_to(out) as stream:
         rows = userdata.export_notes(conn, stream, format=file_format, subject_type=subject_type)
     if out:
         click.echo(f"{rows:,} note(s) written to {out}", err=True)
@@ -203,7 +203,7 @@ def fields_set(subject: str, name: str, value: str, as_json: bool, actor: str, f
 @format_option
 def fields_get(subject: str, name: str | None, fmt: str) -> None:
     """The fields of SUBJECT (or only NAME)."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(userdata.get_fields(conn, subject, name=name), fmt, title=f"fields of {subject}")
 
 
@@ -225,7 +225,7 @@ def fields_delete(subject: str, name: str, actor: str) -> None:
 @format_option
 def fields_list(name: str | None, subject_type: str | None, limit: int, fmt: str) -> None:
     """Custom fields of every subject."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(userdata.list_fields(conn, name=name, subject_type=subject_type, limit=limit), fmt)
 
 
@@ -272,7 +272,7 @@ def tags_detach(subject: str, names: tuple[str, ...], actor: str) -> None:
 @format_option
 def tags_of(subject: str, fmt: str) -> None:
     """The tags of SUBJECT."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(tags.tags_of(conn, subject), fmt, title=f"tags of {subject}")
 
 
@@ -283,7 +283,7 @@ def tags_of(subject: str, fmt: str) -> None:
 @format_option
 def tags_with(name: str, subject_type: str | None, limit: int, fmt: str) -> None:
     """The subjects tagged NAME, newest first."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(tags.tagged_with(conn, name, subject_type=subject_type, limit=limit), fmt)
 
 
@@ -291,7 +291,7 @@ def tags_with(name: str, subject_type: str | None, limit: int, fmt: str) -> None
 @format_option
 def tags_list(fmt: str) -> None:
     """Every tag and how often it is used, per subject type."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(tags.list_tags(conn), fmt, title="tags")
 
 
@@ -330,7 +330,7 @@ def tags_synonym(alias: str, canonical: str | None, remove: bool, actor: str) ->
 @format_option
 def tags_synonyms(fmt: str) -> None:
     """The synonym list."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(tags.synonyms(conn), fmt, title="tag synonyms")
 
 
@@ -340,7 +340,7 @@ def tags_synonyms(fmt: str) -> None:
 @format_option
 def tags_suggest(subject: str, limit: int, fmt: str) -> None:
     """Tags that co-occur with SUBJECT's own on similar subjects."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(tags.suggest(conn, subject, limit=limit), fmt, title=f"suggested for {subject}")
 
 
@@ -351,7 +351,7 @@ def tags_suggest(subject: str, limit: int, fmt: str) -> None:
 @format_option
 def tags_trend(period: str, since: datetime | None, names: tuple[str, ...], fmt: str) -> None:
     """How tag use changed: links added, removed and in use, per period."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         points = tags.usage_over_time(conn, period=period, names=names or None,
                                       since=since.astimezone() if since else None)
     render(points, fmt, title=f"tag use per {period}")
@@ -376,7 +376,7 @@ def tags_import(path: Path, file_format: str | None, actor: str) -> None:
 @click.option("--type", "subject_type", type=click.Choice(userdata.SUBJECT_TYPES))
 def tags_export(out: Path | None, file_format: str, subject_type: str | None) -> None:
     """Write every tag link as CSV or JSON lines (which tags import reads back)."""
-    with db.connect() as conn, write_to(out) as stream:
+    with db.connect_read() as conn, write_to(out) as stream:
         rows = tags.export_tags(conn, stream, format=file_format, subject_type=subject_type)
     if out:
         click.echo(f"{rows:,} link(s) written to {out}", err=True)
@@ -437,7 +437,7 @@ def curricula_delete(name: str, actor: str) -> None:
 @format_option
 def curricula_list(fmt: str) -> None:
     """Every curriculum and how many courses it holds."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(userdata.list_curricula(conn), fmt, title="curricula")
 
 
@@ -446,7 +446,7 @@ def curricula_list(fmt: str) -> None:
 @format_option
 def curricula_courses(name: str, fmt: str) -> None:
     """The courses of curriculum NAME."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         render(userdata.curriculum_courses(conn, name), fmt, title=f"courses of {name}")
 
 
@@ -460,7 +460,7 @@ def curricula_courses(name: str, fmt: str) -> None:
 def curricula_students(names: tuple[str, ...], match_all: bool, include_inactive: bool,
                        fmt: str) -> None:
     """The students of curricula NAMES (of any of them, or with --all of each)."""
-    with db.connect() as conn:
+    with db.connect_read() as conn:
         students = userdata.curriculum_students(conn, names, match="all" if match_all else "any",
                                                 include_inactive=include_inactive)
     if fmt == "json":
