@@ -52,7 +52,7 @@ def _confirm(yes: bool, question: str) -> None:
 @format_option
 def pending_cmd(min_syncs: int, min_days: float, kinds: tuple[str, ...], fmt: str) -> None:
     """Objects pending deletion (and those approved), with what depends on each."""
-    with db.connect_read() as conn:
+    with db.connect() as conn:  # temporary tables (the closure): a hot standby has none
         found = lifecycle.pending(conn, min_syncs=min_syncs, min_days=min_days, kinds=kinds or None)
     if fmt == "table":
         render([{"object": str(p.ref), "name": p.name or "", "status": p.status,
