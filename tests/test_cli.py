@@ -17,6 +17,8 @@ from bundles import ALGEBRA, BIOLOGY, live_institution, serve_institution
 from canvas_server import CanvasServer
 from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
+
 TOO_BIG = "9" * 20  # over PostgreSQL's bigint
 
 
@@ -66,6 +68,7 @@ def test_a_database_url_libpq_cannot_read_is_a_configuration_error(monkeypatch, 
     assert "Check that the server runs and the URL (DATABASE_URL) is right." in result.output
 
 
+@pytest.mark.direct("sends a session setting in the startup packet (options)")
 def test_a_statement_timeout_must_be_a_duration_not_more_options(migrated_db, monkeypatch):
     monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "30s -c default_transaction_read_only=on")
     result = tracker("notes", "add", "user:1", "hello")
@@ -76,6 +79,7 @@ def test_a_statement_timeout_must_be_a_duration_not_more_options(migrated_db, mo
     assert tracker("sync", "list").exit_code == 0
 
 
+@pytest.mark.direct("sends a session setting in the startup packet (options)")
 def test_an_error_the_server_raises_is_a_message_and_exit_1(db_url, monkeypatch):
     # A read-only session: the server refuses a write tracker did not expect it to.
     monkeypatch.setenv("DATABASE_URL", db_url + (

@@ -43,6 +43,8 @@ from psycopg import sql as pgsql
 
 from tracker import canvas_api, maintenance, sync
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
+
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
 from tracker.sqlfiles import sql
 from tracker.sync import GradeChange, TableCounts
 
