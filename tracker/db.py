@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 
 from tracker import arguments
 from tracker.errors import ConfigurationError
@@ -185,9 +186,14 @@ def run_in_transaction(
     """Run ``work(conn)`` in a transaction, again from the start on a serialization failure
     or deadlock: at most ``attempts`` times, with jittered exponential backoff.
 
-    ``work`` must do nothing outside the database that cannot be repeated.
+    Inside a transaction the caller opened, ``work`` runs once (in a savepoint): only the
+    whole transaction could be run again, and that is the caller's to do. ``work`` must
+    do nothing outside the database that cannot be repeated.
     """
     attempts = arguments.count("attempts", attempts, minimum=1)
+    if not conn.closed and conn.info.transaction_status == TransactionStatus.INTRANS:
+        with transaction(conn):
+            return work(conn)
     for attempt in range(1, attempts + 1):
         try:
             with transaction(conn):

@@ -173,22 +173,30 @@ def sync_bundle(
     kind = "incremental" if incremental else "full"
     source = source or str(path.resolve())
     started = datetime.now().astimezone()
-    result: SyncReport | None = None
     named = sorted(set(named_ids)) if named_ids else None
     scope: list[int] = list(named or [])  # the journal's, should the sync fail
     step = progress or (lambda what, done, total: None)
+
+    def attempt(conn: psycopg.Connection[Any]) -> SyncReport:
+        nonlocal scope
+        scope = _load(conn, files, named=named, step=step, limit=error_limit)
+        result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
+                       dry_run=dry_run, wait=wait, step=step, limit=error_limit)
+        if watermarks and result.sync_id is not None:
+            kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
+            sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
+                                          course_ids=[cid for cid, _ in kept],
+                                          canvas_times=[at for _, at in kept])
+        if dry_run:
+            raise _DryRun(result)  # rolls the transaction back
+        return result
+
     try:
-        with db.transaction(conn) as tx:
-            scope = _load(conn, files, named=named, step=step, limit=error_limit)
-            result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
-                           dry_run=dry_run, wait=wait, step=step, limit=error_limit)
-            if watermarks and result.sync_id is not None:
-                kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
-                sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
-                                              course_ids=[cid for cid, _ in kept],
-                                              canvas_times=[at for _, at in kept])
-            if dry_run:
-                raise psycopg.Rollback(tx)
+        # Syncs of different courses share users and terms: two may deadlock on them, and
+        # the one PostgreSQL stops runs again from the start (db.run_in_transaction).
+        result = db.run_in_transaction(conn, attempt)
+    except _DryRun as done:
+        result = done.report
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         problems = _explain(files, error_limit)
         if problems:
@@ -201,8 +209,15 @@ def sync_bundle(
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
-    assert result is not None
     return result
+
+
+class _DryRun(Exception):
+    """Raised by a dry run once its report is made, so that its transaction rolls back."""
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__("dry run")
+        self.report = report
 
 
 def sync_canvas(
