@@ -12,8 +12,16 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
-from bundles import ALGEBRA, BIOLOGY, live_institution, serve_institution
+from bundles import (
+    ALGEBRA,
+    BIOLOGY,
+    live_institution,
+    serve_institution,
+    tiny_institution,
+    write_bundle,
+)
 from canvas_server import CanvasServer
 from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
 
@@ -88,6 +96,21 @@ def test_an_error_the_server_raises_is_a_message_and_exit_1(db_url, monkeypatch)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("error: the database refused (25006): ")
     assert "read-only transaction" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.direct("TRACKER_STATEMENT_TIMEOUT is not sent through a transaction pooler")
+def test_a_sync_the_server_stops_is_one_line_naming_the_statement_and_exit_1(
+        migrated_db, monkeypatch, tmp_path: Path):
+    path = write_bundle(tmp_path / "bundle", tiny_institution())
+    monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "300ms")
+    with psycopg.connect(migrated_db) as blocker:  # a reader holding the submissions
+        blocker.execute("LOCK TABLE canvas.submissions IN SHARE MODE")
+        result = tracker("sync", "--bundle", str(path))
+    assert result.exit_code == 1, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"error: the sync of course(s) {ALGEBRA}, {BIOLOGY} failed in "
+                           "canvas.update_submissions (sql/canvas/write.sql:"), line
+    assert "canceling statement due to statement timeout. Nothing of it was kept" in line
 
 
 def test_the_demo_names_its_own_options(tmp_path: Path):

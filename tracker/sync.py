@@ -36,7 +36,13 @@ from tracker import analytics, arguments, bundle, canvas, db
 from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
-from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
+from tracker.errors import (
+    InvalidDataError,
+    NotFoundError,
+    SyncConflictError,
+    SyncError,
+    TrackerError,
+)
 from tracker.kinds import (
     BY_FILE,
     BY_LIFECYCLE,
@@ -47,7 +53,7 @@ from tracker.kinds import (
     STAGE_ORDER,
 )
 from tracker.locks import lock_courses
-from tracker.sqlfiles import sql
+from tracker.sqlfiles import failed_statement, sql
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +169,9 @@ def sync_bundle(
     Canvas's clock when it was fetched) are kept in the journal with the run.
 
     Raises InvalidDataError (nothing written) when the bundle is wrong,
-    SyncConflictError when another sync holds a course, and InvalidArgumentError when
-    ``courses`` is not a list of ids.
+    SyncConflictError when another sync holds a course, InvalidArgumentError when
+    ``courses`` is not a list of ids, and SyncError (nothing written; the server's error
+    chained) when the server refused a statement or the connection was lost.
     """
     named_ids = None if courses is None else arguments.ids("courses", courses)
     error_limit = arguments.count("error_limit", error_limit, minimum=1)
@@ -206,10 +213,24 @@ def sync_bundle(
         ) from exc
     except TrackerError:
         raise
+    except psycopg.Error as exc:
+        _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
+        raise _sync_error(scope, exc) from exc
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
     return result
+
+
+def _sync_error(scope: Sequence[int], exc: psycopg.Error) -> SyncError:
+    """The error of a sync the server stopped: which statement, where, and what it said."""
+    courses = ", ".join(map(str, scope)) or "no course"
+    failed = failed_statement(exc)
+    at = f" in {failed[0]} ({failed[1]})" if failed else ""
+    return SyncError(
+        f"the sync of course(s) {courses} failed{at}: {first_line(exc)}. Nothing of it was "
+        "kept: run it again once the cause is fixed.", statement=failed[0] if failed else None,
+        location=failed[1] if failed else None)
 
 
 class _DryRun(Exception):
