@@ -220,7 +220,10 @@ def fetch_bundle(
         concurrency=client.throttle.concurrency)
     log.info("fetched from Canvas: %s; %d requests, at most %d in flight, %d throttled",
              ", ".join(f"{n} {kind}" for kind, n in counts.items()), report.requests,
-             report.max_in_flight, report.throttled)
+             report.max_in_flight, report.throttled, extra={
+                 "counts": dict(counts), "requests": report.requests,
+                 "max_in_flight": report.max_in_flight, "throttled": report.throttled,
+                 "seconds": report.seconds})
     return report
 
 

@@ -271,6 +271,8 @@ def run_in_transaction(
                 attempt,
                 attempts,
                 delay,
+                extra={"sqlstate": exc.sqlstate, "attempt": attempt, "attempts": attempts,
+                       "retry_in_s": round(delay, 3)},
             )
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

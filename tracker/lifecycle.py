@@ -382,7 +382,8 @@ def approve(
                 sql.lifecycle.approve_closure(conn, approved_by=approved_by).fetchall()], blockers
 
     approved, blockers = db.run_in_transaction(conn, work)
-    log.info("approved the deletion of %d object(s); %d left out", len(approved), len(blockers))
+    log.info("approved the deletion of %d object(s); %d left out", len(approved), len(blockers),
+             extra={"approved": len(approved), "left_out": len(blockers)})
     return ApprovalReport(approved=tuple(sorted(approved, key=lambda a: (a.kind, a.id))),
                           skipped=_unique_roots(blockers))
 
@@ -470,7 +471,8 @@ def cleanup(
         if dry_run:
             raise psycopg.Rollback(tx)
     log.info("cleanup %s: %d object(s), %d row(s) archived", report.run_id, len(roots),
-             sum(report.counts.values()))
+             sum(report.counts.values()), extra={"run_id": report.run_id, "dry_run": dry_run,
+                                                 "counts": report.counts})
     return report
 
 

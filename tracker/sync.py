@@ -215,10 +215,21 @@ def sync_bundle(
         raise
     except psycopg.Error as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
-        raise _sync_error(scope, exc) from exc
+        error = _sync_error(scope, exc)
+        log.error("sync of course(s) %s failed in %s", ", ".join(map(str, scope)),
+                  error.statement or "tracker", extra={
+                      "courses": list(scope), "kind": kind, "statement": error.statement,
+                      "location": error.location, "sqlstate": exc.sqlstate})
+        raise error from exc
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
+    log.info("sync %s of course(s) %s: %d row(s) written%s", result.sync_id,
+             ", ".join(map(str, result.scope_course_ids)), result.changed,
+             " (dry run, rolled back)" if dry_run else "", extra={
+                 "sync_id": result.sync_id, "courses": list(result.scope_course_ids),
+                 "kind": kind, "dry_run": dry_run, "changed": result.changed,
+                 "counts": {name: vars(c) for name, c in result.counts.items()}})
     return result
 
 
