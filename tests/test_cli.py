@@ -12,10 +12,20 @@ import sys
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
-from bundles import ALGEBRA, BIOLOGY, live_institution, serve_institution
+from bundles import (
+    ALGEBRA,
+    BIOLOGY,
+    live_institution,
+    serve_institution,
+    tiny_institution,
+    write_bundle,
+)
 from canvas_server import CanvasServer
 from command_line import tracker  # tests/ is on sys.path (rootdir conftest, no package)
+
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
 
 TOO_BIG = "9" * 20  # over PostgreSQL's bigint
 
@@ -66,6 +76,7 @@ def test_a_database_url_libpq_cannot_read_is_a_configuration_error(monkeypatch, 
     assert "Check that the server runs and the URL (DATABASE_URL) is right." in result.output
 
 
+@pytest.mark.direct("sends a session setting in the startup packet (options)")
 def test_a_statement_timeout_must_be_a_duration_not_more_options(migrated_db, monkeypatch):
     monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "30s -c default_transaction_read_only=on")
     result = tracker("notes", "add", "user:1", "hello")
@@ -76,6 +87,7 @@ def test_a_statement_timeout_must_be_a_duration_not_more_options(migrated_db, mo
     assert tracker("sync", "list").exit_code == 0
 
 
+@pytest.mark.direct("sends a session setting in the startup packet (options)")
 def test_an_error_the_server_raises_is_a_message_and_exit_1(db_url, monkeypatch):
     # A read-only session: the server refuses a write tracker did not expect it to.
     monkeypatch.setenv("DATABASE_URL", db_url + (
@@ -84,6 +96,21 @@ def test_an_error_the_server_raises_is_a_message_and_exit_1(db_url, monkeypatch)
     assert result.exit_code == 1, result.output
     assert result.output.startswith("error: the database refused (25006): ")
     assert "read-only transaction" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.direct("TRACKER_STATEMENT_TIMEOUT is not sent through a transaction pooler")
+def test_a_sync_the_server_stops_is_one_line_naming_the_statement_and_exit_1(
+        migrated_db, monkeypatch, tmp_path: Path):
+    path = write_bundle(tmp_path / "bundle", tiny_institution())
+    monkeypatch.setenv("TRACKER_STATEMENT_TIMEOUT", "300ms")
+    with psycopg.connect(migrated_db) as blocker:  # a reader holding the submissions
+        blocker.execute("LOCK TABLE canvas.submissions IN SHARE MODE")
+        result = tracker("sync", "--bundle", str(path))
+    assert result.exit_code == 1, result.output
+    [line] = result.output.strip().splitlines()
+    assert line.startswith(f"error: the sync of course(s) {ALGEBRA}, {BIOLOGY} failed in "
+                           "canvas.update_submissions (sql/canvas/write.sql:"), line
+    assert "canceling statement due to statement timeout. Nothing of it was kept" in line
 
 
 def test_the_demo_names_its_own_options(tmp_path: Path):

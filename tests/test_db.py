@@ -13,7 +13,7 @@ import pytest
 from psycopg import errors as pg_errors
 
 from tracker import db
-from tracker.errors import ConfigurationError
+from tracker.errors import ConfigurationError, InvalidArgumentError
 
 # -- URLs ----------------------------------------------------------------------------
 
@@ -114,6 +114,65 @@ def test_the_pool_opens_and_serves_a_connection(db_url):
             "SELECT current_database(), current_setting('application_name')"
         ).fetchone()
     assert row == (urlsplit(db_url).path.lstrip("/"), "tracker")
+
+
+POOL_ENV = {"TRACKER_POOL_MIN": "2", "TRACKER_POOL_MAX": "3", "TRACKER_POOL_TIMEOUT": "2.5",
+            "TRACKER_POOL_MAX_LIFETIME": "120"}
+
+
+def _sizes(pool: Any) -> tuple[Any, ...]:
+    return pool.min_size, pool.max_size, pool.timeout, pool.max_lifetime
+
+
+def test_the_pool_takes_its_sizes_and_times_from_the_environment(db_url, monkeypatch):
+    for name in POOL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert _sizes(db.pool(db_url)) == (1, 10, 30.0, 3600.0)
+    for name, value in POOL_ENV.items():
+        monkeypatch.setenv(name, value)
+    assert _sizes(db.pool(db_url)) == (2, 3, 2.5, 120.0)
+    assert _sizes(db.pool(db_url, max_size=5, timeout=1)) == (2, 5, 1.0, 120.0)  # given wins
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"TRACKER_POOL_MAX": "many"}, "TRACKER_POOL_MAX='many' is not a whole number of at least 1"),
+    ({"TRACKER_POOL_MIN": "-1"}, "TRACKER_POOL_MIN='-1' is not a whole number of at least 0"),
+    ({"TRACKER_POOL_TIMEOUT": "nan"}, "TRACKER_POOL_TIMEOUT='nan' is not a number of seconds"),
+    ({"TRACKER_POOL_MIN": "5", "TRACKER_POOL_MAX": "2"},
+     "max_size (2, TRACKER_POOL_MAX) is below its min_size (5, TRACKER_POOL_MIN)"),
+])
+def test_a_pool_setting_that_makes_no_sense_is_a_configuration_error(db_url, monkeypatch, env,
+                                                                     says):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        db.pool(db_url)
+
+
+def test_a_pool_size_given_wrongly_is_an_invalid_argument(db_url):
+    with pytest.raises(InvalidArgumentError, match="max_size must be a whole number of at least 1"):
+        db.pool(db_url, max_size=0)
+
+
+@pytest.mark.pooler
+def test_the_pool_checks_a_connection_as_it_hands_it_out(db_url, pg, monkeypatch):
+    monkeypatch.setenv("TRACKER_POOL_MIN", "1")
+    monkeypatch.setenv("TRACKER_POOL_MAX", "1")
+    with db.pool(db_url) as pool:
+        with pool.connection() as conn:
+            row = conn.execute("SELECT pg_backend_pid()").fetchone()
+        assert row is not None
+        direct = pg.direct_url_for(urlsplit(db_url).path.lstrip("/"))  # not through a pooler
+        with psycopg.connect(direct, autocommit=True) as killer:  # as a server restart would
+            killer.execute("SELECT pg_terminate_backend(%s)", row)
+        for _ in range(7):  # more than psycopg's prepare threshold, across transactions
+            with pool.connection() as conn:
+                assert conn.execute("SELECT 1 + %s", (1,)).fetchone() == (2,)
+        stats = pool.get_stats()
+    if db.behind_pooler():  # the pooler replaced its own server connection
+        assert conn.prepare_threshold is None
+    else:  # the pool found its connection dead on checkout and made a new one
+        assert stats.get("connections_lost") == 1
 
 
 def test_behind_a_transaction_pooler_nothing_is_prepared_and_no_session_setting_sent(

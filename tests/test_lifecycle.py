@@ -22,6 +22,8 @@ from tracker import lifecycle, sync, tags, userdata
 from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
 from tracker.lifecycle import ObjectRef
 
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
+
 #: Biology and what is in it: a section, a group, two assignments, two enrollments.
 BIOLOGY_OBJECTS = [ObjectRef("assignment", 304), ObjectRef("assignment", 305),
                    ObjectRef("assignment_group", 203), ObjectRef("course", BIOLOGY),

@@ -43,6 +43,8 @@ from tracker import queries, sample, sync
 from tracker.errors import InvalidQueryError
 from tracker.queries import enrollment_pages, submission_pages
 
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
+
 
 def ids(rows: Any, attr: str = "submission_id") -> list[int]:
     return [getattr(r, attr) for r in rows]

@@ -31,7 +31,10 @@ from tracker.sqlfiles import sql
 REPORTS_DIR = tracker.SQL_DIR / "reports"
 REPORTS = sorted(p.stem for p in REPORTS_DIR.glob("*.sql"))
 
-pytestmark = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not on PATH")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not on PATH"),
+    pytest.mark.pooler,  # runs through PgBouncer too (.ci/run)
+]
 
 
 def psql(url: str, report: str, **variables: Any) -> list[list[str]]:

@@ -9,6 +9,7 @@ sync is then a transaction of its own, committed or rolled back whole.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -42,7 +43,9 @@ from canvas_server import CanvasServer
 from psycopg import sql as pgsql
 
 from tracker import canvas_api, maintenance, sync
-from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError
+from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, SyncError
+
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
 from tracker.sqlfiles import sql
 from tracker.sync import GradeChange, TableCounts
 
@@ -1176,9 +1179,16 @@ def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
     with psycopg.connect(db_url) as blocker:
         blocker.execute("LOCK TABLE canvas.submissions IN SHARE MODE")
         autocommit_conn.execute("SET lock_timeout = '200ms'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
+        with pytest.raises(SyncError) as raised:
             sync.sync_bundle(autocommit_conn, path)
     autocommit_conn.execute("RESET lock_timeout")
+    failure = raised.value
+    assert isinstance(failure.__cause__, psycopg.errors.LockNotAvailable)
+    assert failure.statement == "canvas.update_submissions"  # the first to write there
+    assert re.fullmatch(r"sql/canvas/write\.sql:\d+(:\d+)?", failure.location or "")
+    assert str(failure).startswith(
+        f"the sync of course(s) {ALGEBRA}, {BIOLOGY} failed in canvas.update_submissions "
+        f"({failure.location}): canceling statement due to lock timeout. Nothing of it was kept")
 
     [run] = sync.list_runs(autocommit_conn)
     assert (run.status, run.kind, run.source) == ("failed", "full", str(path.resolve()))

@@ -30,6 +30,8 @@ from tracker import tags, userdata
 from tracker.errors import InvalidDataError, NotFoundError
 from tracker.userdata import Subject
 
+pytestmark = pytest.mark.pooler  # runs through PgBouncer too (.ci/run)
+
 ROLES_SQL = Path(__file__).resolve().parent.parent / "sql" / "admin" / "roles.sql"
 
 
@@ -517,6 +519,7 @@ def login_as(pg, synced_conn, db_url) -> Iterator[Any]:
             admin.execute(pgsql.SQL("DROP ROLE {}").format(pgsql.Identifier(name)))
 
 
+@pytest.mark.direct("logs in as roles of its own, which the pooler does not know")
 def test_the_sync_role_cannot_write_user_data_and_the_app_role_can(synced_conn, login_as):
     syncer = login_as("tracker_sync")
     for write in (lambda: userdata.add_note(syncer, f"user:{ANA}", "x", author="sync"),

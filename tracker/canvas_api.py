@@ -49,7 +49,12 @@ from typing import Any, Self
 import httpx
 import orjson
 
-from tracker.errors import ConfigurationError, NotFoundError, TrackerError
+from tracker.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    TrackerError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +176,7 @@ class Throttle:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
+            raise InvalidArgumentError(f"concurrency must be at least 1, not {concurrency!r}")
         self.concurrency = concurrency
         self.low_water = low_water
         self._sleep = sleep
@@ -301,8 +306,9 @@ class CanvasClient:
                 "characters: copy it again from Canvas"
             )
         if per_page < 1 or max_retries < 0 or concurrency < 1:
-            raise ValueError(
-                "per_page and concurrency must be at least 1 and max_retries at least 0"
+            raise InvalidArgumentError(
+                "per_page and concurrency must be at least 1 and max_retries at least 0, not "
+                f"{per_page!r}, {concurrency!r} and {max_retries!r}"
             )
         self._token = _Secret(token)
         base = httpx.URL(base_url.strip().rstrip("/"))
@@ -402,7 +408,8 @@ class CanvasClient:
 
     def _url(self, path: str) -> str:
         if "://" in path:
-            raise ValueError("pass a path such as 'courses/42', not a full URL")
+            raise InvalidArgumentError(
+                f"pass a path such as 'courses/42', not a full URL ({self._scrub(path)!r})")
         if not path.startswith("/"):
             path = "/api/v1/" + path
         return self.base_url + path

@@ -52,7 +52,12 @@ from typing import IO, Any, Self
 import orjson
 
 from tracker.canvas_api import CanvasApiError, CanvasClient, ParamValue
-from tracker.errors import ConfigurationError, NotFoundError, SyncConflictError
+from tracker.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    NotFoundError,
+    SyncConflictError,
+)
 from tracker.kinds import NAMES
 
 log = logging.getLogger(__name__)
@@ -176,13 +181,14 @@ def fetch_bundle(
     ``progress(text, courses_done, courses)`` is called as the fetch advances.
     """
     if course_ids is None and account_id is None:
-        raise ConfigurationError("fetch_bundle needs course_ids or account_id: say what to fetch")
+        raise InvalidArgumentError(
+            "fetch_bundle needs course_ids or account_id: say what to fetch")
     if term_id is not None and (account_id is None or course_ids is not None):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             "term_id selects courses of an account: give account_id without course_ids"
         )
     if overlap < timedelta(0):
-        raise ConfigurationError("overlap must not be negative")
+        raise InvalidArgumentError(f"overlap must not be negative, not {overlap}")
     started = time.perf_counter()
     at_start = client.throttle.stats()
     work = out_dir / _WORK
@@ -214,7 +220,10 @@ def fetch_bundle(
         concurrency=client.throttle.concurrency)
     log.info("fetched from Canvas: %s; %d requests, at most %d in flight, %d throttled",
              ", ".join(f"{n} {kind}" for kind, n in counts.items()), report.requests,
-             report.max_in_flight, report.throttled)
+             report.max_in_flight, report.throttled, extra={
+                 "counts": dict(counts), "requests": report.requests,
+                 "max_in_flight": report.max_in_flight, "throttled": report.throttled,
+                 "seconds": report.seconds})
     return report
 
 

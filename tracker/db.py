@@ -11,6 +11,8 @@ PostgreSQL starts (see ``tracker.embedded``). Environment options:
   there, for what only reads (reports, query builders, the read-only commands); with
   none set it connects to the primary, read-only all the same.
 - ``sslmode`` and every other libpq option pass through in the URL.
+- ``TRACKER_POOL_MIN``, ``TRACKER_POOL_MAX``, ``TRACKER_POOL_TIMEOUT``,
+  ``TRACKER_POOL_MAX_LIFETIME``: the sizes and times of ``pool``.
 
 A password never appears in what this module logs or raises: use ``mask_url``.
 """
@@ -18,6 +20,7 @@ A password never appears in what this module logs or raises: use ``mask_url``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import re
@@ -31,9 +34,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
 
 from tracker import arguments
-from tracker.errors import ConfigurationError
+from tracker.errors import ConfigurationError, InvalidArgumentError
 
 log = logging.getLogger(__name__)
 
@@ -200,17 +204,77 @@ def connection_error(url: str, exc: BaseException, *,
     )
 
 
-def pool(url: str | None = None, *, min_size: int = 1, max_size: int = 10) -> Any:
-    """A ``psycopg_pool.ConnectionPool`` for long-lived processes (open it with ``with``)."""
+#: ``db.pool``'s settings: (environment variable, default, smallest value allowed).
+POOL_SETTINGS: dict[str, tuple[str, float, float]] = {
+    "min_size": ("TRACKER_POOL_MIN", 1, 0),
+    "max_size": ("TRACKER_POOL_MAX", 10, 1),
+    "timeout": ("TRACKER_POOL_TIMEOUT", 30.0, 0.001),  # seconds to wait for a connection
+    "max_lifetime": ("TRACKER_POOL_MAX_LIFETIME", 3600.0, 1.0),  # seconds, then replaced
+}
+
+
+def pool(
+    url: str | None = None,
+    *,
+    min_size: int | None = None,
+    max_size: int | None = None,
+    timeout: float | None = None,
+    max_lifetime: float | None = None,
+) -> Any:
+    """A ``psycopg_pool.ConnectionPool`` for long-lived programs (open it with ``with``).
+
+    Each setting not given comes from the environment: ``TRACKER_POOL_MIN`` (default 1),
+    ``TRACKER_POOL_MAX`` (10), ``TRACKER_POOL_TIMEOUT`` (seconds a caller waits for a
+    connection, 30) and ``TRACKER_POOL_MAX_LIFETIME`` (seconds before a connection is
+    replaced, 3600). A connection is checked as it is handed out (one that the server or a
+    pooler closed meanwhile is replaced), and follows ``TRACKER_POOLER`` like ``connect``.
+    """
     from psycopg_pool import ConnectionPool
 
+    given = {"min_size": min_size, "max_size": max_size, "timeout": timeout,
+             "max_lifetime": max_lifetime}
+    settings = {name: _pool_setting(name, value) for name, value in given.items()}
+    if settings["max_size"] < settings["min_size"]:
+        raise ConfigurationError(
+            f"the pool's max_size ({settings['max_size']:g}, TRACKER_POOL_MAX) is below its "
+            f"min_size ({settings['min_size']:g}, TRACKER_POOL_MIN): raise the one or lower "
+            "the other")
     return ConnectionPool(
         database_url(url),
-        min_size=min_size,
-        max_size=max_size,
+        min_size=int(settings["min_size"]),
+        max_size=int(settings["max_size"]),
+        timeout=settings["timeout"],
+        max_lifetime=settings["max_lifetime"],
         kwargs=connect_kwargs(),
+        check=ConnectionPool.check_connection,
+        name="tracker",
         open=False,
     )
+
+
+def _pool_setting(name: str, given: float | None) -> float:
+    """One of ``pool``'s settings: ``given``, else its environment variable, else the default."""
+    variable, default, least = POOL_SETTINGS[name]
+    whole = isinstance(default, int)
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, int if whole else (int, float)) \
+                or not math.isfinite(given) or given < least:
+            raise InvalidArgumentError(
+                f"{name} must be {'a whole number' if whole else 'a number'} of at least "
+                f"{least:g}, not {given!r}")
+        return float(given)
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return float(default)
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < least:
+        raise ConfigurationError(
+            f"{variable}={text!r} is not {'a whole number' if whole else 'a number of seconds'}"
+            f" of at least {least:g}: write e.g. {variable}={default:g}")
+    return float(value)
 
 
 @contextmanager
@@ -234,9 +298,14 @@ def run_in_transaction(
     """Run ``work(conn)`` in a transaction, again from the start on a serialization failure
     or deadlock: at most ``attempts`` times, with jittered exponential backoff.
 
-    ``work`` must do nothing outside the database that cannot be repeated.
+    Inside a transaction the caller opened, ``work`` runs once (in a savepoint): only the
+    whole transaction could be run again, and that is the caller's to do. ``work`` must
+    do nothing outside the database that cannot be repeated.
     """
     attempts = arguments.count("attempts", attempts, minimum=1)
+    if not conn.closed and conn.info.transaction_status == TransactionStatus.INTRANS:
+        with transaction(conn):
+            return work(conn)
     for attempt in range(1, attempts + 1):
         try:
             with transaction(conn):
@@ -251,6 +320,8 @@ def run_in_transaction(
                 attempt,
                 attempts,
                 delay,
+                extra={"sqlstate": exc.sqlstate, "attempt": attempt, "attempts": attempts,
+                       "retry_in_s": round(delay, 3)},
             )
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -60,6 +60,20 @@ class SyncConflictError(TrackerError):
     exit_code = 1
 
 
+class SyncError(TrackerError):
+    """A sync failed while writing (the server refused a statement, or the connection was
+    lost); nothing of it was kept. The message names the statement (``folder.name``) and
+    its file and line; the server's error is the ``__cause__``."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, statement: str | None = None,
+                 location: str | None = None) -> None:
+        super().__init__(message)
+        self.statement = statement  # "canvas.update_users"; None: not a statement of sql/
+        self.location = location  # "sql/canvas/write.sql:120:5"
+
+
 class MigrationError(TrackerError):
     """The schema is not where tracker needs it (pending, changed or failed migrations)."""
 

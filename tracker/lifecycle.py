@@ -362,7 +362,8 @@ def approve(
     if not named and not kinds and older_than is None:
         raise InvalidDataError("say what to approve: objects (KIND:ID), kinds, or an age "
                                "(older_than); tracker lifecycle pending lists the candidates")
-    with db.transaction(conn):
+
+    def work(conn: psycopg.Connection[Any]) -> tuple[list[ApprovedObject], list[Blocker]]:
         refs = [resolve(conn, o) for o in named]
         _check_named(conn, refs)
         sql.lifecycle.create_cleanup_tables(conn)
@@ -377,19 +378,26 @@ def approve(
         if named_blocked:
             raise InvalidDataError("nothing was approved:", [str(b) for b in named_blocked])
         _drop_blocked(conn, blockers)
-        approved = [ApprovedObject(*row) for row in
-                    sql.lifecycle.approve_closure(conn, approved_by=approved_by).fetchall()]
-    log.info("approved the deletion of %d object(s); %d left out", len(approved), len(blockers))
+        return [ApprovedObject(*row) for row in
+                sql.lifecycle.approve_closure(conn, approved_by=approved_by).fetchall()], blockers
+
+    approved, blockers = db.run_in_transaction(conn, work)
+    log.info("approved the deletion of %d object(s); %d left out", len(approved), len(blockers),
+             extra={"approved": len(approved), "left_out": len(blockers)})
     return ApprovalReport(approved=tuple(sorted(approved, key=lambda a: (a.kind, a.id))),
                           skipped=_unique_roots(blockers))
 
 
 def revoke(conn: psycopg.Connection[Any], objects: Iterable[ObjectRef | str]) -> list[ObjectRef]:
     """Take back approvals: the objects are missing again. Returns those that were approved."""
-    with db.transaction(conn):
-        refs = [resolve(conn, o) for o in _objects(objects)]
-        rows = sql.lifecycle.revoke_approval(conn, kinds=[r.kind for r in refs],
+    named = _objects(objects)
+
+    def work(conn: psycopg.Connection[Any]) -> list[tuple[str, int]]:
+        refs = [resolve(conn, o) for o in named]
+        return sql.lifecycle.revoke_approval(conn, kinds=[r.kind for r in refs],
                                              ids=[r.id for r in refs]).fetchall()
+
+    rows = db.run_in_transaction(conn, work)
     return sorted(ObjectRef(k, i) for k, i in rows)
 
 
@@ -463,7 +471,8 @@ def cleanup(
         if dry_run:
             raise psycopg.Rollback(tx)
     log.info("cleanup %s: %d object(s), %d row(s) archived", report.run_id, len(roots),
-             sum(report.counts.values()))
+             sum(report.counts.values()), extra={"run_id": report.run_id, "dry_run": dry_run,
+                                                 "counts": report.counts})
     return report
 
 

@@ -13,8 +13,12 @@ behind). A migration applied by plain ``yoyo apply`` has no recorded hash: its
 ``changed`` is ``None`` (unknown) until the next ``apply`` records its files as they
 are then.
 
-Run migrations on a direct connection to the server, not through a transaction-mode
-pooler (yoyo's connections prepare statements and do not follow ``TRACKER_POOLER``).
+Migrations need a direct connection to the server, not a transaction-mode pooler: yoyo
+keeps its own transactions and savepoints across statements sent one at a time, which
+PgBouncer in transaction mode hands to different server connections (tried: "SAVEPOINT
+can only be used in transaction blocks"). So behind ``TRACKER_POOLER=transaction``,
+``apply`` and ``rollback`` run on ``TRACKER_MIGRATE_URL`` (or an explicit URL other than
+``DATABASE_URL``), and refuse at once when there is none (``migration_url``).
 
 Every function takes the database URL (``None``: the default server, see
 ``tracker.db.database_url``) and a migrations ``directory`` (default: the
@@ -26,6 +30,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import re
 import statistics
 import time
@@ -223,6 +228,27 @@ def _bookkeeping_error(url: str, exc: psycopg.Error) -> MigrationError:
 # -- applying and rolling back -------------------------------------------------------
 
 
+def migration_url(url: str | None = None) -> str:
+    """The server migrations run on: ``url``, else ``TRACKER_MIGRATE_URL``, else the
+    default server (``db.database_url``).
+
+    Behind a transaction-mode pooler (``TRACKER_POOLER=transaction``) a migration through
+    ``DATABASE_URL`` would fail halfway, so it is refused before anything is sent
+    (ConfigurationError): name the server itself with ``TRACKER_MIGRATE_URL`` or ``url``.
+    """
+    if not url and (direct := os.environ.get("TRACKER_MIGRATE_URL", "").strip()):
+        return db.normalize_url(direct)
+    pooled = os.environ.get("DATABASE_URL", "").strip()
+    if db.behind_pooler() and (not url or (pooled and db.normalize_url(url) == db.normalize_url(pooled))):
+        raise ConfigurationError(
+            "TRACKER_POOLER=transaction says DATABASE_URL is a transaction-mode pooler, and "
+            "migrations need a direct connection to the server (their transactions span "
+            "statements the pooler would send to different server connections): set "
+            "TRACKER_MIGRATE_URL to the server itself, or pass --database-url "
+            "(e.g. postgresql://user@db-host:5432/dbname)")
+    return db.database_url(url)
+
+
 def apply(
     url: str | None = None,
     *,
@@ -233,9 +259,9 @@ def apply(
 
     Each migration runs in a transaction of its own: one that fails is rolled back and
     stops the run (those before it stay applied). The files of every applied migration
-    with no recorded hash are recorded as they are now.
+    with no recorded hash are recorded as they are now. The server is ``migration_url(url)``.
     """
-    url = db.database_url(url)
+    url = migration_url(url)
     migrations = read(directory)
     applied: list[str] = []
     with _backend(url, lock_timeout) as backend:
@@ -278,11 +304,11 @@ def rollback(
 
     ``dry_run`` only returns what would be rolled back. Refuses when the database has
     applied migrations that ``directory`` does not hold (a newer version's): they may
-    depend on the ones this would roll back.
+    depend on the ones this would roll back. The server is ``migration_url(url)``.
     """
     if count < 1:
         raise MigrationError(f"count must be 1 or more, not {count}")
-    url = db.database_url(url)
+    url = migration_url(url)
     migrations = read(directory)
     done: list[str] = []
     with _backend(url, lock_timeout) as backend:

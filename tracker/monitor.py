@@ -141,11 +141,13 @@ def record(name: str, elapsed_ms: float, *, rows: int | None = None) -> None:
         entry[3] += slow
         for ran in _watchers:
             ran.append(Execution(name, elapsed_ms, rows))
-    if slow:
-        log.warning("slow statement %s: %.1f ms (%s=%s)", name, elapsed_ms, SLOW_MS_ENV,
-                    f"{threshold:g}")
-    elif log.isEnabledFor(logging.DEBUG):
-        log.debug("statement %s: %.1f ms", name, elapsed_ms)
+    if slow or log.isEnabledFor(logging.DEBUG):
+        fields = {"statement": name, "ms": round(elapsed_ms, 1), "rows": rows}
+        if slow:
+            log.warning("slow statement %s: %.1f ms (%s=%s)", name, elapsed_ms, SLOW_MS_ENV,
+                        f"{threshold:g}", extra=fields)
+        else:
+            log.debug("statement %s: %.1f ms", name, elapsed_ms, extra=fields)
 
 
 def timings() -> list[Timing]:

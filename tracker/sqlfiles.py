@@ -385,7 +385,7 @@ class Statement:
                 cur.execute(text, values, prepare=False)
                 timed.rows = cur.rowcount if cur.rowcount >= 0 else None
         except psycopg.Error as exc:
-            exc.add_note(self._locate(exc, idents))
+            self._mark(exc, idents)
             raise
         return cur
 
@@ -403,8 +403,17 @@ class Statement:
                   cur.copy(text, values or None) as copy):
                 yield copy
         except psycopg.Error as exc:
-            exc.add_note(self._locate(exc, idents))
+            self._mark(exc, idents)
             raise
+
+    def _mark(self, exc: psycopg.Error, identifiers: Mapping[str, str]) -> None:
+        """Say on ``exc`` where it came from: a note ``path:line:col: in SQL statement …``
+        and, for ``failed_statement``, this statement's name and that place."""
+        where = self._locate(exc, identifiers)
+        exc.add_note(f"{where}: in SQL statement {self.name!r}")
+        if getattr(exc, _FAILED, None) is None:  # the innermost statement is the one
+            setattr(exc, _FAILED, (monitor.statement_name(self),
+                                   where.replace(str(self.path), _shown(self.path), 1)))
 
     def numbered(self, **identifiers: str) -> str:
         """The text with ``$1``…``$n`` for the values (in ``params`` order), as for PREPARE.
@@ -436,10 +445,11 @@ class Statement:
         return _render(self._parts, self.params, identifiers, numbered=numbered)
 
     def _locate(self, exc: psycopg.Error, identifiers: Mapping[str, str]) -> str:
-        """``path:line:col`` of the server's error position in the file, for a note."""
+        """``path:line:col`` of the server's error position in the file (``path:line`` of
+        the statement when the server gave no position)."""
         position = exc.diag.statement_position
         if not (position and position.isdigit()):
-            return f"{self.where}: in SQL statement {self.name!r}"
+            return self.where
         # The server counts characters of the text it received: the numbered form.
         sent = int(position) - 1
         starts = self._render(identifiers, numbered=True)[1]
@@ -449,7 +459,26 @@ class Statement:
         before = self.sql[:offset]
         line = self.line + before.count("\n")
         column = self.column + offset if "\n" not in before else offset - before.rfind("\n")
-        return f"{self.path}:{line}:{column}: in SQL statement {self.name!r}"
+        return f"{self.path}:{line}:{column}"
+
+
+#: The attribute of a server error that ``Statement._mark`` sets.
+_FAILED = "_tracker_failed_statement"
+
+
+def failed_statement(exc: BaseException) -> tuple[str, str] | None:
+    """The statement a server error came from, as ``("folder.name", "sql/…/file.sql:line")``
+    (with ``:col`` when the server gave a position); None when it came from elsewhere."""
+    found = getattr(exc, _FAILED, None)
+    return found if isinstance(found, tuple) else None
+
+
+def _shown(path: Path) -> str:
+    """``path`` from the ``sql/`` folder on (``sql/canvas/write.sql``), else whole."""
+    try:
+        return str(path.relative_to(tracker.SQL_DIR.parent))
+    except ValueError:
+        return str(path)
 
 
 # ---------------------------------------------------------------------------- explain

@@ -40,7 +40,13 @@ from tracker import analytics, arguments, bundle, canvas, copytext, db, first_si
 from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
-from tracker.errors import InvalidDataError, NotFoundError, SyncConflictError, TrackerError
+from tracker.errors import (
+    InvalidDataError,
+    NotFoundError,
+    SyncConflictError,
+    SyncError,
+    TrackerError,
+)
 from tracker.kinds import (
     BY_FILE,
     BY_LIFECYCLE,
@@ -51,7 +57,7 @@ from tracker.kinds import (
     STAGE_ORDER,
 )
 from tracker.locks import lock_courses
-from tracker.sqlfiles import sql
+from tracker.sqlfiles import failed_statement, sql
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +176,9 @@ def sync_bundle(
     Canvas's clock when it was fetched) are kept in the journal with the run.
 
     Raises InvalidDataError (nothing written) when the bundle is wrong,
-    SyncConflictError when another sync holds a course, and InvalidArgumentError when
-    ``courses`` is not a list of ids.
+    SyncConflictError when another sync holds a course, InvalidArgumentError when
+    ``courses`` is not a list of ids, and SyncError (nothing written; the server's error
+    chained) when the server refused a statement or the connection was lost.
     """
     named_ids = None if courses is None else arguments.ids("courses", courses)
     error_limit = arguments.count("error_limit", error_limit, minimum=1)
@@ -184,37 +191,41 @@ def sync_bundle(
     scope: list[int] = list(named or [])  # the journal's, should the sync fail
     step = progress or (lambda what, done, total: None)
 
-    def attempt(first_sight: bool) -> SyncReport:
+    def attempt(conn: psycopg.Connection[Any], first_sight: bool) -> SyncReport:
         nonlocal scope
-        result: SyncReport | None = None
-        with db.transaction(conn) as tx:
-            scope, fresh = _load(conn, files, named=named, step=step, limit=error_limit,
-                                 first_sight=first_sight)
-            used["first_sight"] = fresh is not None
-            result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
-                           dry_run=dry_run, wait=wait, step=step, limit=error_limit,
-                           fresh=fresh)
-            if watermarks and result.sync_id is not None:
-                kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
-                sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
-                                              course_ids=[cid for cid, _ in kept],
-                                              canvas_times=[at for _, at in kept])
-            if dry_run:
-                raise psycopg.Rollback(tx)
-        assert result is not None
+        scope, fresh = _load(conn, files, named=named, step=step, limit=error_limit,
+                             first_sight=first_sight)
+        used["first_sight"] = fresh is not None
+        result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
+                       dry_run=dry_run, wait=wait, step=step, limit=error_limit, fresh=fresh)
+        if watermarks and result.sync_id is not None:
+            kept = sorted((cid, at) for cid, at in watermarks.items() if cid in scope)
+            sql.tracker.record_watermarks(conn, sync_id=result.sync_id,
+                                          course_ids=[cid for cid, _ in kept],
+                                          canvas_times=[at for _, at in kept])
+        if dry_run:
+            raise _DryRun(result)  # rolls the transaction back
         return result
+
+    def run(first_sight: bool) -> SyncReport:
+        # Syncs of different courses share users and terms: two may deadlock on them, and
+        # the one PostgreSQL stops runs again from the start (db.run_in_transaction).
+        try:
+            return db.run_in_transaction(conn, functools.partial(attempt, first_sight=first_sight))
+        except _DryRun as done:
+            return done.report
 
     used = {"first_sight": False}
     try:
         try:
-            result = attempt(first_sight=FIRST_SIGHT)
+            result = run(first_sight=FIRST_SIGHT)
         except (first_sight.Refused, psycopg.DataError, psycopg.IntegrityError) as exc:
             if not isinstance(exc, first_sight.Refused) and not used["first_sight"]:
                 raise
             # Rolled back: the checking path writes the same rows, or names what is wrong.
             log.info("the first-sight path did not take the submissions (%s): syncing by "
                      "the checking path", first_line(exc))
-            result = attempt(first_sight=False)
+            result = run(first_sight=False)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         problems = _explain(files, error_limit)
         if problems:
@@ -224,10 +235,43 @@ def sync_bundle(
         ) from exc
     except TrackerError:
         raise
+    except psycopg.Error as exc:
+        _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
+        error = _sync_error(scope, exc)
+        log.error("sync of course(s) %s failed in %s", ", ".join(map(str, scope)),
+                  error.statement or "tracker", extra={
+                      "courses": list(scope), "kind": kind, "statement": error.statement,
+                      "location": error.location, "sqlstate": exc.sqlstate})
+        raise error from exc
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
+    log.info("sync %s of course(s) %s: %d row(s) written%s", result.sync_id,
+             ", ".join(map(str, result.scope_course_ids)), result.changed,
+             " (dry run, rolled back)" if dry_run else "", extra={
+                 "sync_id": result.sync_id, "courses": list(result.scope_course_ids),
+                 "kind": kind, "dry_run": dry_run, "changed": result.changed,
+                 "counts": {name: vars(c) for name, c in result.counts.items()}})
     return result
+
+
+def _sync_error(scope: Sequence[int], exc: psycopg.Error) -> SyncError:
+    """The error of a sync the server stopped: which statement, where, and what it said."""
+    courses = ", ".join(map(str, scope)) or "no course"
+    failed = failed_statement(exc)
+    at = f" in {failed[0]} ({failed[1]})" if failed else ""
+    return SyncError(
+        f"the sync of course(s) {courses} failed{at}: {first_line(exc)}. Nothing of it was "
+        "kept: run it again once the cause is fixed.", statement=failed[0] if failed else None,
+        location=failed[1] if failed else None)
+
+
+class _DryRun(Exception):
+    """Raised by a dry run once its report is made, so that its transaction rolls back."""
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__("dry run")
+        self.report = report
 
 
 def sync_canvas(

@@ -135,7 +135,8 @@ def attach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
     Returns the subject's tags afterwards. A link that exists already is left as it is."""
     subject = Subject.parse(subject)
     wanted = _names(names)
-    with db.transaction(conn):
+
+    def work(conn: psycopg.Connection[Any]) -> list[TagLink]:
         userdata.act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
         userdata.require_subject(conn, subject)
@@ -145,18 +146,24 @@ def attach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | I
                                     subject_id=subject.id, actor=actor)
         return tags_of(conn, subject)
 
+    return db.run_in_transaction(conn, work)
+
 
 def detach(conn: psycopg.Connection[Any], subject: Subject | str, names: str | Iterable[str], *,
            actor: str) -> int:
     """Remove tags from ``subject``; returns how many links were removed."""
     subject = Subject.parse(subject)
-    with db.transaction(conn):
+    wanted = _names(names)
+
+    def work(conn: psycopg.Connection[Any]) -> int:
         userdata.act_as(conn, actor)
         sql.userdata.share_tag_catalog(conn)
-        ids = [row[0] for name in _names(names)
+        ids = [row[0] for name in wanted
                if (row := sql.userdata.find_tag(conn, name=name).fetchone())]
         return sql.userdata.detach_tags(conn, tag_ids=ids, subject_type=subject.type,
                                         subject_id=subject.id).rowcount
+
+    return db.run_in_transaction(conn, work)
 
 
 def tags_of(conn: psycopg.Connection[Any], subject: Subject | str) -> list[TagLink]:
@@ -198,21 +205,22 @@ def add_synonym(conn: psycopg.Connection[Any], alias: str, canonical: str, *,
     if alias_name == canonical_name:
         raise InvalidDataError(f"{alias!r} and {canonical!r} are one name once normalized "
                                f"({alias_name!r}): no synonym is needed")
-    with db.transaction(conn):
+
+    def work(conn: psycopg.Connection[Any]) -> MergeReport | None:
         userdata.act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, canonical_name)
         if target == alias_name:
             raise InvalidDataError(f"{canonical!r} stands for {alias!r} already: remove that "
                                    "synonym first")
-        report = None
         if sql.userdata.find_tag(conn, name=alias_name).fetchone() and \
                 _canonical(conn, alias_name) == alias_name:
-            report = _merge(conn, [alias_name], target, actor)
-        else:
-            sql.userdata.repoint_synonyms(conn, sources=[alias_name], target=target)
-            sql.userdata.put_synonym(conn, alias=alias_name, canonical=target, actor=actor)
-    return report
+            return _merge(conn, [alias_name], target, actor)
+        sql.userdata.repoint_synonyms(conn, sources=[alias_name], target=target)
+        sql.userdata.put_synonym(conn, alias=alias_name, canonical=target, actor=actor)
+        return None
+
+    return db.run_in_transaction(conn, work)
 
 
 def remove_synonym(conn: psycopg.Connection[Any], alias: str, *, actor: str) -> str:
@@ -239,7 +247,8 @@ def merge(conn: psycopg.Connection[Any], sources: Sequence[str], into: str, *,
     sources = arguments.names("sources", sources)
     if not sources:
         raise InvalidDataError("name the tags to merge")
-    with db.transaction(conn):
+
+    def work(conn: psycopg.Connection[Any]) -> MergeReport:
         userdata.act_as(conn, actor)
         sql.userdata.lock_tag_catalog(conn)
         target = _canonical(conn, normalize(into))
@@ -247,7 +256,10 @@ def merge(conn: psycopg.Connection[Any], sources: Sequence[str], into: str, *,
                  if n != target]
         for name in names:
             _tag_id(conn, name)  # NotFoundError for a tag that does not exist
-        report = _merge(conn, names, target, actor)
+        return _merge(conn, names, target, actor)
+
+    report = db.run_in_transaction(conn, work)
+    target = report.into
     log.info("merged %d tag(s) into %r: %d link(s) moved", len(report.merged), target,
              report.links_moved)
     return report

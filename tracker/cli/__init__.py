@@ -11,7 +11,7 @@ import logging
 
 import click
 
-from tracker import __version__
+from tracker import __version__, logs
 from tracker.cli.output import run_guarded
 
 
@@ -25,14 +25,18 @@ class TrackerGroup(click.Group):
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tracker")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug) to stderr.")
-def main(verbose: int) -> None:
+@click.option("--log-format", type=click.Choice(logs.FORMATS, case_sensitive=False), envvar=logs.FORMAT_ENV,
+              default="text", show_default=True, show_envvar=True,
+              help="How logs look on stderr: text for people, json (one object a line, with "
+                   "statement, sync and count fields) for a log collector.")
+def main(verbose: int, log_format: str) -> None:
     """Keep a school's Canvas LMS data in PostgreSQL and ask questions about students.
 
     The server is DATABASE_URL; with none set, tracker starts an embedded
     PostgreSQL in $TRACKER_HOME (default: the platform's user data folder).
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(level, log_format.lower())
 
 
 def _register() -> None:

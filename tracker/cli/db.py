@@ -39,11 +39,23 @@ def group() -> None:
     """
 
 
-def _server(url: str) -> str:
+database_url_option = click.option(
+    "--database-url",
+    metavar="URL",
+    help="The server itself, when DATABASE_URL is a transaction-mode pooler "
+    "(default: $TRACKER_MIGRATE_URL, else DATABASE_URL).",
+)
+
+
+def _server(url: str, given: str | None = None) -> str:
     """``PostgreSQL 15.8 at postgresql://…`` and where the URL came from."""
     with db.connect(url) as conn:
         version = db.server_version(conn)
-    if os.environ.get("DATABASE_URL"):
+    if given:
+        source = "from --database-url"
+    elif os.environ.get("TRACKER_MIGRATE_URL", "").strip():
+        source = "from TRACKER_MIGRATE_URL"
+    elif os.environ.get("DATABASE_URL"):
         source = "from DATABASE_URL"
     else:
         source = f"embedded server in {embedded.home() / 'pgdata'}"
@@ -76,18 +88,21 @@ def _warn_about(statuses: list[migrate.MigrationStatus], directory: Path) -> Non
 
 
 @group.command("migrate")
+@database_url_option
 @json_option
 @directory_option
-def migrate_cmd(as_json: bool, directory: Path) -> None:
+def migrate_cmd(database_url: str | None, as_json: bool, directory: Path) -> None:
     """Apply every pending migration, under yoyo's lock.
 
     Says which server and PostgreSQL version it used and what it applied. The
     files and bookkeeping are yoyo's (plain `yoyo apply` does the same); tracker
     also records a checksum of each migration's files, so that `tracker db status`
-    can tell when an applied migration was edited afterwards.
+    can tell when an applied migration was edited afterwards. Behind a transaction-mode
+    pooler (TRACKER_POOLER=transaction) it needs the server itself: TRACKER_MIGRATE_URL
+    or --database-url.
     """
-    url = db.database_url()
-    server = _server(url)
+    url = migrate.migration_url(database_url)
+    server = _server(url, database_url)
     applied = migrate.apply(url, directory=directory)
     if as_json:
         click.echo(to_json({"server": server, "url": db.mask_url(url), "applied": applied}))
@@ -156,9 +171,11 @@ def _human(s: migrate.MigrationStatus) -> dict[str, str]:
     is_flag=True,
     help="Do not ask for confirmation (required when not run from a terminal).",
 )
+@database_url_option
 @json_option
 @directory_option
-def rollback_cmd(count: int, yes: bool, as_json: bool, directory: Path) -> None:
+def rollback_cmd(count: int, yes: bool, database_url: str | None, as_json: bool,
+                 directory: Path) -> None:
     """Roll back the most recent migration(s), under yoyo's lock.
 
     Runs each migration's .rollback.sql, which drops what it created and the data
@@ -169,8 +186,8 @@ def rollback_cmd(count: int, yes: bool, as_json: bool, directory: Path) -> None:
             "rolling back drops tables and their data: confirm with --yes "
             "(this is not a terminal, so tracker cannot ask)"
         )
-    url = db.database_url()
-    server = _server(url)
+    url = migrate.migration_url(database_url)
+    server = _server(url, database_url)
     if not yes:
         plan = migrate.rollback(url, count, directory=directory, dry_run=True)
         if not plan:

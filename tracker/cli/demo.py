@@ -34,7 +34,7 @@ def command(students: int, courses: int, changed_fraction: float) -> None:
     final score.
     """
     url = db.database_url()
-    applied = migrate.apply(url)
+    applied = migrate.apply()  # TRACKER_MIGRATE_URL when DATABASE_URL is a pooler
     with db.connect(url) as conn:
         click.echo(f"database: {db.server_version(conn)} at {db.mask_url(url)}"
                    f" ({len(applied)} migration(s) applied now)")
