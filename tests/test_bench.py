@@ -333,9 +333,9 @@ def test_tracker_bench_says_how_to_install_the_benchmark_when_it_is_not(monkeypa
 
 
 def test_an_unknown_scale_is_a_usage_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["--scale", "huge", "--json", str(tmp_path / "x.json")])
+    result = CliRunner().invoke(main, ["--scale", "enormous", "--json", str(tmp_path / "x.json")])
     assert result.exit_code == 2
-    assert "huge" in result.output
+    assert "enormous" in result.output
 
 
 # -- the live step -------------------------------------------------------------------------------

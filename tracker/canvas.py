@@ -102,10 +102,10 @@ FIELDS: Mapping[str, Mapping[str, Any]] = {
 _LINKS = {"course": "id", "assignment": "id", "student": "id", "grader": "id"}
 _OVERRIDE = "override"
 
-_MAX_ID = 2**63 - 1
-_ID_TEXT = re.compile(r"-?\d{1,19}|\d{1,6}~\d{1,13}")
-_NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})")
+MAX_ID = 2**63 - 1
+ID_TEXT = re.compile(r"-?\d{1,19}|\d{1,6}~\d{1,13}")
+NUMBER_TEXT = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})")
 
 _EXPECTED = {
     "id": "a Canvas id (an integer up to 2^63-1, or a string such as \"123\" or \"1~123\")",
@@ -130,22 +130,22 @@ def field_problem(kind: str, value: Any) -> str | None:
             return None
         return "one of " + ", ".join(sorted(kind))
     if kind == "id":
-        ok = (isinstance(value, int) and not isinstance(value, bool) and -_MAX_ID <= value <= _MAX_ID) or (
-            isinstance(value, str) and _ID_TEXT.fullmatch(value) is not None and _id_fits(value))
+        ok = (isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID) or (
+            isinstance(value, str) and ID_TEXT.fullmatch(value) is not None and _id_fits(value))
     elif kind == "key":
         ok = isinstance(value, (str, int)) and not isinstance(value, bool) and bool(
             str(value).strip()) and "\x00" not in str(value)
     elif kind == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_ID
+        ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
     elif kind == "number":
         ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or (
-            isinstance(value, str) and _NUMBER_TEXT.fullmatch(value) is not None)
+            isinstance(value, str) and NUMBER_TEXT.fullmatch(value) is not None)
     elif kind == "string":
         ok = isinstance(value, (str, int)) and not isinstance(value, bool) and "\x00" not in str(value)
     elif kind == "bool":
         ok = isinstance(value, bool)
     elif kind == "time":
-        ok = isinstance(value, str) and _TIME.fullmatch(value) is not None and _parses(value)
+        ok = isinstance(value, str) and TIME_TEXT.fullmatch(value) is not None and _parses(value)
     elif kind == "object":
         ok = isinstance(value, dict)
     elif kind == "array":
@@ -158,10 +158,10 @@ def field_problem(kind: str, value: Any) -> str | None:
 def parse_canvas_id(text: str) -> int | None:
     """A positive Canvas id written as digits or ``shard~local``, as a global id (shard ×
     10^13 + local id); None if it is not one, or does not fit PostgreSQL's bigint."""
-    if not _ID_TEXT.fullmatch(text) or text.startswith("-"):
+    if not ID_TEXT.fullmatch(text) or text.startswith("-"):
         return None
     value = int(text) if "~" not in text else _global_id(text)
-    return value if 0 < value <= _MAX_ID else None
+    return value if 0 < value <= MAX_ID else None
 
 
 def parse_ref(text: str) -> tuple[str, int] | None:
@@ -182,8 +182,8 @@ def _global_id(text: str) -> int:
 
 def _id_fits(text: str) -> bool:
     if "~" in text:
-        return _global_id(text) <= _MAX_ID
-    return abs(int(text)) <= _MAX_ID
+        return _global_id(text) <= MAX_ID
+    return abs(int(text)) <= MAX_ID
 
 
 def _parses(text: str) -> bool:

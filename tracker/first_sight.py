@@ -24,22 +24,26 @@ COPY's text form, as PostgreSQL's own casts of the document's text would read th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 
 from tracker import bundle, copytext
-from tracker.canvas import FIELDS, field_problem
+from tracker.canvas import FIELDS, ID_TEXT, MAX_ID, NUMBER_TEXT, TIME_TEXT, field_problem
 from tracker.kinds import BY_NAME
 from tracker.sqlfiles import sql
 
 __all__ = ["Fresh", "Refused", "copy_submissions", "records_of"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: How many rows go to the server at a time (and how often progress is told).
 BATCH_ROWS = 5_000
@@ -82,59 +86,139 @@ def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: in
     """Copy the submissions ``fresh`` holds into ``canvas.submissions`` as rows of sync
     ``sync_id``; how many. ``course_of`` gives the course of each assignment of the
     fresh courses. Raises :class:`Refused` (or a psycopg error) for what only the
-    checking path takes; the caller rolls the transaction back."""
+    checking path takes; the caller rolls the transaction back.
+
+    A thread types the rows, a few batches ahead of this one, which sends them: the
+    sending waits on the server with the interpreter's lock released, so typing goes on
+    while the server writes."""
     done = 0
-    sync = str(sync_id).encode()
-    marks = fresh.records
     with sql.canvas.copy_first_sight_submissions.copy(conn) as cp:
-        batch: list[bytes] = []
-        for number, doc in enumerate(bundle.iter_documents(fresh.file), start=1):
-            if marks is not None and not marks[number]:
-                continue
-            batch.append(_row(doc, number, course_of, sync))
-            if len(batch) == BATCH_ROWS:
-                cp.write(b"".join(batch))
-                done += len(batch)
-                batch = []
-                if progress:
-                    progress(done)
-        if batch:
-            cp.write(b"".join(batch))
-            done += len(batch)
-    if progress:
-        progress(done)
+        for rows, chunk in _ahead(_batches(fresh, course_of, str(sync_id).encode())):
+            cp.write(chunk)
+            done += rows
+            if progress:
+                progress(done)
     log.debug("first-sight path: %d submissions of %s copied", done, fresh.file.name)
     return done
 
 
-_TRUE, _FALSE = b"t", b"f"
+def _batches(fresh: Fresh, course_of: Mapping[int, int], sync: bytes
+             ) -> Iterator[tuple[int, bytes]]:
+    """The COPY's lines, :data:`BATCH_ROWS` at a time: (how many rows, their bytes)."""
+    marks = fresh.records
+    batch: list[bytes] = []
+    for number, doc in enumerate(bundle.iter_documents(fresh.file), start=1):
+        if marks is not None and not marks[number]:
+            continue
+        batch.append(_row(doc, number, course_of, sync))
+        if len(batch) == BATCH_ROWS:
+            yield len(batch), b"".join(batch)
+            batch = []
+    if batch:
+        yield len(batch), b"".join(batch)
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """``items``, made by a thread of their own at most ``depth`` ahead of the consumer.
+    An exception of the thread's is raised here; a consumer that stops stops it."""
+    queue: Queue[Any] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any) -> bool:
+        """Queue ``item`` unless the consumer stopped (then False)."""
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def make() -> None:
+        try:
+            for item in items:
+                if not offer(item):
+                    return
+            offer(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            offer(exc)
+
+    worker = threading.Thread(target=make, name="first-sight rows", daemon=True)
+    worker.start()
+    try:
+        while (item := queue.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 _REQUIRED = BY_NAME["submissions"].required
+
+#: A field's value as COPY text, or None when the checks of tracker.canvas refuse it
+#: (the checking path then says why). Dates are checked for their form only: a date
+#: such as 2026-02-30 PostgreSQL refuses, and the checking path names.
+Convert = Callable[[Any], "bytes | None"]
 
 
 def _canvas_id(value: Any) -> int:
-    """A checked Canvas id as the global id ``tracker.canvas_id`` makes of it."""
+    """A Canvas id (an integer, or its text as digits or ``shard~local``) as the global id
+    ``tracker.canvas_id`` makes of it."""
     if isinstance(value, int):
         return value
     shard, tilde, local = value.partition("~")
     return int(shard) * 10**13 + int(local) if tilde else int(value)
 
 
-def _number(value: Any) -> bytes:
-    """A checked number as the text ``numeric`` reads (a float's shortest exact form)."""
-    return (value if isinstance(value, str) else repr(value)).encode()
+def _id(value: Any) -> bytes | None:
+    if type(value) is not int and not (type(value) is str and ID_TEXT.fullmatch(value)):
+        return None
+    number = _canvas_id(value)
+    return str(number).encode() if -MAX_ID <= number <= MAX_ID else None
 
 
-_FORMATS: dict[str, Callable[[Any], bytes]] = {
-    "id": lambda v: str(_canvas_id(v)).encode(),
-    "string": copytext.text,
-    "number": _number,
-    "int": lambda v: str(v).encode(),
-    "bool": lambda v: _TRUE if v else _FALSE,
-    "time": copytext.text,  # PostgreSQL reads the ISO 8601 text, as tracker.canvas_time does
-}
+def _string(value: Any) -> bytes | None:
+    if type(value) is str:
+        return None if "\x00" in value else copytext.text(value)
+    return str(value).encode() if type(value) is int else None
 
 
-def _columns() -> list[tuple[str, Any, Callable[[Any], bytes]]]:
+def _number(value: Any) -> bytes | None:
+    """The text ``numeric`` reads (a float's shortest exact form)."""
+    if type(value) is int or type(value) is float:
+        return repr(value).encode()
+    return value.encode() if type(value) is str and NUMBER_TEXT.fullmatch(value) else None
+
+
+def _int(value: Any) -> bytes | None:
+    return str(value).encode() if type(value) is int and -MAX_ID <= value <= MAX_ID else None
+
+
+def _bool(value: Any) -> bytes | None:
+    return b"t" if value is True else b"f" if value is False else None
+
+
+def _time(value: Any) -> bytes | None:
+    """PostgreSQL reads the ISO 8601 text, as ``tracker.canvas_time`` does."""
+    return value.encode() if type(value) is str and TIME_TEXT.fullmatch(value) else None
+
+
+def _one_of(allowed: frozenset[str] | set[str]) -> Convert:
+    def convert(value: Any) -> bytes | None:
+        return value.encode() if type(value) is str and value in allowed else None
+    return convert
+
+
+_CONVERT: dict[str, Convert] = {"id": _id, "string": _string, "number": _number, "int": _int,
+                                "bool": _bool, "time": _time}
+
+
+def _columns() -> list[tuple[str, Convert]]:
     """The document's fields in the order of ``canvas.submissions``' columns after
     ``id, course_id`` (set apart: the course comes from the assignment)."""
     fields = FIELDS["submissions"]
@@ -142,8 +226,8 @@ def _columns() -> list[tuple[str, Any, Callable[[Any], bytes]]]:
              "entered_score", "entered_grade", "excused", "attempt", "workflow_state", "late",
              "missing", "late_policy_status", "seconds_late", "points_deducted",
              "submitted_at", "graded_at", "posted_at", "cached_due_date", "grader_id"]
-    return [(name, fields[name], _FORMATS[fields[name]] if isinstance(
-        fields[name], str) else copytext.text) for name in names]
+    return [(name, _CONVERT[fields[name]] if isinstance(fields[name], str)
+             else _one_of(fields[name])) for name in names]
 
 
 _COLUMNS = _columns()
@@ -155,23 +239,16 @@ def _row(raw: bytes, number: int, course_of: Mapping[int, int], sync: bytes) -> 
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise Refused(f"record {number:,} is not JSON") from None
-    if not isinstance(doc, dict):
+    if type(doc) is not dict:
         raise Refused(f"record {number:,} is not a JSON object")
     for name in _REQUIRED:
         if doc.get(name) is None:
             raise Refused(f"record {number:,} lacks {name}")
-    problem = field_problem("id", doc["id"])
-    if problem:
-        raise Refused(f"record {number:,}: id")
-    fields = [str(_canvas_id(doc["id"])).encode(), b""]
-    for name, expected, form in _COLUMNS:
-        value = doc.get(name)
-        if value is None:
-            fields.append(copytext.NULL)
-            continue
-        if field_problem(expected, value):
-            raise Refused(f"record {number:,}: {name}")
-        fields.append(form(value))
+    get = doc.get
+    fields = [_id(doc["id"]), b"", *[copytext.NULL if (value := get(name)) is None
+                                     else convert(value) for name, convert in _COLUMNS]]
+    if None in fields:
+        raise Refused(f"record {number:,}: a field the checks refuse")
     course = course_of.get(_canvas_id(doc["assignment_id"]))
     if course is None:
         raise Refused(f"record {number:,}: an assignment outside the new courses")
@@ -179,4 +256,4 @@ def _row(raw: bytes, number: int, course_of: Mapping[int, int], sync: bytes) -> 
     fields.append(copytext.digest(raw))
     fields.append(copytext.document(raw))
     fields.append(sync)
-    return b"\t".join(fields) + b"\n"
+    return b"\t".join(fields) + b"\n"  # type: ignore[arg-type]  # None refused above
