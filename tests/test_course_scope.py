@@ -54,8 +54,11 @@ CROSSES_COURSES: dict[str, str] = {
        for kind in ("sections", "assignment_groups", "assignments", "enrollments", "submissions")},
     **{f"canvas.update_{kind}": BY_ID_FROM_STAGE
        for kind in ("sections", "assignment_groups", "assignments", "enrollments", "submissions")},
+    "canvas.copy_first_sight_submissions": (
+        "sync: COPY of new submissions, each row carrying the course_id the client took "
+        "from its assignment (only the courses the sync has locked); reads no stored row. "
+        "Partitioned or distributed, each row is routed by that course_id"),
     "history.append_enrollment_grades": BY_ID_FROM_STAGE,
-    "history.append_submission_scores": BY_ID_FROM_STAGE,
     "history.stage_grade_changes": (
         "sync: Grade Change Log events found by their event id (unique across courses) to "
         "skip those stored before; the events' course is checked against the scope"),
