@@ -47,6 +47,18 @@ def run_guarded(fn: Callable[[], T]) -> T:
         sys.exit(1)
 
 
+def check_html(fmt: str, out: Path | None) -> None:
+    """Before reading anything: ``--out`` only with ``--format html``, and an HTML page
+    only when its libraries are installed (else say what to install; exit code 2)."""
+    if out is not None and fmt != "html":
+        raise click.BadParameter("--out writes an HTML page: give --format html too",
+                                 param_hint="--out")
+    if fmt == "html":
+        from tracker import html
+
+        html.require()
+
+
 def write_to(path: Path | None) -> Any:
     """The file to write (closed afterwards), or stdout (left open); a file that cannot be
     opened is a bad ``--out`` (exit code 2)."""

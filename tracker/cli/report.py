@@ -16,7 +16,7 @@ import click
 
 from tracker import analytics, db, digests, html
 from tracker.cli.options import FORMATS, ID, out_option
-from tracker.cli.output import render, write_to
+from tracker.cli.output import check_html, render, write_to
 
 #: The digests ready to send, by format and by the report they render (``--format md``).
 #: Any other format prints the rows as they are (a table, JSON or CSV), or draws them (html).
@@ -100,11 +100,7 @@ def command(name: str, course_id: int | None, user_id: int | None,
     if fmt in DIGESTS and name not in DIGESTS[fmt]:
         raise click.BadParameter(f"report {name} has no {fmt} digest (reports that have one: "
                                  f"{', '.join(DIGESTS[fmt])})", param_hint="--format")
-    if out is not None and fmt != "html":
-        raise click.BadParameter("--out writes an HTML page: give --format html too",
-                                 param_hint="--out")
-    if fmt == "html":
-        html.require()  # before reading anything: say what to install
+    check_html(fmt, out)
     with db.connect_read() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
                                       assignment_id=assignment_id, since_sync_id=since_sync_id)

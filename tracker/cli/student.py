@@ -10,7 +10,7 @@ import click
 
 from tracker import analytics, db, html
 from tracker.cli.options import ID, out_option
-from tracker.cli.output import render, to_json, write_to
+from tracker.cli.output import check_html, render, to_json, write_to
 
 
 def _pct(value: float | None) -> str:
@@ -104,11 +104,7 @@ def command(user_id: int, course_id: int | None, fmt: str, out: Path | None) -> 
 
     Exit codes: 0 ok, 1 unknown student (or not active in --course), 2 bad input.
     """
-    if out is not None and fmt != "html":
-        raise click.BadParameter("--out writes an HTML page: give --format html too",
-                                 param_hint="--out")
-    if fmt == "html":
-        html.require()  # before reading anything: say what to install
+    check_html(fmt, out)
     with db.connect_read() as conn:
         card = analytics.student_card(conn, user_id, course_id)
     if fmt == "html":

@@ -14,7 +14,7 @@ import click
 from tracker import db, html, migrate, sync
 from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.cli.options import COUNT, FORMATS, ID, out_option
-from tracker.cli.output import print_report, progress_bar, render, to_json, write_to
+from tracker.cli.output import check_html, print_report, progress_bar, render, to_json, write_to
 from tracker.errors import ConfigurationError, MigrationError
 
 
@@ -151,11 +151,7 @@ def report_cmd(sync_id: int | None, limit: int, fmt: str, as_json: bool,
     """
     if as_json:
         fmt = "json"
-    if out is not None and fmt != "html":
-        raise click.BadParameter("--out writes an HTML page: give --format html too",
-                                 param_hint="--out")
-    if fmt == "html":
-        html.require()  # before reading anything: say what to install
+    check_html(fmt, out)
     with db.connect_read() as conn:
         result = sync.report(conn, sync_id, limit=limit)
     if fmt == "html":
