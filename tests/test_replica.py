@@ -39,8 +39,8 @@ def _closed_url() -> str:
 
 
 #: Every read-only command, with the arguments the data of :func:`_user_data` answers.
-#: (``lifecycle impact`` and ``risk evaluate`` read only too, but through temporary
-#: tables, which a hot standby does not allow: they read the primary.)
+#: (``lifecycle pending``, ``lifecycle impact`` and ``risk evaluate`` read only too, but
+#: through temporary tables, which a hot standby does not allow: they read the primary.)
 READ_COMMANDS = [
     ("db", "stats"), ("db", "stats", "--format", "prometheus"),
     ("sync", "list"), ("sync", "report", "1"),
@@ -53,7 +53,7 @@ READ_COMMANDS = [
     ("tags", "synonyms"), ("tags", "suggest", f"user:{ANA}"), ("tags", "trend"),
     ("tags", "export"),
     ("curricula", "list"), ("curricula", "courses", "maths"), ("curricula", "students", "maths"),
-    ("lifecycle", "pending"), ("lifecycle", "cleanups"), ("risk", "models"),
+    ("lifecycle", "cleanups"), ("risk", "models"),
     ("check",), ("maintenance", "policies"),
     ("maintenance", "export-archive", "--relation", "history.enrollment_grades"),
 ]
