@@ -14,12 +14,12 @@ import pytest
 from command_line import tracker
 from school import ANA, C1
 
-from tracker import analytics, privacy, sample, sync, userdata
+from tracker import SQL_DIR, analytics, privacy, sample, sync, userdata
 from tracker.errors import ConfigurationError
 from tracker.sqlfiles import sql
 
 KEY = "a secret of more than sixteen bytes"
-REPORT = str(__import__("tracker").SQL_DIR / "reports" / "course_statistics.sql")
+REPORT = str(SQL_DIR / "reports" / "course_statistics.sql")
 
 
 @pytest.fixture
