@@ -8,7 +8,9 @@ statement at its fifth run, PostgreSQL compares generic and custom plans over fi
 then sampled: ``runs`` times at least, and on until ``seconds`` of samples (a second
 unless told), at most :data:`MAX_RUNS`. At-risk students are timed for one course and for
 every course and student, assessed afresh and as the last sync stored them, and for one
-course again with a model fitted on the past term active (:data:`FITTED`).
+course again with a model fitted on the past term active (:data:`FITTED`). A student's
+card (:data:`STUDENT_CARD`, ``tracker.analytics.student_card``) is timed over a sample
+of students, a different one each run.
 
 Parameters are filled from the data by name (``course_id``: the course with the most
 students, ``user_id``: a student of it, ``since``: four weeks before the snapshot, …).
@@ -24,9 +26,10 @@ import inspect
 import statistics
 import time
 from collections.abc import Callable
-from functools import partial
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from itertools import cycle
 from typing import Any
 
 import psycopg
@@ -83,6 +86,9 @@ def time_queries(conn: psycopg.Connection[Any], *, runs: int,
     values = parameter_values(conn)
     cases, notes = _cases(values)
     timings: list[QueryTiming] = []
+    card = _student_card_case(conn)
+    if card is not None:
+        cases.append(card)
     for name, source, call in cases:
         _time_one(conn, name, source, call, runs, seconds, timings, notes)
     at_risk = next((c for c in cases if c[0] == "at_risk_students"), None)
@@ -101,6 +107,31 @@ def time_queries(conn: psycopg.Connection[Any], *, runs: int,
 
 #: The at-risk students of one course again, with a model fitted on the past term active.
 FITTED = "at_risk_students (fitted model)"
+
+#: A student's card (``tracker.analytics.student_card``, every active course of one
+#: student), timed over :data:`STUDENT_CARD_SAMPLE` students taken in turn.
+STUDENT_CARD = "student_card"
+STUDENT_CARD_SAMPLE = 50
+#: Issue 18's target for it: p95 in milliseconds, at full scale.
+STUDENT_CARD_P95_MAX_MS = 20.0
+
+
+def _student_card_case(conn: psycopg.Connection[Any]) -> Case | None:
+    """The student card of a sample of active students (a fixed pseudo-random choice, the
+    same every run), one student a call; None when there is no active student."""
+    from tracker import analytics
+
+    users = [r[0] for r in conn.execute(
+        "SELECT user_id FROM canvas.active_students GROUP BY user_id"
+        " ORDER BY md5(user_id::text) LIMIT %s", (STUDENT_CARD_SAMPLE,))]
+    if not users:
+        return None
+    students = cycle(users)
+
+    def call(conn: psycopg.Connection[Any]) -> int:
+        return len(analytics.student_card(conn, next(students)).courses)
+
+    return STUDENT_CARD, "tracker.analytics", call
 
 
 def _activate_fitted_model(conn: psycopg.Connection[Any], notes: list[str]) -> bool:
@@ -307,6 +338,7 @@ def parameter_values(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "end": snapshot,
         "days": 28,
         "weeks": 4,
+        "min_group": 5,  # course_statistics: the default smallest group shown
     }
     values["course_ids"] = [course_id]
     values["curricula"] = list(CURRICULA[:2])  # students of either of two curricula

@@ -348,7 +348,9 @@ def test_ana_prediction_counts_her_missing_work_as_zero(conn, synced_school):
 # -- course statistics and snapshots -------------------------------------------------------------
 
 
-def test_course_statistics_count_active_students_and_missing_work(conn, synced_school):
+def test_course_statistics_count_active_students_and_missing_work(conn, synced_school,
+                                                                  monkeypatch):
+    monkeypatch.setenv("TRACKER_MIN_GROUP", "1")  # the tiny school's courses are small
     stats = {s.course_id: s for s in analytics.course_statistics(conn)}
     algebra = stats[C1]
     # Ana 62, Ben 75, Cy 95, Dee none: mean 77.33, median 75.
@@ -361,7 +363,9 @@ def test_course_statistics_count_active_students_and_missing_work(conn, synced_s
     assert analytics.course_statistics(conn, C2)[0].enrolled == 1
 
 
-def test_each_sync_appends_course_snapshots_only_when_the_statistics_change(conn, synced_school, tmp_path):
+def test_each_sync_appends_course_snapshots_only_when_the_statistics_change(conn, synced_school, tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("TRACKER_MIN_GROUP", "1")  # the snapshots are not suppressed
     (snapshot,) = analytics.course_snapshots(conn, C1)  # by the sync that built the school
     stats = analytics.course_statistics(conn, C1)[0]
     assert (snapshot.enrolled_students, snapshot.mean_score, snapshot.median_score,
@@ -408,5 +412,7 @@ def test_every_report_takes_exactly_the_filters_it_declares():
     from tracker.sqlfiles import sql
 
     for name, takes in analytics.REPORTS.items():
-        assert set(getattr(sql.reports, name).params) == set(takes), name
+        # min_group is no filter: run_report passes TRACKER_MIN_GROUP (tracker.privacy)
+        assert set(getattr(sql.reports, name).params) - {"min_group"} == set(takes), name
+    assert "min_group" in sql.reports.course_statistics.params
     assert {s.name for s in sql.reports} == set(analytics.REPORTS)

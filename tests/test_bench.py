@@ -299,6 +299,8 @@ def test_queries_are_timed_once_cold_then_warm(smoke: dict[str, Any]) -> None:
     assert everyone["rows"] > one["rows"] > 0
     # the syncs stored an assessment of every student the report assesses afresh
     assert timings["latest_risk (everyone)"]["rows"] == everyone["rows"]
+    assert timings["student_card"]["rows"] > 0  # the card of an active student has a course
+    assert timings["course_statistics"]["rows"] > 0  # its min_group is known
     for q in timings.values():
         assert q["runs"] == 1 and q["first_ms"] > 0 and 0 < q["p50_ms"] <= q["p95_ms"], q
 

@@ -43,7 +43,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from tracker import arguments
+from tracker import arguments, privacy
 from tracker.errors import InvalidArgumentError, InvalidQueryError, NotFoundError
 from tracker.sqlfiles import sql
 
@@ -512,13 +512,14 @@ class CourseStatistics:
     course_id: int
     course: str
     course_code: str | None
-    enrolled: int
+    enrolled: int | None
     mean_score: Decimal | None
     median_score: Decimal | None
-    score_distribution: dict[str, int]
-    missing: int
-    due: int
+    score_distribution: dict[str, int] | None
+    missing: int | None
+    due: int | None
     missing_rate: Decimal | None
+    suppressed: bool = False  # fewer students than the smallest group: every figure None
 
 
 @dataclass(frozen=True)
@@ -538,9 +539,12 @@ class CourseSnapshot:
 
 def course_statistics(conn: psycopg.Connection[Any], course_id: int | None = None
                       ) -> list[CourseStatistics]:
-    """Enrolled students, mean and median score, distribution and missing rate per course."""
+    """Enrolled students, mean and median score, distribution and missing rate per course;
+    a course of fewer students than the smallest group (:func:`tracker.privacy.min_group`)
+    has every figure None and ``suppressed``."""
     course_id = arguments.optional_id("course_id", course_id)
-    rows = sql.reports.course_statistics(conn, course_id=course_id, row_factory=dict_row)
+    rows = sql.reports.course_statistics(conn, course_id=course_id,
+                                         min_group=privacy.min_group(), row_factory=dict_row)
     return [CourseStatistics(**row) for row in rows]
 
 
@@ -620,7 +624,9 @@ def run_report(
     None means "no filter", as an empty psql variable does (for ``since_sync_id`` of
     risk_changes: the succeeded sync before the latest). Raises InvalidQueryError for an
     unknown report, or a filter the report does not take; InvalidArgumentError for a
-    ``since_sync_id`` that is not a succeeded sync older than the latest.
+    ``since_sync_id`` that is not a succeeded sync older than the latest. A report over
+    groups of students (course_statistics) suppresses those smaller than
+    ``TRACKER_MIN_GROUP`` (unset: the database's ``tracker.min_group``, default 5).
     """
     if name not in REPORTS:
         raise InvalidQueryError(f"no report named {name!r}; the reports are: "
@@ -636,7 +642,10 @@ def run_report(
     if since_sync_id is not None:
         _check_earlier_sync(conn, since_sync_id)
     statement = getattr(sql.reports, name)
-    cur = statement(conn, **{p: given[p] for p in takes})
+    params: dict[str, Any] = {p: given[p] for p in takes}
+    if "min_group" in statement.params:  # an aggregate over students (tracker.privacy)
+        params["min_group"] = privacy.min_group()
+    cur = statement(conn, **params)
     columns = tuple(c.name for c in cur.description or ())
     rows = tuple(dict(zip(columns, values, strict=True)) for values in cur.fetchall())
     return Report(name=name, columns=columns, rows=rows)

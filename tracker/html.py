@@ -173,7 +173,7 @@ def report_page(report: analytics.Report, *,
     distributions = []
     if report.name == "course_statistics":
         distributions = [(row, distribution_svg(row["score_distribution"] or {}))
-                         for row in report.rows]
+                         for row in report.rows if not row.get("suppressed")]
     thumbs: dict[int, Any] = {}
     if trajectories is not None:
         for i, row in enumerate(report.rows[:MAX_TRAJECTORIES]):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from psycopg.types.json import Jsonb
 
 from tracker import arguments, canvas, db, queries
 from tracker.errors import InvalidDataError, NotFoundError
+from tracker.privacy import Pseudonyms
 from tracker.sqlfiles import sql
 
 log = logging.getLogger(__name__)
@@ -339,14 +341,25 @@ def import_notes(conn: psycopg.Connection[Any], path: str | os.PathLike[str], *,
 
 
 def export_notes(conn: psycopg.Connection[Any], out: IO[bytes], *, format: str = "csv",
-                 subject_type: str | None = None) -> int:
+                 subject_type: str | None = None, pseudonyms: Pseudonyms | None = None) -> int:
     """Write every note (optionally of one subject type) to ``out``: CSV with a header, or
-    JSON (one object a line, which :func:`import_notes` reads back). Returns the rows."""
+    JSON (one object a line, which :func:`import_notes` reads back). Returns the rows.
+
+    With ``pseudonyms``, the students' ids (``subject_id`` of a user) and the authors are
+    their pseudonyms (:class:`tracker.privacy.Pseudonyms`); the bodies stay as written.
+    """
     if format not in FORMATS:
         raise InvalidDataError(f"unknown format {format!r}: use {' or '.join(FORMATS)}")
     subject_type = check_subject_type(subject_type)
     statement = sql.userdata.export_notes_csv if format == "csv" else sql.userdata.export_notes_json
-    return copy_out(conn, statement, out, json_lines=format == "json", subject_type=subject_type)
+    if pseudonyms is None:
+        return copy_out(conn, statement, out, json_lines=format == "json",
+                        subject_type=subject_type)
+    buffer = io.BytesIO()
+    rows = copy_out(conn, statement, buffer, json_lines=format == "json",
+                    subject_type=subject_type)
+    pseudonyms.rewrite(buffer.getvalue(), out, json_lines=format == "json")
+    return rows
 
 
 def copy_out(conn: psycopg.Connection[Any], statement: Any, out: IO[bytes], *,

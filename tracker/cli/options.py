@@ -53,3 +53,9 @@ def _named(ctx: click.Context, param: click.Parameter, value: str) -> str:
 actor_option = click.option(
     "--by", "actor", default=default_actor, show_default="$TRACKER_ACTOR or your login name",
     callback=_named, help="Who makes the change (recorded in the audit log).")
+
+pseudonymize_option = click.option(
+    "--pseudonymize", is_flag=True,
+    help="Replace people's ids and names by keyed hashes (user-…, name-…; the key is "
+         "$TRACKER_PSEUDONYM_KEY, at least 16 bytes): stable across exports with the same "
+         "key, not reversible without it. Course and assignment ids stay.")

@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from tracker import analytics, db, digests, html
-from tracker.cli.options import FORMATS, ID, out_option
+from tracker import analytics, db, digests, html, privacy
+from tracker.cli.options import FORMATS, ID, out_option, pseudonymize_option
 from tracker.cli.output import check_html, render, write_to
 
 #: The digests ready to send, by format and by the report they render (``--format md``).
@@ -23,13 +23,6 @@ from tracker.cli.output import check_html, render, write_to
 DIGESTS: dict[str, dict[str, Callable[[analytics.Report], str]]] = {
     "md": {"risk_changes": digests.risk_changes_markdown},
 }
-
-#: The digests ready to send, by format and by the report they render (``--format md``).
-#: Any other format prints the rows as they are (a table, JSON or CSV).
-DIGESTS: dict[str, dict[str, Callable[[analytics.Report], str]]] = {
-    "md": {"risk_changes": digests.risk_changes_markdown},
-}
-
 
 def _cell(value: Any, fmt: str) -> Any:
     """Arrays and JSON as one cell for a table or CSV: a list of texts "; "-joined in a
@@ -63,9 +56,10 @@ TRAJECTORIES = ("at_risk_students", "grade_momentum", "latest_risk")
                    "(risk_changes); html: one self-contained page with charts (needs pip "
                    "install 'tracker[html]').")
 @out_option
+@pseudonymize_option
 def command(name: str, course_id: int | None, user_id: int | None,
             assignment_id: int | None, since_sync_id: int | None, fmt: str,
-            out: Path | None) -> None:
+            out: Path | None, pseudonymize: bool) -> None:
     """Run the report NAME and print its rows.
 
     \b
@@ -89,6 +83,11 @@ def command(name: str, course_id: int | None, user_id: int | None,
     row (at_risk_students, grade_momentum, latest_risk); --out writes it to a file. Exit
     codes: 0 ok, 1 findings (a student at high or critical risk, newly so for
     risk_changes, or missing work), 2 bad input.
+
+    Privacy: course_statistics shows no figures for a course of fewer students than
+    $TRACKER_MIN_GROUP (default: the database's tracker.min_group, else 5), only
+    suppressed = true. --pseudonymize (json and csv) replaces user ids, names, sortable
+    names, emails, login and SIS ids by keyed hashes for sharing with researchers.
     """
     if user_id is not None and "user_id" not in analytics.REPORTS[name]:
         raise click.BadParameter(f"report {name} does not take a student", param_hint="--student")
@@ -101,6 +100,12 @@ def command(name: str, course_id: int | None, user_id: int | None,
         raise click.BadParameter(f"report {name} has no {fmt} digest (reports that have one: "
                                  f"{', '.join(DIGESTS[fmt])})", param_hint="--format")
     check_html(fmt, out)
+    pseudonyms = None
+    if pseudonymize:
+        if fmt not in ("json", "csv"):
+            raise click.BadParameter("pseudonymized rows are for files to share: use --format "
+                                     "json or csv", param_hint="--pseudonymize")
+        pseudonyms = privacy.Pseudonyms.from_env()
     with db.connect_read() as conn:
         result = analytics.run_report(conn, name, course_id=course_id, user_id=user_id,
                                       assignment_id=assignment_id, since_sync_id=since_sync_id)
@@ -116,7 +121,8 @@ def command(name: str, course_id: int | None, user_id: int | None,
     if fmt in DIGESTS:
         click.echo(DIGESTS[fmt][name](result), nl=False)
     else:
-        rows = [{c: _cell(v, fmt) for c, v in row.items()} for row in result.rows]
+        rows = [{c: _cell(v, fmt) for c, v in (pseudonyms.row(row) if pseudonyms else row).items()}
+                for row in result.rows]
         render(rows, fmt, title=name.replace("_", " "), columns=result.columns)
     if result.findings:
         sys.exit(1)

@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from tracker import db, tags, userdata
-from tracker.cli.options import COUNT, ID, actor_option, format_option
+from tracker import db, privacy, tags, userdata
+from tracker.cli.options import COUNT, ID, actor_option, format_option, pseudonymize_option
 from tracker.cli.output import render, to_json, write_to
 
 FILE_FORMATS = click.Choice(userdata.FORMATS)
@@ -162,10 +162,20 @@ def notes_import(path: Path, file_format: str | None, actor: str) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 @click.option("--format", "file_format", type=FILE_FORMATS, default="csv", show_default=True)
 @click.option("--type", "subject_type", type=click.Choice(userdata.SUBJECT_TYPES))
-def notes_export(out: Path | None, file_format: str, subject_type: str | None) -> None:
-    """Write every note as CSV or JSON lines (which notes import reads back)."""
+@pseudonymize_option
+def notes_export(out: Path | None, file_format: str, subject_type: str | None,
+                 pseudonymize: bool) -> None:
+    """Write every note as CSV or JSON lines (which notes import reads back).
+
+    --pseudonymize, for sharing with researchers: students' ids (subject_id of a user) and
+    authors become keyed hashes (user-…, name-…; HMAC-SHA256 with TRACKER_PSEUDONYM_KEY, at
+    least 16 bytes), the same in every export with the same key. Course and assignment ids
+    stay, and so do the bodies: read them for names before sharing.
+    """
+    pseudonyms = privacy.Pseudonyms.from_env() if pseudonymize else None
     with db.connect_read() as conn, write_to(out) as stream:
-        rows = userdata.export_notes(conn, stream, format=file_format, subject_type=subject_type)
+        rows = userdata.export_notes(conn, stream, format=file_format, subject_type=subject_type,
+                                     pseudonyms=pseudonyms)
     if out:
         click.echo(f"{rows:,} note(s) written to {out}", err=True)
 

@@ -1,0 +1,1 @@
+DROP FUNCTION reports.min_group();
