@@ -48,7 +48,14 @@ import psycopg
 import tracker
 from bench import child, data, live, server
 from bench.live import DEFAULT_DELAY as LIVE_DELAY
-from bench.queries import FITTED, SAMPLE_SECONDS, QueryTiming, time_queries
+from bench.queries import (
+    FITTED,
+    SAMPLE_SECONDS,
+    STUDENT_CARD,
+    STUDENT_CARD_P95_MAX_MS,
+    QueryTiming,
+    time_queries,
+)
 from bench.results import PEAK_MEMORY_MAX_MB, SYNCED_LAYERS, Measurement, Results, Target
 from bench.scales import SHAPES, Scale
 from tracker import migrate, sync
@@ -512,6 +519,7 @@ def _query_targets(timings: list[QueryTiming]) -> list[Target]:
             ("at_risk_students", "at-risk students of one course, p95", AT_RISK_COURSE_P95_MAX_MS),
             (FITTED, "at-risk students of one course, a fitted model active, p95",
              AT_RISK_COURSE_P95_MAX_MS),
+            (STUDENT_CARD, "a student's card, p95", STUDENT_CARD_P95_MAX_MS),
             ("latest_risk (everyone)",
              "at-risk students of every course, as the last sync assessed them, p95",
              AT_RISK_EVERYONE_P95_MAX_MS),
