@@ -77,6 +77,9 @@ CLIENT_BUSY_MIN = 1 / 3  # the client's CPU time, of the first sync's wall time
 BUILDER_P95_MAX_MS = 2.0
 AT_RISK_COURSE_P95_MAX_MS = 50.0
 AT_RISK_EVERYONE_P95_MAX_MS = 1000.0
+#: Issue 18's: one student's score history, and whose risk moved in every course.
+SCORE_HISTORY_P95_MAX_MS = 5.0
+RISK_CHANGES_EVERYONE_P95_MAX_MS = 200.0
 
 Progress = Callable[[str], None]
 
@@ -520,6 +523,9 @@ def _query_targets(timings: list[QueryTiming]) -> list[Target]:
             (FITTED, "at-risk students of one course, a fitted model active, p95",
              AT_RISK_COURSE_P95_MAX_MS),
             (STUDENT_CARD, "a student's card, p95", STUDENT_CARD_P95_MAX_MS),
+            ("score_history", "a student's score history, p95", SCORE_HISTORY_P95_MAX_MS),
+            ("risk_changes (everyone)", "whose risk moved, every course, p95",
+             RISK_CHANGES_EVERYONE_P95_MAX_MS),
             ("latest_risk (everyone)",
              "at-risk students of every course, as the last sync assessed them, p95",
              AT_RISK_EVERYONE_P95_MAX_MS),

@@ -86,8 +86,7 @@ class FaultProxy:
         except OSError:
             pass
         finally:
-            for s in (source, sink):
-                s.close()
+            _drop(source, sink)
 
     def _to_server(self, client: socket.socket, server: socket.socket) -> None:
         """Relay the client's bytes, following its messages to count its COPY data."""
@@ -130,8 +129,20 @@ class FaultProxy:
         except OSError:
             pass
         finally:
-            for s in (client, server):
-                s.close()
+            _drop(client, server)
+
+
+def _drop(*sockets: socket.socket) -> None:
+    """Close both ends at once, as a client that died would: shutdown first, so that the
+    other relay thread, blocked reading one of them, wakes up, and the server reads the
+    end of its connection (a close alone leaves the socket open while a read waits on it,
+    and the server's backend waiting for COPY data forever, holding its locks)."""
+    for s in sockets:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # not connected any more
+        s.close()
 
 
 def dbname(url: str) -> str:

@@ -24,6 +24,7 @@ from proxy import FaultProxy, dbname
 from psycopg import sql as pgsql
 
 from tracker import db, embedded, migrate, sync
+from tracker.errors import SyncError
 
 #: Where a message names the statement: ``sql/<folder>/<file>.sql:<line>``.
 STATEMENT_LOCUS = re.compile(r"sql/\w+/\w+\.sql:\d+")
@@ -103,7 +104,7 @@ def test_a_timeout_fails_cleanly_and_names_the_statement(
     monkeypatch.setenv("DATABASE_URL", db_url)
     with psycopg.connect(db_url) as holder:
         holder.execute("LOCK TABLE canvas.submissions IN ACCESS EXCLUSIVE MODE")
-        with db.connect(db_url) as conn, pytest.raises(psycopg.Error) as caught:
+        with db.connect(db_url) as conn, pytest.raises(SyncError) as caught:
             sync.sync_bundle(conn, big)
         text = chain_text(caught.value)
         assert f"canceling statement due to {timeout} timeout" in text
