@@ -172,7 +172,8 @@ def replica(pg: Backend) -> Backend:
     if replica_row != (primary_row[0], True):
         pytest.skip(f"TRACKER_TEST_REPLICA_URL ({db.mask_url(url)}) is not a standby of the "
                     "test server: set TRACKER_TEST_DATABASE_URL to its primary")
-    return Backend(name="TRACKER_TEST_REPLICA_URL", admin_url=url, version=pg.version)
+    return Backend(name="TRACKER_TEST_REPLICA_URL", admin_url=url, version=pg.version,
+                   client_url=url)
 
 
 def replica_caught_up(primary_url: str, replica_url: str, *, timeout: float = 60.0) -> None:
