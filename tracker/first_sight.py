@@ -35,7 +35,7 @@ import orjson
 import psycopg
 
 from tracker import bundle, copytext
-from tracker.canvas import FIELDS, ID_TEXT, MAX_ID, NUMBER_TEXT, TIME_TEXT, field_problem
+from tracker.canvas import FIELDS, ID_TEXT, MAX_ID, NUMBER_TEXT, TIME_TEXT
 from tracker.kinds import BY_NAME
 from tracker.sqlfiles import sql
 
@@ -72,11 +72,10 @@ def records_of(file: Path, course_of: Mapping[int, int], courses: frozenset[int]
     for raw in bundle.iter_documents(file):
         try:
             doc = orjson.loads(raw)
-            assignment = doc.get("assignment_id") if isinstance(doc, dict) else None
-            ok = assignment is not None and not field_problem("id", assignment)
         except orjson.JSONDecodeError:
-            ok = False
-        marks.append(ok and course_of.get(_canvas_id(assignment)) in courses)
+            doc = None
+        assignment = _id(doc.get("assignment_id")) if type(doc) is dict else None
+        marks.append(assignment is not None and course_of.get(int(assignment)) in courses)
     return marks
 
 
