@@ -108,7 +108,7 @@ def test_a_sync_the_server_stops_is_one_line_naming_the_statement_and_exit_1(
         result = tracker("sync", "--bundle", str(path))
     assert result.exit_code == 1, result.output
     [line] = result.output.strip().splitlines()
-    assert line.startswith(f"error: the sync of course(s) {ALGEBRA}, {BIOLOGY} failed in "
+    assert line.startswith(f"error: the sync of courses {ALGEBRA}, {BIOLOGY} failed in "
                            "canvas.update_submissions (sql/canvas/write.sql:"), line
     assert "canceling statement due to statement timeout. Nothing of it was kept" in line
 

@@ -104,13 +104,14 @@ def test_a_timeout_fails_cleanly_and_names_the_statement(
     monkeypatch.setenv("DATABASE_URL", db_url)
     with psycopg.connect(db_url) as holder:
         holder.execute("LOCK TABLE canvas.submissions IN ACCESS EXCLUSIVE MODE")
+        # Waiting (a sync not told to wait is refused at once: SyncConflictError).
         with db.connect(db_url) as conn, pytest.raises(SyncError) as caught:
-            sync.sync_bundle(conn, big)
+            sync.sync_bundle(conn, big, wait=True)
         text = chain_text(caught.value)
         assert f"canceling statement due to {timeout} timeout" in text
         assert STATEMENT_LOCUS.search(text), text  # which statement, in which file and line
 
-        line = one_error_line(tracker("sync", "--bundle", str(big)))
+        line = one_error_line(tracker("sync", "--bundle", str(big), "--wait"))
         assert f"{timeout} timeout" in line
     assert layers(synced_conn) == before
     failed = runs(synced_conn)[-2:]  # the library's and the command's, journaled

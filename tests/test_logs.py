@@ -81,7 +81,7 @@ def test_a_failed_sync_logs_its_statement_as_json(migrated_db: str, tmp_path: Pa
     [failure] = [json.loads(line) for line in logged]
     assert failure["level"] == "error" and failure["statement"] == "canvas.update_submissions"
     assert failure["sqlstate"] == "57014" and failure["location"].startswith("sql/canvas/")
-    assert printed.startswith("error: the sync of course(s) ")  # the one line for people
+    assert printed.startswith("error: the sync of course")  # the one line for people
 
 
 def test_the_formatter_masks_urls_and_keeps_fields_plain() -> None:

@@ -1187,7 +1187,7 @@ def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
     assert failure.statement == "canvas.update_submissions"  # the first to write there
     assert re.fullmatch(r"sql/canvas/write\.sql:\d+(:\d+)?", failure.location or "")
     assert str(failure).startswith(
-        f"the sync of course(s) {ALGEBRA}, {BIOLOGY} failed in canvas.update_submissions "
+        f"the sync of courses {ALGEBRA}, {BIOLOGY} failed in canvas.update_submissions "
         f"({failure.location}): canceling statement due to lock timeout. Nothing of it was kept")
 
     [run] = sync.list_runs(autocommit_conn)
@@ -1204,3 +1204,11 @@ def test_a_failed_sync_is_journaled_with_its_error_and_writes_nothing_else(
     assert sync.sync_bundle(autocommit_conn,
                             path).sync_id == run.sync_id + 1  # the next one succeeds
     assert row_counts(autocommit_conn) == TINY_ROWS
+
+
+def test_a_schools_courses_are_told_by_their_number_and_range() -> None:
+    assert sync.courses_text([]) == "no course"
+    assert sync.courses_text([42]) == "course 42"
+    assert sync.courses_text([42, 43]) == "courses 42, 43"
+    school = list(range(10_001, 20_001))
+    assert sync.courses_text(school) == "10,000 courses, 10001 to 20000"

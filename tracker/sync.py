@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -56,7 +57,7 @@ from tracker.kinds import (
     KINDS,
     STAGE_ORDER,
 )
-from tracker.locks import lock_courses
+from tracker.locks import lock_courses, share_loaded_tables
 from tracker.sqlfiles import failed_statement, sql
 
 log = logging.getLogger(__name__)
@@ -194,7 +195,7 @@ def sync_bundle(
     def attempt(conn: psycopg.Connection[Any], first_sight: bool) -> SyncReport:
         nonlocal scope
         scope, fresh = _load(conn, files, named=named, step=step, limit=error_limit,
-                             first_sight=first_sight)
+                             first_sight=first_sight, wait=wait)
         used["first_sight"] = fresh is not None
         result = _sync(conn, files, kind=kind, source=source, named=named, scope=scope,
                        dry_run=dry_run, wait=wait, step=step, limit=error_limit, fresh=fresh)
@@ -238,7 +239,7 @@ def sync_bundle(
     except psycopg.Error as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         error = _sync_error(scope, exc)
-        log.error("sync of course(s) %s failed in %s", ", ".join(map(str, scope)),
+        log.error("sync of %s failed in %s", courses_text(scope),
                   error.statement or "tracker", extra={
                       "courses": list(scope), "kind": kind, "statement": error.statement,
                       "location": error.location, "sqlstate": exc.sqlstate})
@@ -246,8 +247,8 @@ def sync_bundle(
     except Exception as exc:
         _record_failure(conn, kind=kind, source=source, scope=scope, started=started, exc=exc)
         raise
-    log.info("sync %s of course(s) %s: %d row(s) written%s", result.sync_id,
-             ", ".join(map(str, result.scope_course_ids)), result.changed,
+    log.info("sync %s of %s: %d row(s) written%s", result.sync_id,
+             courses_text(result.scope_course_ids), result.changed,
              " (dry run, rolled back)" if dry_run else "", extra={
                  "sync_id": result.sync_id, "courses": list(result.scope_course_ids),
                  "kind": kind, "dry_run": dry_run, "changed": result.changed,
@@ -255,13 +256,24 @@ def sync_bundle(
     return result
 
 
+def courses_text(courses: Sequence[int], *, listed: int = 10) -> str:
+    """A sync's courses for people: ``course 42``, ``courses 42, 43``, and past ``listed``
+    their number and range (a school's sync has thousands; the logs' JSON lists them)."""
+    if not courses:
+        return "no course"
+    if len(courses) == 1:
+        return f"course {courses[0]}"
+    if len(courses) <= listed:
+        return "courses " + ", ".join(map(str, courses))
+    return f"{len(courses):,} courses, {min(courses)} to {max(courses)}"
+
+
 def _sync_error(scope: Sequence[int], exc: psycopg.Error) -> SyncError:
     """The error of a sync the server stopped: which statement, where, and what it said."""
-    courses = ", ".join(map(str, scope)) or "no course"
     failed = failed_statement(exc)
     at = f" in {failed[0]} ({failed[1]})" if failed else ""
     return SyncError(
-        f"the sync of course(s) {courses} failed{at}: {first_line(exc)}. Nothing of it was "
+        f"the sync of {courses_text(scope)} failed{at}: {first_line(exc)}. Nothing of it was "
         "kept: run it again once the cause is fixed.", statement=failed[0] if failed else None,
         location=failed[1] if failed else None)
 
@@ -342,7 +354,7 @@ def _fetch_folder(base_url: str, course_ids: Sequence[int] | None, account_id: i
 
 
 def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[int] | None,
-          step: Progress, limit: int, first_sight: bool
+          step: Progress, limit: int, first_sight: bool, wait: bool
           ) -> tuple[list[int], first_sight.Fresh | None]:
     """Copy the bundle's files to the server and check them: the courses the sync covers,
     and the submissions file the first-sight path is to take, if any.
@@ -351,7 +363,9 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
     ``first_sight``, the submissions of those courses that have none stored are left for
     :mod:`tracker.first_sight` instead of being staged. Raises
     InvalidDataError when a record lacks a required key or, with ``named``, the bundle
-    holds records of other courses or a named course is nowhere."""
+    holds records of other courses or a named course is nowhere, and SyncConflictError
+    when a first sync of another process holds the tables (unless ``wait``)."""
+    share_loaded_tables(conn, wait=wait)
     sql.canvas.widen_work_mem(conn, size=WORK_MEM)
     try:
         with db.transaction(conn):
@@ -425,7 +439,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
         counts[name]["inserted"] = inserted
         if name == "submissions" and fresh:
-            counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
+            with _indexes_deferred(conn, table):
+                counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
         if _worth_analyzing(written, counts[name]["updated"] + counts[name]["unchanged"]):
             sql.canvas.analyze_table(conn, table=table)
@@ -437,7 +452,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         ("submissions", "history.submission_scores", functools.partial(
             sql.history.append_submission_scores, fresh_course_ids=fresh_course_ids)),
     ):
-        counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
+        with _indexes_deferred(conn, table):
+            counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
         # Its statistics too, when it grew much (a first sync): reading the past as of a
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
         if _worth_analyzing(appended, counts[name]["updated"] + counts[name]["unchanged"]):
@@ -457,7 +473,8 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     # nested loop over rows the planner believed were few: 10 s of a 16 s sync at 1,000
     # students a course on PostgreSQL 15.
     sql.canvas.analyze_stage(conn, stage="pg_temp.seen")
-    first_seen = sql.lifecycle.record_first_seen(conn, sync_id=sync_id).rowcount
+    with _indexes_deferred(conn, "lifecycle.objects"):
+        first_seen = sql.lifecycle.record_first_seen(conn, sync_id=sync_id).rowcount
     if _worth_analyzing(first_seen, seen - first_seen):
         sql.canvas.analyze_table(conn, table="lifecycle.objects")
     sql.lifecycle.find_returned(conn)
@@ -515,6 +532,17 @@ def _copy_fresh(conn: psycopg.Connection[Any], fresh: first_sight.Fresh, *, sync
     return first_sight.copy_submissions(
         conn, fresh, sync_id=sync_id, course_of=course_of,
         progress=lambda done: step("writing submissions", done, 0))
+
+
+@contextmanager
+def _indexes_deferred(conn: psycopg.Connection[Any], table: str) -> Iterator[None]:
+    """While the body fills ``table``: its secondary indexes dropped, then built once
+    after, when it is empty and free (a school's first sync: a sort per index instead of
+    a million inserts into each; migration 0021). Otherwise the body runs as it is."""
+    definitions = sql.tracker.defer_indexes(conn, table=table).fetchone()[0]
+    yield
+    if definitions:
+        sql.tracker.build_indexes(conn, definitions=definitions)
 
 
 def _append_grade_changes(conn: psycopg.Connection[Any]) -> dict[str, int]:
