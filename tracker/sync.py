@@ -72,6 +72,8 @@ TEMP_BUFFERS = "1GB"
 ANALYZE_AFTER = 1000
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
+#: Memory for each index a first sync builds in bulk (PostgreSQL's default is 64MB).
+MAINTENANCE_WORK_MEM = "256MB"
 #: Whether a first sync of a course copies its submissions by the first-sight path
 #: (:mod:`tracker.first_sight`); the checking path alone when False.
 FIRST_SIGHT = True
@@ -542,6 +544,7 @@ def _indexes_deferred(conn: psycopg.Connection[Any], table: str) -> Iterator[Non
     definitions = sql.tracker.defer_indexes(conn, table=table).fetchone()[0]
     yield
     if definitions:
+        sql.canvas.widen_maintenance_work_mem(conn, size=MAINTENANCE_WORK_MEM)
         sql.tracker.build_indexes(conn, definitions=definitions)
 
 

@@ -15,6 +15,11 @@
 -- Let this transaction's joins and sorts over the staged rows run in memory.
 SELECT set_config('work_mem', :'size'::text, true);
 
+-- name: widen_maintenance_work_mem
+-- Let this transaction's index builds (a first sync's, sql/tracker/indexes.sql) sort in
+-- memory.
+SELECT set_config('maintenance_work_mem', :'size'::text, true);
+
 -- name: widen_temp_buffers
 -- Let this transaction's staging tables live in memory (possible only before the
 -- session's first temporary table; the caller ignores a refusal).
