@@ -27,7 +27,10 @@ SELECT set_config('temp_buffers', :'size'::text, true);
 
 -- name: create_temp_stages
 -- The temporary tables of one sync, dropped at commit or rollback. Each is rows of the
--- system catalogs, written to the WAL like any row: make no more than a sync uses.
+-- system catalogs, written to the WAL like any row: make no more than a sync uses. Their
+-- columns carry no NOT NULL: the sync fills them from its own COPYs and statements, and
+-- PostgreSQL 18 keeps each NOT NULL as a row of pg_constraint (with five index entries),
+-- made and dropped again by every sync (a tenth of an unchanged re-sync's WAL).
 DO $$
 DECLARE
     kind text;
@@ -39,28 +42,29 @@ BEGIN
     LOOP
         EXECUTE format('DROP TABLE IF EXISTS pg_temp.hash_%s, pg_temp.known_%s, pg_temp.raw_%s,'
                        ' pg_temp.stage_%s, pg_temp.undo_%s', kind, kind, kind, kind, kind);
-        EXECUTE format('CREATE TEMP TABLE hash_%s (record_no bigint NOT NULL, hash uuid NOT NULL)'
+        EXECUTE format('CREATE TEMP TABLE hash_%s (record_no bigint, hash uuid)'
                        ' ON COMMIT DROP', kind);
-        EXECUTE format('CREATE TEMP TABLE known_%s (record_no bigint NOT NULL, id bigint NOT NULL,'
+        EXECUTE format('CREATE TEMP TABLE known_%s (record_no bigint, id bigint,'
                        ' course_id bigint) ON COMMIT DROP', kind);
-        EXECUTE format('CREATE TEMP TABLE raw_%s (record_no bigint NOT NULL, hash uuid NOT NULL,'
-                       ' doc jsonb NOT NULL) ON COMMIT DROP', kind);
+        EXECUTE format('CREATE TEMP TABLE raw_%s (record_no bigint, hash uuid,'
+                       ' doc jsonb) ON COMMIT DROP', kind);
         EXECUTE format(
             'CREATE TEMP TABLE stage_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
             ' rec canvas.%s) ON COMMIT DROP', kind, kind);
     END LOOP;
     -- Keyed, so that whatever plan the lookups of lifecycle.objects in it get, each row of
-    -- theirs costs one index probe, never a scan of it (sql/lifecycle/sync.sql).
-    CREATE TEMP TABLE seen (kind text NOT NULL, id bigint NOT NULL, course_id bigint,
-                            PRIMARY KEY (kind, id)) ON COMMIT DROP;
-    CREATE TEMP TABLE lifecycle_changes (kind text NOT NULL, id bigint NOT NULL, status text NOT NULL)
+    -- theirs costs one index probe, never a scan of it (sql/lifecycle/sync.sql). A unique
+    -- index, not a primary key: the same probes, without the constraint rows.
+    CREATE TEMP TABLE seen (kind text, id bigint, course_id bigint) ON COMMIT DROP;
+    CREATE UNIQUE INDEX ON pg_temp.seen (kind, id);
+    CREATE TEMP TABLE lifecycle_changes (kind text, id bigint, status text)
         ON COMMIT DROP;
     -- The Grade Change Log (sql/history/grade_changes.sql): its documents, then its
     -- events typed as the rows of layer 2 they become.
     DROP TABLE IF EXISTS pg_temp.raw_grade_changes, pg_temp.stage_grade_changes;
-    CREATE TEMP TABLE raw_grade_changes (record_no bigint NOT NULL, hash uuid NOT NULL,
-                                         doc jsonb NOT NULL) ON COMMIT DROP;
-    CREATE TEMP TABLE stage_grade_changes (record_no bigint NOT NULL, rec history.grade_changes)
+    CREATE TEMP TABLE raw_grade_changes (record_no bigint, hash uuid,
+                                         doc jsonb) ON COMMIT DROP;
+    CREATE TEMP TABLE stage_grade_changes (record_no bigint, rec history.grade_changes)
         ON COMMIT DROP;
 END
 $$;
