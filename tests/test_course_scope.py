@@ -49,7 +49,7 @@ DDL_ONLY = "DDL: a temporary stage shaped LIKE the table; reads no rows"
 
 #: Statement (folder.name) → why it touches a course-keyed table without course_id.
 CROSSES_COURSES: dict[str, str] = {
-    "canvas.create_temp_stages": DDL_ONLY,
+    "canvas.create_grade_change_stages": DDL_ONLY,
     **{f"canvas.stage_{kind}": BY_ID_FROM_STAGE
        for kind in ("sections", "assignment_groups", "assignments", "enrollments", "submissions")},
     **{f"canvas.update_{kind}": BY_ID_FROM_STAGE

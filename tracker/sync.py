@@ -375,6 +375,8 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
     except psycopg.errors.InvalidParameterValue:
         log.debug("temp_buffers unchanged: this session already used temporary tables")
     sql.canvas.create_temp_stages(conn)
+    if "grade_changes" in files:
+        sql.canvas.create_grade_change_stages(conn)
     total_files = len(files)
     held = files.get("submissions") if first_sight else None
     for n, (name, file) in enumerate(files.items(), start=1):
@@ -383,8 +385,7 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
             _copy(conn, name, file)
     fresh = None
     if held:
-        fresh = _first_sight(conn, held, named or [
-            r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None])
+        fresh = _first_sight(conn, held, named or _spoken_of(conn, files))
         if fresh is None or fresh.records is not None:
             step(f"copying {held.name}", total_files - 1, total_files)
             _copy(conn, "submissions", held, skip=fresh.records if fresh else None)
@@ -394,7 +395,7 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
         _refuse_if(fresh, "other files hold records at fault")
         raise _invalid(files, problems)
 
-    spoken_of = [r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None]
+    spoken_of = _spoken_of(conn, files)
     if named:
         problems = _outside_named(conn, named, spoken_of)
         if problems:
@@ -501,6 +502,14 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("done", 1, 1)
     return SyncReport(sync_id=None if dry_run else sync_id, kind=kind, source=source,
                       dry_run=dry_run, scope_course_ids=tuple(scope), counts=table_counts)
+
+
+def _spoken_of(conn: psycopg.Connection[Any], files: dict[str, Path]) -> list[int]:
+    """The courses the copied bundle speaks of, in order."""
+    found = {r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None}
+    if "grade_changes" in files:
+        found.update(r[0] for r in sql.history.grade_change_course_ids(conn))
+    return sorted(found)
 
 
 def _refuse_if(fresh: first_sight.Fresh | None, why: str) -> None:

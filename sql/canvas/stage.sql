@@ -36,7 +36,8 @@ DECLARE
     kind text;
 BEGIN
     -- Left over from an earlier sync in the same transaction: start afresh.
-    DROP TABLE IF EXISTS pg_temp.seen, pg_temp.lifecycle_changes;
+    DROP TABLE IF EXISTS pg_temp.seen, pg_temp.lifecycle_changes,
+                         pg_temp.raw_grade_changes, pg_temp.stage_grade_changes;
     FOREACH kind IN ARRAY ARRAY['terms', 'courses', 'sections', 'users', 'assignment_groups',
                                 'assignments', 'enrollments', 'submissions']
     LOOP
@@ -59,11 +60,16 @@ BEGIN
     CREATE UNIQUE INDEX ON pg_temp.seen (kind, id);
     CREATE TEMP TABLE lifecycle_changes (kind text, id bigint, status text)
         ON COMMIT DROP;
-    -- The Grade Change Log (sql/history/grade_changes.sql): its documents, then its
-    -- events typed as the rows of layer 2 they become.
-    DROP TABLE IF EXISTS pg_temp.raw_grade_changes, pg_temp.stage_grade_changes;
-    CREATE TEMP TABLE raw_grade_changes (record_no bigint, hash uuid,
-                                         doc jsonb) ON COMMIT DROP;
+END
+$$;
+
+-- name: create_grade_change_stages
+-- The temporary tables of a bundle's Grade Change Log (sql/history/grade_changes.sql),
+-- made only when the bundle holds one: its documents, then its events typed as the rows
+-- of layer 2 they become.
+DO $$
+BEGIN
+    CREATE TEMP TABLE raw_grade_changes (record_no bigint, hash uuid, doc jsonb) ON COMMIT DROP;
     CREATE TEMP TABLE stage_grade_changes (record_no bigint, rec history.grade_changes)
         ON COMMIT DROP;
 END
@@ -157,8 +163,8 @@ LIMIT :'limit'::integer;
 
 -- name: scope_course_ids
 -- The courses a bundle speaks of: its courses, and the courses of its course-scoped
--- objects (a submission's through its assignment, in the bundle or stored) and of the
--- grade changes it holds.
+-- objects (a submission's through its assignment, in the bundle or stored). Those of the
+-- grade changes it holds, if any, are grade_change_course_ids' (sql/history/grade_changes.sql).
 SELECT DISTINCT course_id
 FROM (
     SELECT tracker.canvas_id(doc -> 'id') FROM pg_temp.raw_courses
@@ -180,8 +186,6 @@ FROM (
                FROM pg_temp.raw_assignments) AS a
            ON a.id = r.assignment_id
     LEFT JOIN canvas.assignments AS stored ON stored.id = r.assignment_id
-    UNION
-    SELECT tracker.canvas_id(doc -> 'links' -> 'course') FROM pg_temp.raw_grade_changes
     UNION
     SELECT course_id FROM pg_temp.known_submissions
     UNION

@@ -6,6 +6,13 @@
 -- first, so an event can slide onto the next page), is stored once, by the first sync
 -- that saw it. Nothing is compared, updated or marked missing.
 
+-- name: grade_change_course_ids
+-- The courses the bundle's grade changes speak of (beside sql/canvas/stage.sql's
+-- scope_course_ids).
+SELECT DISTINCT tracker.canvas_id(doc -> 'links' -> 'course') AS course_id
+FROM pg_temp.raw_grade_changes
+WHERE tracker.canvas_id(doc -> 'links' -> 'course') IS NOT NULL;
+
 -- name: stage_grade_changes
 -- Type the bundle's grade changes. An event id must be a non-blank string (or number);
 -- links.assignment "override" (a final-grade override) becomes no assignment and the
