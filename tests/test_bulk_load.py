@@ -1,6 +1,7 @@
 """A first sync fills its largest tables with their secondary indexes dropped and built
-once after (migration 0021_bulk_load): only when the table is empty, ours and free, and
-always leaving every index as the migrations made it."""
+once after (migration 0021_bulk_load), and canvas.submissions with its foreign keys
+dropped and added again after (0022_bulk_load_keys): only when the table is empty, ours
+and free, and always leaving every index and key as the migrations made it."""
 
 from __future__ import annotations
 
@@ -29,8 +30,20 @@ ORDER BY 1
 """
 
 
+FOREIGN_KEYS = """
+SELECT c.conname, pg_get_constraintdef(c.oid) AS definition, c.convalidated
+FROM pg_constraint AS c
+WHERE c.conrelid = %s::regclass AND c.contype = 'f'
+ORDER BY 1
+"""
+
+
 def _indexes(conn: psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
     return conn.execute(INDEXES, (table,)).fetchall()
+
+
+def _foreign_keys(conn: psycopg.Connection[Any], table: str) -> list[tuple[Any, ...]]:
+    return conn.execute(FOREIGN_KEYS, (table,)).fetchall()
 
 
 def _definitions(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -51,9 +64,19 @@ def test_a_first_sync_builds_the_secondary_indexes_again_as_they_were(
         autocommit_conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn = autocommit_conn
     before = {t: _indexes(conn, t) for t in TABLES}
+    keys = _foreign_keys(conn, "canvas.submissions")
+    assert len(keys) == 3  # its assignment, course and user
     path = write_bundle(tmp_path / "bundle", tiny_institution())
 
     sync.sync_bundle(conn, path)
+
+    # Its foreign keys were dropped for the load and added again: checked, as they were.
+    assert _foreign_keys(conn, "canvas.submissions") == keys
+    assert conn.execute("SELECT max(oid::bigint) FROM pg_constraint"
+                        " WHERE conrelid = 'canvas.submissions'::regclass AND contype = 'f'"
+                        ).fetchone()[0] > max(r[0] for r in conn.execute(
+                            "SELECT oid::bigint FROM pg_constraint WHERE conrelid ="
+                            " 'canvas.submissions'::regclass AND contype = 'p'"))
 
     for table in TABLES:
         after = _indexes(conn, table)
@@ -150,3 +173,56 @@ def test_a_sync_beside_a_first_sync_that_holds_the_tables_is_refused_or_waits(
         committer.join()
     assert waited.scope_course_ids == (BIOLOGY,)
     assert waited.counts["submissions"].inserted > 0
+
+
+def test_no_foreign_key_is_dropped_while_another_session_uses_a_table_it_references(
+        autocommit_conn: psycopg.Connection[Any], db_url: str) -> None:
+    keys = _foreign_keys(autocommit_conn, "canvas.submissions")
+    with psycopg.connect(db_url) as reader:  # holds ACCESS SHARE on canvas.users
+        reader.execute("SELECT count(*) FROM canvas.users")
+        with psycopg.connect(db_url) as loader:
+            assert loader.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
+                                  ).fetchone()[0] is None
+            assert _foreign_keys(loader, "canvas.submissions") == keys
+            assert reader.execute("SELECT count(*) FROM canvas.users").fetchone()[0] == 0
+
+
+def test_nothing_but_its_owner_drops_the_foreign_keys_of_an_empty_table(
+        conn: psycopg.Connection[Any], synced_conn: psycopg.Connection[Any]) -> None:
+    with synced_conn.transaction():  # a table with rows
+        assert synced_conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
+                                   ).fetchone()[0] is None
+    keys = _foreign_keys(conn, "canvas.submissions")
+    role = unique_name("tracker_not_owner")
+    conn.execute(f"CREATE ROLE {role}")  # rolled back with the test's transaction
+    conn.execute(f"GRANT USAGE ON SCHEMA canvas, tracker TO {role}")
+    conn.execute(f"SET ROLE {role}")
+    assert conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
+                        ).fetchone()[0] is None
+    conn.execute("RESET ROLE")
+    assert _foreign_keys(conn, "canvas.submissions") == keys
+    conn.rollback()
+
+
+def test_dropped_foreign_keys_come_back_with_a_rollback_or_refuse_a_row_when_added(
+        conn: psycopg.Connection[Any]) -> None:
+    keys = _foreign_keys(conn, "canvas.submissions")
+    statements = conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
+                              ).fetchone()[0]
+    assert sorted(s.split(" ADD CONSTRAINT ")[1].split(" ")[0] for s in statements) == [
+        name for name, *_ in keys]
+    assert _foreign_keys(conn, "canvas.submissions") == []
+    conn.rollback()
+    assert _foreign_keys(conn, "canvas.submissions") == keys
+
+    # Added again over a row whose references are nowhere, the keys refuse it, as a
+    # row-by-row check would have: the sync rolls back and starts again by the checking
+    # path, which names the record.
+    statements = conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
+                              ).fetchone()[0]
+    conn.execute("INSERT INTO canvas.submissions (id, course_id, assignment_id, user_id,"
+                 " workflow_state, raw, sync_id) VALUES (1, 7, 77, 777, 'graded', '{}', 1)")
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="violates foreign key"):
+        conn.execute("SELECT tracker.build_indexes(%s)", (statements,))
+    conn.rollback()
+    assert _foreign_keys(conn, "canvas.submissions") == keys

@@ -12,9 +12,9 @@ courses with submissions stored sends those by the checking path, record by reco
 (:func:`records_of` tells them apart by their assignment's course).
 
 The path is an optimistic one. Whatever it cannot take as it is (a record that fails a
-check, a submission of an assignment outside the new courses, a duplicate id or a user
-that is nowhere, which PostgreSQL's keys refuse) raises :class:`Refused`, or a psycopg
-error, and the sync starts again by the checking path alone, which writes the same rows
+check, a submission of an assignment outside the new courses or of a user that is
+nowhere, or a duplicate id, which PostgreSQL's primary key refuses) raises
+:class:`Refused`, or a psycopg error, and the sync starts again by the checking path alone, which writes the same rows
 or names every record and field at fault exactly as it always has (the attempt leaves
 nothing behind but a sync id the sequence will not give again). Values are written in
 COPY's text form, as PostgreSQL's own casts of the document's text would read them
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Full, Queue
@@ -80,11 +80,11 @@ def records_of(file: Path, course_of: Mapping[int, int], courses: frozenset[int]
 
 
 def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: int,
-                     course_of: Mapping[int, int],
+                     course_of: Mapping[int, int], users: Container[int],
                      progress: Callable[[int], None] | None = None) -> int:
     """Copy the submissions ``fresh`` holds into ``canvas.submissions`` as rows of sync
     ``sync_id``; how many. ``course_of`` gives the course of each assignment of the
-    fresh courses. Raises :class:`Refused` (or a psycopg error) for what only the
+    fresh courses, ``users`` every user stored. Raises :class:`Refused` (or a psycopg error) for what only the
     checking path takes; the caller rolls the transaction back.
 
     A thread types the rows, a few batches ahead of this one, which sends them: the
@@ -92,7 +92,7 @@ def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: in
     while the server writes."""
     done = 0
     with sql.canvas.copy_first_sight_submissions.copy(conn) as cp:
-        for rows, chunk in _ahead(_batches(fresh, course_of, str(sync_id).encode())):
+        for rows, chunk in _ahead(_batches(fresh, course_of, users, str(sync_id).encode())):
             cp.write(chunk)
             done += rows
             if progress:
@@ -101,7 +101,7 @@ def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: in
     return done
 
 
-def _batches(fresh: Fresh, course_of: Mapping[int, int], sync: bytes
+def _batches(fresh: Fresh, course_of: Mapping[int, int], users: Container[int], sync: bytes
              ) -> Iterator[tuple[int, bytes]]:
     """The COPY's lines, :data:`BATCH_ROWS` at a time: (how many rows, their bytes)."""
     marks = fresh.records
@@ -109,7 +109,7 @@ def _batches(fresh: Fresh, course_of: Mapping[int, int], sync: bytes
     for number, doc in enumerate(bundle.iter_documents(fresh.file), start=1):
         if marks is not None and not marks[number]:
             continue
-        batch.append(_row(doc, number, course_of, sync))
+        batch.append(_row(doc, number, course_of, users, sync))
         if len(batch) == BATCH_ROWS:
             yield len(batch), b"".join(batch)
             batch = []
@@ -232,7 +232,8 @@ def _columns() -> list[tuple[str, Convert]]:
 _COLUMNS = _columns()
 
 
-def _row(raw: bytes, number: int, course_of: Mapping[int, int], sync: bytes) -> bytes:
+def _row(raw: bytes, number: int, course_of: Mapping[int, int], users: Container[int],
+         sync: bytes) -> bytes:
     """One line of the COPY: the typed columns, the digest, the document and the sync."""
     try:
         doc = orjson.loads(raw)
@@ -251,6 +252,8 @@ def _row(raw: bytes, number: int, course_of: Mapping[int, int], sync: bytes) -> 
     course = course_of.get(_canvas_id(doc["assignment_id"]))
     if course is None:
         raise Refused(f"record {number:,}: an assignment outside the new courses")
+    if (user := get("user_id")) is not None and _canvas_id(user) not in users:
+        raise Refused(f"record {number:,}: a user that is nowhere")
     fields[1] = str(course).encode()
     fields.append(copytext.digest(raw))
     fields.append(copytext.document(raw))

@@ -442,7 +442,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
         counts[name]["inserted"] = inserted
         if name == "submissions" and fresh:
-            with _indexes_deferred(conn, table):
+            with _indexes_deferred(conn, table, keys=True):
                 counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
         if _worth_analyzing(written, counts[name]["updated"] + counts[name]["unchanged"]):
@@ -540,21 +540,35 @@ def _copy_fresh(conn: psycopg.Connection[Any], fresh: first_sight.Fresh, *, sync
     straight into layer 1 (:mod:`tracker.first_sight`); how many."""
     course_of = dict(sql.canvas.assignment_courses(
         conn, course_ids=sorted(fresh.courses)).fetchall())
+    users = {r[0] for r in sql.canvas.user_ids(conn)}
     return first_sight.copy_submissions(
-        conn, fresh, sync_id=sync_id, course_of=course_of,
+        conn, fresh, sync_id=sync_id, course_of=course_of, users=users,
         progress=lambda done: step("writing submissions", done, 0))
 
 
 @contextmanager
-def _indexes_deferred(conn: psycopg.Connection[Any], table: str) -> Iterator[None]:
+def _indexes_deferred(conn: psycopg.Connection[Any], table: str, *,
+                      keys: bool = False) -> Iterator[None]:
     """While the body fills ``table``: its secondary indexes dropped, then built once
     after, when it is empty and free (a school's first sync: a sort per index instead of
-    a million inserts into each; migration 0021). Otherwise the body runs as it is."""
-    definitions = sql.tracker.defer_indexes(conn, table=table).fetchone()[0]
+    a million inserts into each; migration 0021). With ``keys``, its foreign keys too,
+    each checked by one join after instead of a lookup a row (0022): the tables they
+    reference are then this transaction's alone until it ends, so only for references
+    within layer 1, never the journal's. Otherwise the body runs as it is."""
+    definitions = _value(sql.tracker.defer_indexes(conn, table=table))
+    foreign_keys = _value(sql.tracker.defer_foreign_keys(conn, table=table)) if keys else None
     yield
     if definitions:
         sql.canvas.widen_maintenance_work_mem(conn, size=MAINTENANCE_WORK_MEM)
         sql.tracker.build_indexes(conn, definitions=definitions)
+    if foreign_keys:
+        sql.tracker.build_indexes(conn, definitions=foreign_keys)
+
+
+def _value(cursor: psycopg.Cursor[Any]) -> Any:
+    """The one value a statement returned (None for no row)."""
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _append_grade_changes(conn: psycopg.Connection[Any]) -> dict[str, int]:

@@ -141,10 +141,19 @@ SELECT a.id, a.course_id
 FROM canvas.assignments AS a
 WHERE a.course_id = ANY(:'course_ids'::bigint[]);
 
+-- name: user_ids
+-- Every user stored after this sync's writes: the first-sight path checks each
+-- submission's user against them before sending it (its foreign keys are checked by the
+-- server once, after the load).
+SELECT u.id
+FROM canvas.users AS u;
+
 -- name: copy_first_sight_submissions
 -- Receive submissions the database has never seen, typed by the client, straight into
--- layer 1 (tracker/first_sight.py). The keys refuse a duplicate id or a user that is
--- nowhere; the sync then starts again by the checking path, which names the record.
+-- layer 1 (tracker/first_sight.py). The primary key refuses a duplicate id; the foreign
+-- keys, checked as rows arrive or, on a school's first sync, once after the load, refuse
+-- a reference the client let through. The sync then starts again by the checking path,
+-- which names the record.
 COPY canvas.submissions (
     id, course_id, assignment_id, user_id, anonymous_id, submission_type, score, grade,
     entered_score, entered_grade, excused, attempt, workflow_state, late, missing,

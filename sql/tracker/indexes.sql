@@ -1,13 +1,21 @@
--- Bulk loads into an empty table: its secondary indexes dropped before, built after
--- (migration 0021_bulk_load). Both statements run inside the load's transaction.
+-- Bulk loads into an empty table: its secondary indexes (migration 0021_bulk_load) and,
+-- where asked, its foreign keys (0022_bulk_load_keys) dropped before, made again after.
+-- Every statement runs inside the load's transaction.
 
 -- name: defer_indexes
 -- Drop the indexes of :'table' that no constraint owns, if the table is empty, owned by
 -- this role and used by no other session; their definitions (NULL: nothing was done).
 SELECT tracker.defer_indexes(:'table'::regclass) AS definitions;
 
+-- name: defer_foreign_keys
+-- Drop the foreign keys of :'table', under the same conditions and when no other session
+-- uses a table they reference (migration 0022_bulk_load_keys); the statements that add
+-- them again (NULL: nothing was done).
+SELECT tracker.defer_foreign_keys(:'table'::regclass) AS definitions;
+
 -- name: build_indexes
--- Make again the indexes that defer_indexes dropped.
+-- Make again the indexes that defer_indexes dropped, or the foreign keys that
+-- defer_foreign_keys dropped (each checked over the whole table as it is added).
 SELECT tracker.build_indexes(:'definitions'::text[]);
 
 -- name: share_loaded_tables
