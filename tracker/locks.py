@@ -41,7 +41,8 @@ def lock_courses(conn: psycopg.Connection[Any], course_ids: Sequence[int], *, wa
 
 def share_loaded_tables(conn: psycopg.Connection[Any], *, wait: bool) -> None:
     """Share, until the transaction ends, the tables a school's first sync fills with
-    their indexes dropped (migration 0021_bulk_load): while one does, it holds them alone.
+    their indexes dropped (migration 0021_bulk_load): while one does, it holds them alone
+    (and, from its COPY of submissions, the tables their foreign keys reference: 0022).
 
     ``wait`` waits for it to end; otherwise SyncConflictError at once.
     """

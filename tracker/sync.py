@@ -442,7 +442,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
         counts[name]["inserted"] = inserted
         if name == "submissions" and fresh:
-            with _indexes_deferred(conn, table, keys=True):
+            with _loaded_in_bulk(conn, table, keys=True):
                 counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
         if _worth_analyzing(written, counts[name]["updated"] + counts[name]["unchanged"]):
@@ -455,7 +455,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         ("submissions", "history.submission_scores", functools.partial(
             sql.history.append_submission_scores, fresh_course_ids=fresh_course_ids)),
     ):
-        with _indexes_deferred(conn, table):
+        with _loaded_in_bulk(conn, table):
             counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
         # Its statistics too, when it grew much (a first sync): reading the past as of a
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
@@ -476,7 +476,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     # nested loop over rows the planner believed were few: 10 s of a 16 s sync at 1,000
     # students a course on PostgreSQL 15.
     sql.canvas.analyze_stage(conn, stage="pg_temp.seen")
-    with _indexes_deferred(conn, "lifecycle.objects"):
+    with _loaded_in_bulk(conn, "lifecycle.objects"):
         first_seen = sql.lifecycle.record_first_seen(conn, sync_id=sync_id).rowcount
     if _worth_analyzing(first_seen, seen - first_seen):
         sql.canvas.analyze_table(conn, table="lifecycle.objects")
@@ -547,7 +547,7 @@ def _copy_fresh(conn: psycopg.Connection[Any], fresh: first_sight.Fresh, *, sync
 
 
 @contextmanager
-def _indexes_deferred(conn: psycopg.Connection[Any], table: str, *,
+def _loaded_in_bulk(conn: psycopg.Connection[Any], table: str, *,
                       keys: bool = False) -> Iterator[None]:
     """While the body fills ``table``: its secondary indexes dropped, then built once
     after, when it is empty and free (a school's first sync: a sort per index instead of
