@@ -87,8 +87,8 @@
 -- it, so a constant course_ids (and a condition on user_id) reaches the scans beneath,
 -- and the columns a caller does not read (recent, due) are not computed.
 --
--- Applied by migrations 0011_rules, 0013_outcomes and 0015_projection with the other
--- files of sql/rules (tracker/rules.py).
+-- Applied by migrations 0011_rules, 0013_outcomes, 0015_projection and
+-- 0023_rules_per_student with the other files of sql/rules (tracker/rules.py).
 
 
 -- name: course_moments
@@ -510,7 +510,11 @@ tallies AS (
         count(*) FILTER (WHERE p.is_missing) AS missing,
         count(*) FILTER (WHERE p.handed_in) AS submitted,
         count(*) FILTER (WHERE p.handed_in AND p.is_late) AS late,
-        count(p.percent) AS points,
+        -- the points counted by is_point, not count(p.percent): the same rows (percent
+        -- is not null exactly when is_point), without computing the rounded numeric
+        -- percentage of every submission when only the count is read (the at-risk report
+        -- of a course of 1,000 students: 1.5 ms of 38.5)
+        count(*) FILTER (WHERE p.is_point) AS points,
         regr_slope(p.exact_percent, p.week) AS slope,
         regr_r2(p.exact_percent, p.week) AS r2,
         round(avg(p.percent), 2) AS mean_percent,
