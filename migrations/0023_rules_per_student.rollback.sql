@@ -1,7 +1,8 @@
--- The rollback of 0023_rules_per_student (run by its restore()): give canvas.student_work
--- and canvas.final_projection back the text 0015_projection gave them (0023 counts the
--- momentum's points by is_point, and lets a condition on user_id reach the submissions
--- the projection reads). Their columns are unchanged, so CREATE OR REPLACE does.
+-- The rollback of 0023_rules_per_student (run by its restore()): give canvas.student_work,
+-- canvas.final_projection and canvas.assess_risk back the text 0015_projection gave them
+-- (0023 counts the momentum's points by is_point, lets a condition on user_id reach the
+-- submissions the projection reads, and builds a student's risk features once). Their
+-- columns are unchanged, so CREATE OR REPLACE does.
 
 CREATE OR REPLACE FUNCTION canvas.student_work(course_ids bigint[])
 RETURNS TABLE (
@@ -328,4 +329,159 @@ SELECT
         ELSE ''
     END
 FROM intervals AS i
+$$;
+
+CREATE OR REPLACE FUNCTION canvas.assess_risk(
+    coefficients double precision[],
+    centers double precision[],
+    scales double precision[],
+    intercept double precision,
+    bands numeric[],
+    current_score numeric,
+    points bigint,
+    trend text,
+    slope double precision,
+    missing_ratio numeric,
+    late_ratio numeric,
+    days_inactive numeric,
+    due bigint,
+    missing bigint,
+    submitted bigint,
+    late bigint
+)
+RETURNS TABLE (
+    risk_score numeric,
+    category text,
+    confidence numeric,
+    reasons text[],
+    score_risk numeric,
+    momentum_risk numeric,
+    missing_risk numeric,
+    late_risk numeric,
+    inactivity_risk numeric,
+    contributions jsonb
+)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+SELECT
+    round(s.risk::numeric, 3),
+    canvas.risk_category(s.risk, bands),
+    round(s.confidence::numeric, 2),
+    CASE
+        WHEN coefficients IS NULL THEN array_remove(ARRAY[
+            CASE WHEN v.score_risk >= 0.5 THEN t.score END,
+            CASE WHEN trend = 'declining' THEN t.momentum END,
+            CASE WHEN v.missing_risk >= 0.5 THEN t.missing END,
+            CASE WHEN v.late_risk >= 0.5 THEN t.late END,
+            CASE WHEN v.inactivity_risk >= 0.5 THEN t.inactivity END
+        ], NULL)
+        WHEN (p.score >= 0.25)::int + (p.momentum >= 0.25)::int + (p.missing >= 0.25)::int
+             + (p.late >= 0.25)::int + (p.inactivity >= 0.25)::int <= 1
+        THEN array_remove(ARRAY[
+            CASE WHEN p.score >= 0.25 THEN t.score END,
+            CASE WHEN p.momentum >= 0.25 THEN t.momentum END,
+            CASE WHEN p.missing >= 0.25 THEN t.missing END,
+            CASE WHEN p.late >= 0.25 THEN t.late END,
+            CASE WHEN p.inactivity >= 0.25 THEN t.inactivity END
+        ], NULL)
+        ELSE ARRAY(  -- two or more: most first (most students have none or one)
+            SELECT x.reason
+            FROM (VALUES
+                (p.score, t.score),
+                (p.momentum, t.momentum),
+                (p.missing, t.missing),
+                (p.late, t.late),
+                (p.inactivity, t.inactivity)
+            ) AS x(part, reason)
+            WHERE x.part >= 0.25
+            ORDER BY x.part DESC
+            LIMIT 3
+        )
+    END,
+    round(v.score_risk, 3),
+    round(v.momentum_risk, 3),
+    round(v.missing_risk, 3),
+    round(v.late_risk, 3),
+    round(v.inactivity_risk, 3),
+    jsonb_build_object(
+        'score', round(p.score::numeric, 3),
+        'momentum', round(p.momentum::numeric, 3),
+        'missing', round(p.missing::numeric, 3),
+        'late', round(p.late::numeric, 3),
+        'inactivity', round(p.inactivity::numeric, 3)
+    )
+FROM (
+    -- risk-v1's risk of each factor in [0, 1]; NULL when its value is unknown (GREATEST
+    -- and LEAST would skip a NULL argument, hence the CASEs).
+    SELECT
+        CASE WHEN current_score IS NOT NULL
+             THEN greatest(0, least(1, (90 - current_score) / 40)) END AS score_risk,
+        CASE
+            WHEN points < 3 THEN NULL
+            WHEN trend = 'declining' THEN greatest(0, least(1, -slope::numeric / 5))
+            ELSE 0
+        END AS momentum_risk,
+        CASE WHEN missing_ratio IS NOT NULL
+             THEN greatest(0, least(1, missing_ratio / 0.4)) END AS missing_risk,
+        CASE WHEN late_ratio IS NOT NULL
+             THEN greatest(0, least(1, late_ratio / 0.5)) END AS late_risk,
+        CASE WHEN days_inactive IS NOT NULL
+             THEN greatest(0, least(1, (days_inactive - 3) / 11)) END AS inactivity_risk,
+        canvas.risk_features(current_score, points, slope, missing_ratio, late_ratio,
+                             days_inactive) AS f
+) AS v
+CROSS JOIN canvas.risk_weights() AS w
+CROSS JOIN LATERAL (
+    -- Each factor's contribution: risk-v1, weight * risk; a fitted model,
+    -- coefficient * z (log-odds), z = 0 when unknown.
+    SELECT
+        CASE WHEN coefficients IS NULL THEN w.score * coalesce(v.score_risk, 0)
+             ELSE (coefficients[1] * coalesce((v.f[1] - centers[1]) / scales[1], 0))::numeric END AS score,
+        CASE WHEN coefficients IS NULL THEN w.momentum * coalesce(v.momentum_risk, 0)
+             ELSE (coefficients[2] * coalesce((v.f[2] - centers[2]) / scales[2], 0))::numeric END AS momentum,
+        CASE WHEN coefficients IS NULL THEN w.missing * coalesce(v.missing_risk, 0)
+             ELSE (coefficients[3] * coalesce((v.f[3] - centers[3]) / scales[3], 0))::numeric END AS missing,
+        CASE WHEN coefficients IS NULL THEN w.late * coalesce(v.late_risk, 0)
+             ELSE (coefficients[4] * coalesce((v.f[4] - centers[4]) / scales[4], 0))::numeric END AS late,
+        CASE WHEN coefficients IS NULL THEN w.inactivity * coalesce(v.inactivity_risk, 0)
+             ELSE (coefficients[5] * coalesce((v.f[5] - centers[5]) / scales[5], 0))::numeric END AS inactivity
+    OFFSET 0  -- each of p and s once per student: pulled up into what follows, a step
+              -- is evaluated again wherever it is named (the logistic up to 4 times)
+) AS p
+CROSS JOIN LATERAL (
+    -- The risk and the confidence.
+    SELECT
+        CASE WHEN coefficients IS NULL
+             THEN p.score + p.momentum + p.missing + p.late + p.inactivity
+             ELSE (1 / (1 + exp(-(intercept + (p.score + p.momentum + p.missing + p.late
+                                                 + p.inactivity)::double precision))))::numeric
+        END AS risk,
+        CASE WHEN coefficients IS NULL
+             THEN w.score * (v.score_risk IS NOT NULL)::int
+                  + w.momentum * (v.momentum_risk IS NOT NULL)::int
+                  + w.missing * (v.missing_risk IS NOT NULL)::int
+                  + w.late * (v.late_risk IS NOT NULL)::int
+                  + w.inactivity * (v.inactivity_risk IS NOT NULL)::int
+             ELSE ((abs(coefficients[1]) * (v.f[1] IS NOT NULL)::int
+                   + abs(coefficients[2]) * (v.f[2] IS NOT NULL)::int
+                   + abs(coefficients[3]) * (v.f[3] IS NOT NULL)::int
+                   + abs(coefficients[4]) * (v.f[4] IS NOT NULL)::int
+                   + abs(coefficients[5]) * (v.f[5] IS NOT NULL)::int)
+                  / NULLIF(abs(coefficients[1]) + abs(coefficients[2]) + abs(coefficients[3])
+                           + abs(coefficients[4]) + abs(coefficients[5]), 0))::numeric
+        END AS confidence
+    OFFSET 0
+) AS s
+CROSS JOIN LATERAL (
+    -- Each factor's reason, in risk-v1's words.
+    SELECT
+        format('current score %s%%', round(current_score, 1)) AS score,
+        CASE WHEN slope < 0
+             THEN format('declining %s points a week', round(-slope::numeric, 1))
+             ELSE format('grades moving %s points a week', round(slope::numeric, 1))
+        END AS momentum,
+        format('%s of %s due assignments missing', assess_risk.missing, due) AS missing,
+        format('%s of %s submissions late', assess_risk.late, submitted) AS late,
+        format('no activity for %s days', floor(days_inactive)) AS inactivity
+) AS t
 $$;
