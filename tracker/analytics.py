@@ -888,8 +888,9 @@ def _work_item(row: Mapping[str, Any]) -> WorkItem:
 def student_card(conn: psycopg.Connection[Any], user_id: int, course_id: int | None = None
                  ) -> StudentCard:
     """A student's whole story (:class:`StudentCard`) in four statements
-    (``sql/history/student_card.sql``), whatever the number of courses: 15 to 25 ms at
-    200,000 submissions, most of it the prediction's (:func:`predict_final_grade`).
+    (``sql/history/student_card.sql``), whatever the number of courses or their size:
+    about 17 ms at 1,000,000 submissions, in courses of 20 students or of 1,000
+    (BENCHMARKS.md, run X), much of it the planning of the courses statement.
 
     Every active course of the student, or only ``course_id``. A known user with no
     active course (a teacher, a student who left) gets a card without courses. Raises

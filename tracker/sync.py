@@ -548,7 +548,7 @@ def _copy_fresh(conn: psycopg.Connection[Any], fresh: first_sight.Fresh, *, sync
 
 @contextmanager
 def _loaded_in_bulk(conn: psycopg.Connection[Any], table: str, *,
-                      keys: bool = False) -> Iterator[None]:
+                    keys: bool = False) -> Iterator[None]:
     """While the body fills ``table``: its secondary indexes dropped, then built once
     after, when it is empty and free (a school's first sync: a sort per index instead of
     a million inserts into each; migration 0021). With ``keys``, its foreign keys too,
