@@ -1,6 +1,5 @@
-"""0023_rules_per_student: one student's projection reads that student's submissions, the
-momentum counts its points without computing each percentage, and a student's risk
-features are built once, from sql/rules.
+"""0023_rules_per_student: one student's projection reads that student's submissions, and
+the momentum counts its points without computing each percentage, from sql/rules.
 
 canvas.final_projection (sql/rules/projection.sql) states its items NOT MATERIALIZED.
 Read twice, they were materialized, so the condition on user_id of the student card
@@ -14,14 +13,8 @@ count(percent): the same rows, without the rounded numeric percentage of every
 submission when only the count is read (the at-risk report of a course of 1,000
 students: 38.5 to 37 ms of execution).
 
-canvas.assess_risk (sql/rules/risk.sql) fences the step that states the factors' risks
-and features (OFFSET 0), as it fences the two after it: pulled up into them, each
-v.f[i] built the whole features array again, ten times a student under a fitted model
-(the at-risk report of a course of 1,000 students under one: 45 to 38 ms of execution;
-under risk-v1, which reads no features, unchanged).
-
-All keep their columns, so rules.apply replaces them. Rolling it back runs
-0023_rules_per_student.rollback.sql: the three functions as 0015_projection made them.
+Both keep their columns, so rules.apply replaces them. Rolling it back runs
+0023_rules_per_student.rollback.sql: the two functions as 0015_projection made them.
 """
 
 from pathlib import Path
@@ -34,7 +27,7 @@ from tracker import rules
 __depends__ = {"0022_bulk_load_keys"}
 
 #: The sql/rules files this migration was written for (tracker.rules.digest).
-RULES_DIGEST = "c0bf433d911bea45"
+RULES_DIGEST = "85e6d58bf87a86db"
 
 
 def restore(conn):
