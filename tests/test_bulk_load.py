@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,38 +95,50 @@ def test_a_first_sync_builds_the_secondary_indexes_again_as_they_were(
     assert {t: _indexes(conn, t) for t in TABLES} == filled
 
 
-def test_nothing_is_dropped_while_another_session_uses_the_table(
-        autocommit_conn: psycopg.Connection[Any], db_url: str) -> None:
-    before = _indexes(autocommit_conn, "canvas.submissions")
+#: Each deferral, the table another session uses to stop it, and what it would drop.
+DEFERRALS = [
+    pytest.param("defer_indexes", "canvas.submissions", _indexes, id="indexes"),
+    pytest.param("defer_foreign_keys", "canvas.users", _foreign_keys, id="foreign keys"),
+]
+Listing = Callable[[psycopg.Connection[Any], str], list[tuple[Any, ...]]]
+
+
+@pytest.mark.parametrize(("deferral", "used", "listed"), DEFERRALS)
+def test_nothing_is_dropped_while_another_session_uses_the_table_or_one_it_references(
+        autocommit_conn: psycopg.Connection[Any], db_url: str, deferral: str, used: str,
+        listed: Listing) -> None:
+    before = listed(autocommit_conn, "canvas.submissions")
     with psycopg.connect(db_url) as reader:  # holds ACCESS SHARE until it ends
-        reader.execute("SELECT count(*) FROM canvas.submissions")
+        reader.execute(f"SELECT count(*) FROM {used}")
         with psycopg.connect(db_url) as loader:
-            assert loader.execute("SELECT tracker.defer_indexes('canvas.submissions')"
+            assert loader.execute(f"SELECT tracker.{deferral}('canvas.submissions')"
                                   ).fetchone()[0] is None
-            assert _indexes(loader, "canvas.submissions") == before
+            assert listed(loader, "canvas.submissions") == before
             # The lock asked for with NOWAIT was not queued: the reader goes on.
-            assert reader.execute("SELECT count(*) FROM canvas.submissions").fetchone()[0] == 0
+            assert reader.execute(f"SELECT count(*) FROM {used}").fetchone()[0] == 0
 
 
-def test_nothing_is_dropped_in_a_table_that_has_rows(synced_conn: psycopg.Connection[Any]
-                                                     ) -> None:
-    before = _indexes(synced_conn, "canvas.submissions")
+@pytest.mark.parametrize(("deferral", "used", "listed"), DEFERRALS)
+def test_nothing_is_dropped_in_a_table_that_has_rows(
+        synced_conn: psycopg.Connection[Any], deferral: str, used: str, listed: Listing) -> None:
+    before = listed(synced_conn, "canvas.submissions")
     with synced_conn.transaction():
-        assert synced_conn.execute("SELECT tracker.defer_indexes('canvas.submissions')"
+        assert synced_conn.execute(f"SELECT tracker.{deferral}('canvas.submissions')"
                                    ).fetchone()[0] is None
-        assert _indexes(synced_conn, "canvas.submissions") == before
+        assert listed(synced_conn, "canvas.submissions") == before
 
 
+@pytest.mark.parametrize(("deferral", "used", "listed"), DEFERRALS)
 def test_nothing_is_dropped_by_a_role_that_does_not_own_the_table(
-        conn: psycopg.Connection[Any]) -> None:
-    before = _indexes(conn, "canvas.submissions")
+        conn: psycopg.Connection[Any], deferral: str, used: str, listed: Listing) -> None:
+    before = listed(conn, "canvas.submissions")
     role = unique_name("tracker_not_owner")
     conn.execute(f"CREATE ROLE {role}")  # rolled back with the test's transaction
     conn.execute(f"GRANT USAGE ON SCHEMA canvas, tracker TO {role}")
     conn.execute(f"SET ROLE {role}")
-    assert conn.execute("SELECT tracker.defer_indexes('canvas.submissions')").fetchone()[0] is None
+    assert conn.execute(f"SELECT tracker.{deferral}('canvas.submissions')").fetchone()[0] is None
     conn.execute("RESET ROLE")
-    assert _indexes(conn, "canvas.submissions") == before
+    assert listed(conn, "canvas.submissions") == before
     conn.rollback()
 
 
@@ -173,35 +186,6 @@ def test_a_sync_beside_a_first_sync_that_holds_the_tables_is_refused_or_waits(
         committer.join()
     assert waited.scope_course_ids == (BIOLOGY,)
     assert waited.counts["submissions"].inserted > 0
-
-
-def test_no_foreign_key_is_dropped_while_another_session_uses_a_table_it_references(
-        autocommit_conn: psycopg.Connection[Any], db_url: str) -> None:
-    keys = _foreign_keys(autocommit_conn, "canvas.submissions")
-    with psycopg.connect(db_url) as reader:  # holds ACCESS SHARE on canvas.users
-        reader.execute("SELECT count(*) FROM canvas.users")
-        with psycopg.connect(db_url) as loader:
-            assert loader.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
-                                  ).fetchone()[0] is None
-            assert _foreign_keys(loader, "canvas.submissions") == keys
-            assert reader.execute("SELECT count(*) FROM canvas.users").fetchone()[0] == 0
-
-
-def test_nothing_but_its_owner_drops_the_foreign_keys_of_an_empty_table(
-        conn: psycopg.Connection[Any], synced_conn: psycopg.Connection[Any]) -> None:
-    with synced_conn.transaction():  # a table with rows
-        assert synced_conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
-                                   ).fetchone()[0] is None
-    keys = _foreign_keys(conn, "canvas.submissions")
-    role = unique_name("tracker_not_owner")
-    conn.execute(f"CREATE ROLE {role}")  # rolled back with the test's transaction
-    conn.execute(f"GRANT USAGE ON SCHEMA canvas, tracker TO {role}")
-    conn.execute(f"SET ROLE {role}")
-    assert conn.execute("SELECT tracker.defer_foreign_keys('canvas.submissions')"
-                        ).fetchone()[0] is None
-    conn.execute("RESET ROLE")
-    assert _foreign_keys(conn, "canvas.submissions") == keys
-    conn.rollback()
 
 
 def test_dropped_foreign_keys_come_back_with_a_rollback_or_refuse_a_row_when_added(

@@ -14,9 +14,10 @@ courses with submissions stored sends those by the checking path, record by reco
 The path is an optimistic one. Whatever it cannot take as it is (a record that fails a
 check, a submission of an assignment outside the new courses or of a user that is
 nowhere, or a duplicate id, which PostgreSQL's primary key refuses) raises
-:class:`Refused`, or a psycopg error, and the sync starts again by the checking path alone, which writes the same rows
-or names every record and field at fault exactly as it always has (the attempt leaves
-nothing behind but a sync id the sequence will not give again). Values are written in
+:class:`Refused`, or a psycopg error, and the sync starts again by the checking path
+alone, which writes the same rows or names every record and field at fault exactly as
+it always has (the attempt leaves nothing behind but a sync id the sequence will not
+give again). Values are written in
 COPY's text form, as PostgreSQL's own casts of the document's text would read them
 (``(doc ->> 'score')::numeric``), so both paths store the same rows.
 """
@@ -84,8 +85,8 @@ def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: in
                      progress: Callable[[int], None] | None = None) -> int:
     """Copy the submissions ``fresh`` holds into ``canvas.submissions`` as rows of sync
     ``sync_id``; how many. ``course_of`` gives the course of each assignment of the
-    fresh courses, ``users`` every user stored. Raises :class:`Refused` (or a psycopg error) for what only the
-    checking path takes; the caller rolls the transaction back.
+    fresh courses, ``users`` every user stored. Raises :class:`Refused` (or a psycopg
+    error) for what only the checking path takes; the caller rolls the transaction back.
 
     A thread types the rows, a few batches ahead of this one, which sends them: the
     sending waits on the server with the interpreter's lock released, so typing goes on
