@@ -375,7 +375,8 @@ def _load(conn: psycopg.Connection[Any], files: dict[str, Path], *, named: list[
     except psycopg.errors.InvalidParameterValue:
         log.debug("temp_buffers unchanged: this session already used temporary tables")
     sql.canvas.create_temp_stages(conn)
-    if "grade_changes" in files:
+    if "grade_changes" in files:  # its events are never compared: each is sent
+        sql.canvas.create_document_stages(conn)
         sql.canvas.create_grade_change_stages(conn)
     total_files = len(files)
     held = files.get("submissions") if first_sight else None
@@ -415,14 +416,17 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     assert started is not None  # INSERT … RETURNING
     sync_id = started[0]
 
-    for name in (k.name for k in STAGE_ORDER):
+    if fresh:  # its submissions' history is appended with the staged ones'
+        sql.canvas.create_document_stages(conn)
+    staged = _documents_staged(conn)
+    for name in (k.name for k in STAGE_ORDER if staged):
         step(f"typing {name}", 0, 0)
         getattr(sql.canvas, f"stage_{name}")(conn, sync_id=sync_id)
         sql.canvas.analyze_stage(conn, stage=f"pg_temp.stage_{name}")
     if "grade_changes" in files:
         step("typing grade_changes", 0, 0)
         sql.history.stage_grade_changes(conn, sync_id=sync_id)
-    problems = _invalid_rows(conn, files, limit)
+    problems = _invalid_rows(conn, files, limit, staged=staged)
     if problems:
         _refuse_if(fresh, "other files hold records at fault")
         raise _invalid(files, problems)
@@ -430,8 +434,12 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     counts: dict[str, dict[str, int]] = {}
     for name, table in ((k.name, k.table) for k in KINDS):
         step(f"writing {name}", 0, 0)
-        stage = f"pg_temp.stage_{name}"
-        row = sql.canvas.stage_counts(conn, stage=stage, known=f"pg_temp.known_{name}",
+        stage, known = f"pg_temp.stage_{name}", f"pg_temp.known_{name}"
+        if not staged:
+            row = sql.canvas.known_counts(conn, known=known, row_factory=dict_row).fetchone()
+            counts[name] = dict(row or {})
+            continue
+        row = sql.canvas.stage_counts(conn, stage=stage, known=known,
                                       row_factory=dict_row).fetchone()
         counts[name] = dict(row or {})
         sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
@@ -455,6 +463,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         ("submissions", "history.submission_scores", functools.partial(
             sql.history.append_submission_scores, fresh_course_ids=fresh_course_ids)),
     ):
+        if not staged:  # nothing is new or changed
+            counts[name]["history"] = 0
+            continue
         with _loaded_in_bulk(conn, table):
             counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
         # Its statistics too, when it grew much (a first sync): reading the past as of a
@@ -467,8 +478,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     step("tracking lifecycle", 0, 0)
     seen = 0
     for lifecycle_kind, tracked in BY_LIFECYCLE.items():
-        seen += sql.lifecycle.collect_seen(
-            conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{tracked.name}").rowcount
+        if staged:
+            seen += sql.lifecycle.collect_seen(
+                conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{tracked.name}").rowcount
         seen += sql.lifecycle.collect_seen_known(
             conn, kind=lifecycle_kind, known=f"pg_temp.known_{tracked.name}").rowcount
     # What follows joins lifecycle.objects with what this sync saw: both need statistics
@@ -491,7 +503,10 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[BY_LIFECYCLE[lifecycle_kind].name].update(missing=missing, reactivated=reactivated)
 
     step("recording course snapshots", 0, 0)
-    touched = [r[0] for r in sql.lifecycle.courses_with_changes(conn)]
+    changed = {r[0] for r in sql.lifecycle.courses_with_lifecycle_changes(conn)}
+    if staged:
+        changed.update(r[0] for r in sql.lifecycle.courses_with_changes(conn))
+    touched = sorted(changed)
     counts["courses"]["history"] = analytics.record_course_snapshots(conn, sync_id, touched)
     step("assessing risk", 0, 0)
     counts["enrollments"]["history"] += analytics.record_sync_risk(conn, sync_id, touched)
@@ -506,7 +521,9 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
 
 def _spoken_of(conn: psycopg.Connection[Any], files: dict[str, Path]) -> list[int]:
     """The courses the copied bundle speaks of, in order."""
-    found = {r[0] for r in sql.canvas.scope_course_ids(conn) if r[0] is not None}
+    found = {r[0] for r in sql.canvas.known_course_ids(conn)}
+    if _documents_staged(conn):
+        found.update(r[0] for r in sql.canvas.sent_course_ids(conn))
     if "grade_changes" in files:
         found.update(r[0] for r in sql.history.grade_change_course_ids(conn))
     return sorted(found)
@@ -530,6 +547,7 @@ def _first_sight(conn: psycopg.Connection[Any], file: Path,
         return None
     if not stored:
         return first_sight.Fresh(file, new, None)
+    sql.canvas.create_document_stages(conn)  # the assignments sent, if any: none else
     course_of = dict(sql.canvas.bundle_assignment_courses(conn, course_ids=courses).fetchall())
     return first_sight.Fresh(file, new, first_sight.records_of(file, course_of, new))
 
@@ -563,6 +581,11 @@ def _loaded_in_bulk(conn: psycopg.Connection[Any], table: str, *,
         sql.tracker.build_indexes(conn, definitions=definitions)
     if foreign_keys:
         sql.tracker.build_indexes(conn, definitions=foreign_keys)
+
+
+def _documents_staged(conn: psycopg.Connection[Any]) -> bool:
+    """Whether this sync sent any document (``canvas.create_document_stages``)."""
+    return bool(_value(sql.canvas.documents_staged(conn)))
 
 
 def _value(cursor: psycopg.Cursor[Any]) -> Any:
@@ -619,6 +642,8 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
 
     Unless the table is empty, a digest of every record goes first; records whose digest
     a stored row carries are unchanged (``pg_temp.known_<name>``) and are not sent again.
+    The documents' tables are made for the first document sent: a sync of an unchanged
+    bundle makes none (``canvas.create_document_stages``).
     """
     ranges: list[tuple[int, int]] | None = None  # None: send every record
     kind = BY_NAME.get(name)  # None: a log, whose events are stored once each, never compared
@@ -638,6 +663,9 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
         else:
             sql.canvas.find_known_in_courses(conn, hashes=hashes, known=known, table=table)
         ranges = sql.canvas.records_to_send(conn, hashes=hashes, known=known).fetchall()
+        if not ranges:
+            return
+    sql.canvas.create_document_stages(conn)
     wanted = _in_ranges(ranges)
     with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
         for chunk in copytext.batches(
@@ -673,6 +701,8 @@ def _in_ranges(ranges: list[tuple[int, int]] | None) -> Callable[[int], bool]:
 
 def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
     problems: list[str] = []
+    if not _documents_staged(conn):
+        return problems
     for name, file in files.items():
         rows = sql.canvas.records_without_required_keys(
             conn, raw=f"pg_temp.raw_{name}", required=list(BY_FILE[name].required), limit=limit)
@@ -687,15 +717,22 @@ def _missing_keys(conn: psycopg.Connection[Any], files: dict[str, Path], limit: 
     return problems[:limit]
 
 
-def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int) -> list[str]:
-    """Duplicate ids and references that are neither in the bundle nor in the database."""
+def _invalid_rows(conn: psycopg.Connection[Any], files: dict[str, Path], limit: int, *,
+                  staged: bool) -> list[str]:
+    """Duplicate ids and references that are neither in the bundle nor in the database
+    (when nothing was ``staged``, every record is stored already: only duplicates)."""
     problems: list[str] = []
     for name, file in ((n, f) for n, f in files.items() if n in BY_NAME):
-        for canvas_id, record_nos in sql.canvas.duplicate_ids(
-                conn, stage=f"pg_temp.stage_{name}", known=f"pg_temp.known_{name}", limit=limit):
+        known = f"pg_temp.known_{name}"
+        duplicates = (sql.canvas.duplicate_ids(conn, stage=f"pg_temp.stage_{name}", known=known,
+                                               limit=limit) if staged
+                      else sql.canvas.duplicate_known_ids(conn, known=known, limit=limit))
+        for canvas_id, record_nos in duplicates:
             numbers = ", ".join(f"{n:,}" for n in record_nos)
             problems.append(f"{file.name} records {numbers}: id {canvas_id} occurs "
                             f"{len(record_nos)} times; each object may appear once")
+    if not staged:
+        return problems[:limit]
     dangling: set[tuple[str, int, str]] = set()  # (kind, record number, field)
     for name, fld, parent in ((k.name, r.field, r.parent) for k in KINDS for r in k.parents
                               if k.name in files):
@@ -821,7 +858,6 @@ def undo(conn: psycopg.Connection[Any], sync_id: int | None = None) -> SyncRun:
                 "history rows it had made old, and undoing it would leave those grades and "
                 "scores without their last value before it. Put the data right with a new sync "
                 "instead (the archived rows: tracker maintenance export-archive).")
-        sql.canvas.create_temp_stages(conn)
         sql.canvas.create_undo_stages(conn)
         sql.history.allow_undo(conn)
         for table in HISTORY_TABLES:

@@ -26,9 +26,13 @@ SELECT set_config('maintenance_work_mem', :'size'::text, true);
 SELECT set_config('temp_buffers', :'size'::text, true);
 
 -- name: create_temp_stages
--- The temporary tables of one sync, dropped at commit or rollback. Each is rows of the
--- system catalogs, written to the WAL like any row: make no more than a sync uses. Their
--- columns carry no NOT NULL: the sync fills them from its own COPYs and statements, and
+-- The temporary tables every sync uses, dropped at commit or rollback: the digests of
+-- each file's records, those a stored row already carries, and what layer 0 saw. Each
+-- table is rows of the system catalogs (with a toast table of its own when a column may
+-- be long), written to the WAL like any row: make no more than a sync uses. So the
+-- documents' tables come later, and only if a record is to be sent
+-- (create_document_stages): an unchanged re-sync makes 18 tables, not 34. Their columns
+-- carry no NOT NULL: the sync fills them from its own COPYs and statements, and
 -- PostgreSQL 18 keeps each NOT NULL as a row of pg_constraint (with five index entries),
 -- made and dropped again by every sync (a tenth of an unchanged re-sync's WAL).
 DO $$
@@ -47,11 +51,6 @@ BEGIN
                        ' ON COMMIT DROP', kind);
         EXECUTE format('CREATE TEMP TABLE known_%s (record_no bigint, id bigint,'
                        ' course_id bigint) ON COMMIT DROP', kind);
-        EXECUTE format('CREATE TEMP TABLE raw_%s (record_no bigint, hash uuid,'
-                       ' doc jsonb) ON COMMIT DROP', kind);
-        EXECUTE format(
-            'CREATE TEMP TABLE stage_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
-            ' rec canvas.%s) ON COMMIT DROP', kind, kind);
     END LOOP;
     -- Keyed, so that whatever plan the lookups of lifecycle.objects in it get, each row of
     -- theirs costs one index probe, never a scan of it (sql/lifecycle/sync.sql). A unique
@@ -62,6 +61,33 @@ BEGIN
         ON COMMIT DROP;
 END
 $$;
+
+-- name: create_document_stages
+-- The documents of every kind (pg_temp.raw_<kind>) and their typed rows
+-- (pg_temp.stage_<kind>), for a sync with any record to send, made once (after
+-- create_temp_stages): a sync that sends nothing makes none.
+DO $$
+DECLARE
+    kind text;
+BEGIN
+    IF to_regclass('pg_temp.stage_submissions') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    FOREACH kind IN ARRAY ARRAY['terms', 'courses', 'sections', 'users', 'assignment_groups',
+                                'assignments', 'enrollments', 'submissions']
+    LOOP
+        EXECUTE format('CREATE TEMP TABLE raw_%s (record_no bigint, hash uuid,'
+                       ' doc jsonb) ON COMMIT DROP', kind);
+        EXECUTE format(
+            'CREATE TEMP TABLE stage_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
+            ' rec canvas.%s) ON COMMIT DROP', kind, kind);
+    END LOOP;
+END
+$$;
+
+-- name: documents_staged
+-- Whether this sync made the documents' tables (create_document_stages).
+SELECT to_regclass('pg_temp.stage_submissions') IS NOT NULL;
 
 -- name: create_grade_change_stages
 -- The temporary tables of a bundle's Grade Change Log (sql/history/grade_changes.sql),
@@ -76,8 +102,8 @@ END
 $$;
 
 -- name: create_undo_stages
--- The temporary tables of an undo (after create_temp_stages): the before-images of one
--- table, typed as its staged rows.
+-- The temporary tables of an undo, alone: the before-images of each table, typed as a
+-- sync's staged rows.
 DO $$
 DECLARE
     kind text;
@@ -85,7 +111,10 @@ BEGIN
     FOREACH kind IN ARRAY ARRAY['terms', 'courses', 'sections', 'users', 'assignment_groups',
                                 'assignments', 'enrollments', 'submissions']
     LOOP
-        EXECUTE format('CREATE TEMP TABLE undo_%s (LIKE pg_temp.stage_%s) ON COMMIT DROP', kind, kind);
+        EXECUTE format('DROP TABLE IF EXISTS pg_temp.undo_%s', kind);
+        EXECUTE format(
+            'CREATE TEMP TABLE undo_%s (record_no bigint, id bigint, existed boolean, changed boolean,'
+            ' rec canvas.%s) ON COMMIT DROP', kind, kind);
     END LOOP;
 END
 $$;
@@ -161,10 +190,12 @@ WHERE jsonb_typeof(r.doc) <> 'object'
 ORDER BY r.record_no
 LIMIT :'limit'::integer;
 
--- name: scope_course_ids
--- The courses a bundle speaks of: its courses, and the courses of its course-scoped
--- objects (a submission's through its assignment, in the bundle or stored). Those of the
--- grade changes it holds, if any, are grade_change_course_ids' (sql/history/grade_changes.sql).
+-- name: sent_course_ids
+-- The courses a bundle's new or changed records speak of (sent as documents): its
+-- courses, and the courses of its course-scoped objects (a submission's through its
+-- assignment, in the bundle or stored). Those of its unchanged records are
+-- known_course_ids'; those of the grade changes it holds, if any,
+-- grade_change_course_ids' (sql/history/grade_changes.sql).
 SELECT DISTINCT course_id
 FROM (
     SELECT tracker.canvas_id(doc -> 'id') FROM pg_temp.raw_courses
@@ -186,7 +217,13 @@ FROM (
                FROM pg_temp.raw_assignments) AS a
            ON a.id = r.assignment_id
     LEFT JOIN canvas.assignments AS stored ON stored.id = r.assignment_id
-    UNION
+) AS found (course_id)
+WHERE course_id IS NOT NULL;
+
+-- name: known_course_ids
+-- The courses of a bundle's unchanged records (known by their digest).
+SELECT DISTINCT course_id
+FROM (
     SELECT course_id FROM pg_temp.known_submissions
     UNION
     SELECT course_id FROM pg_temp.known_courses
@@ -199,8 +236,7 @@ FROM (
     UNION
     SELECT course_id FROM pg_temp.known_enrollments
 ) AS found (course_id)
-WHERE course_id IS NOT NULL
-ORDER BY course_id;
+WHERE course_id IS NOT NULL;
 
 -- name: stored_courses
 -- Which of course_ids are stored in layer 1.
@@ -497,6 +533,16 @@ HAVING count(*) > 1
 ORDER BY min(s.record_no)
 LIMIT :'limit'::integer;
 
+-- name: duplicate_known_ids
+-- duplicate_ids for a sync that sent no document: among the unchanged records alone.
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
+SELECT k.id, array_agg(k.record_no ORDER BY k.record_no) AS record_nos
+FROM :"known" AS k
+GROUP BY k.id
+HAVING count(*) > 1
+ORDER BY min(k.record_no)
+LIMIT :'limit'::integer;
+
 -- name: dangling_references
 -- Staged records whose reference is neither in the bundle nor in the database.
 -- allow stage: pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments, pg_temp.stage_submissions
@@ -537,6 +583,12 @@ SELECT
     count(*) FILTER (WHERE s.existed AND NOT s.changed)
         + (SELECT count(*) FROM :"known")               AS unchanged
 FROM :"stage" AS s;
+
+-- name: known_counts
+-- stage_counts for a sync that sent no document: every record is unchanged.
+-- allow known: pg_temp.known_terms, pg_temp.known_courses, pg_temp.known_sections, pg_temp.known_users, pg_temp.known_assignment_groups, pg_temp.known_assignments, pg_temp.known_enrollments, pg_temp.known_submissions
+SELECT 0 AS inserted, 0 AS updated, count(*) AS unchanged
+FROM :"known";
 
 -- name: copy_documents
 -- Receive the documents of one file's new or changed records, with number and digest.

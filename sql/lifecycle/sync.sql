@@ -95,8 +95,8 @@ DELETE FROM lifecycle.objects
 WHERE first_seen_sync_id = :'sync_id'::bigint;
 
 -- name: courses_with_changes
--- The courses in which this sync wrote anything (new or changed rows, lifecycle changes):
--- only their statistics can have moved.
+-- The courses in which this sync wrote new or changed rows (with
+-- courses_with_lifecycle_changes: only their statistics can have moved).
 SELECT DISTINCT course_id
 FROM (
     SELECT s.id FROM pg_temp.stage_courses AS s WHERE s.changed
@@ -110,10 +110,12 @@ FROM (
     SELECT (s.rec).course_id FROM pg_temp.stage_enrollments AS s WHERE s.changed
     UNION ALL
     SELECT (s.rec).course_id FROM pg_temp.stage_submissions AS s WHERE s.changed
-    UNION ALL
-    SELECT o.course_id
-    FROM lifecycle.objects AS o
-    JOIN pg_temp.lifecycle_changes AS c ON c.kind = o.kind AND c.id = o.id
 ) AS touched (course_id)
-WHERE course_id IS NOT NULL
-ORDER BY course_id;
+WHERE course_id IS NOT NULL;
+
+-- name: courses_with_lifecycle_changes
+-- The courses whose objects this sync marked missing or back.
+SELECT DISTINCT o.course_id
+FROM lifecycle.objects AS o
+JOIN pg_temp.lifecycle_changes AS c ON c.kind = o.kind AND c.id = o.id
+WHERE o.course_id IS NOT NULL;
