@@ -53,24 +53,38 @@ clocks AS (
     GROUP BY st.course_id
 ),
 work AS (
+    -- Per student first, then per course. Grouped apart, the submissions' join with
+    -- their assignments is planned for all of them (a hash of the assignments), not for
+    -- the few rows their join with students (a CTE: no statistics) was estimated to
+    -- leave, with an index probe a submission: every course's figures at 1,000 courses
+    -- and 1,000,000 submissions took 1.6 s, now 0.4 (migration
+    -- 0024_course_figures_per_student, PostgreSQL 15).
     SELECT
-        s.course_id,
-        count(*) FILTER (
-            WHERE coalesce(s.cached_due_date, a.due_at) <= k.clock
-               OR coalesce(s.missing, false)
-               OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
-        ) AS due,
-        count(*) FILTER (
-            WHERE coalesce(s.missing, false)
-               OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
-        ) AS missing
-    FROM canvas.submissions AS s
-    JOIN students AS st ON st.user_id = s.user_id AND st.course_id = s.course_id
-    JOIN clocks AS k ON k.course_id = s.course_id
-    JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
-    WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
-      AND s.excused IS NOT TRUE
-    GROUP BY s.course_id
+        per.course_id,
+        sum(per.due)::bigint AS due,
+        sum(per.missing)::bigint AS missing
+    FROM (
+        SELECT
+            s.course_id,
+            s.user_id,
+            count(*) FILTER (
+                WHERE coalesce(s.cached_due_date, a.due_at) <= k.clock
+                   OR coalesce(s.missing, false)
+                   OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
+            ) AS due,
+            count(*) FILTER (
+                WHERE coalesce(s.missing, false)
+                   OR s.late_policy_status IS NOT DISTINCT FROM 'missing'
+            ) AS missing
+        FROM canvas.submissions AS s
+        JOIN clocks AS k ON k.course_id = s.course_id
+        JOIN canvas.graded_assignments AS a ON a.id = s.assignment_id
+        WHERE (course_ids IS NULL OR s.course_id = ANY(course_ids))
+          AND s.excused IS NOT TRUE
+        GROUP BY s.course_id, s.user_id
+    ) AS per
+    JOIN students AS st ON st.user_id = per.user_id AND st.course_id = per.course_id
+    GROUP BY per.course_id
 ),
 scores AS (
     SELECT
