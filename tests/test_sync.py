@@ -434,6 +434,33 @@ def test_resyncing_the_same_bundle_writes_nothing_but_its_journal_row(
         (2, "succeeded"), (1, "succeeded")]
 
 
+def _estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
+    """The planner's estimate of the rows ``query`` returns."""
+    plan = conn.execute("EXPLAIN (FORMAT JSON) " + query).fetchone()
+    assert plan is not None
+    return int(plan[0][0]["Plan"]["Plan Rows"])
+
+
+def test_a_sync_that_outgrows_what_the_planner_knows_refreshes_its_statistics(
+    autocommit_conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    # Autovacuum would analyze too, later, after the commit: keep it out of the way, so
+    # that what the planner knows here is what the syncs told it.
+    for table in ("canvas.enrollments", "canvas.submissions", "canvas.users"):
+        autocommit_conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+    sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path / "tiny", tiny_institution()))
+    students = "SELECT * FROM canvas.active_students WHERE course_id = 700"
+    assert _estimated_rows(autocommit_conn, students) <= 2  # no such course yet
+
+    # A course of 100 students after a school of a few: the statistics of the tiny school
+    # would have the planner expect one student, and nest its loops on that.
+    sync.sync_bundle(autocommit_conn, large_bundle(tmp_path / "big", students=100,
+                                                   assignments=10))
+    assert _estimated_rows(autocommit_conn, students) >= 50
+    assert _estimated_rows(
+        autocommit_conn, "SELECT * FROM canvas.submissions WHERE course_id = 700") >= 500
+
+
 # -- 3. history of a known change set ------------------------------------------------------------
 
 

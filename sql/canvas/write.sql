@@ -14,11 +14,27 @@ WHERE s.existed
   AND s.changed;
 
 -- name: analyze_table
--- Refresh the planner's statistics of a table this sync changed much (a first sync fills
--- it from nothing), so that what follows in the same transaction plans well. Skipped if
--- another session is analyzing it.
+-- Refresh the planner's statistics of a table this sync changed much, or wrote into
+-- with none known (tracker.sync._worth_analyzing says when), so that what follows in the
+-- same transaction plans well. Skipped if another session is analyzing it.
 -- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, lifecycle.objects, history.enrollment_grades, history.submission_scores
 ANALYZE (SKIP_LOCKED) :"table";
+
+-- name: planner_knowledge
+-- What the planner knows of a table: how many rows it believes the table holds (-1 before
+-- the table was first vacuumed or analyzed) and whether it has statistics of any column
+-- (none before the first ANALYZE, the sync's or autovacuum's, that found rows).
+SELECT
+    c.reltuples AS believed_rows,
+    EXISTS (
+        SELECT 1
+        FROM pg_catalog.pg_stats AS st
+        WHERE st.schemaname = n.nspname
+          AND st.tablename = c.relname
+    ) AS has_statistics
+FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+WHERE c.oid = :'table'::regclass;
 
 -- name: insert_new
 -- Insert the staged rows that are not stored yet. A concurrent sync of another course
