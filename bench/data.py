@@ -103,8 +103,7 @@ def export_csv(url: str, table: str, columns: list[str], path: Path) -> int:
         pgsql.SQL(", ").join(map(pgsql.Identifier, columns)), pgsql.Identifier(schema, name))
     with psycopg.connect(url) as conn, conn.cursor() as cur, open(path, "wb") as out:
         with cur.copy(query) as copy:
-            for block in copy:
-                out.write(block)
+            out.writelines(copy)
         return cur.rowcount
 
 

@@ -26,7 +26,6 @@ from school import (  # tests/ is on sys.path (rootdir conftest, no package)
     C1,
     C2,
     CLOCK_1,
-    CLOCK_2,
     CY,
     DEE,
     EVE,

@@ -292,8 +292,7 @@ def _big_ndjson(path: Path, lines: int) -> None:
         }
     )
     with open(path, "wb") as f:
-        for i in range(lines):
-            f.write(line.replace(b'"id":0', b'"id":%d' % i) + b"\n")
+        f.writelines(line.replace(b'"id":0', b'"id":%d' % i) + b"\n" for i in range(lines))
 
 
 def _peak_while(fn: object) -> int:

@@ -99,7 +99,7 @@ def test_dates_and_none_are_never_rendered_as_text():
     # null pasted into the SQL ("n" = null, which is never true):
     shared = PyformatParameter()
     text = PostgreSQLQuery.from_(t).select(t.a).where(t.d == date(2024, 3, 1)).where(
-        t.n == None).get_sql(parameter=shared)  # noqa: E711
+        t.n == None).get_sql(parameter=shared)
     assert shared.get_parameters() == {"param1": "2024-03-01"}
     assert text.endswith('"n"=null')
 
@@ -206,8 +206,8 @@ def test_grades_of_a_student_filtered_by_state_and_flags(conn, synced_school):
     assert ids(queries.grades(conn, user_id=ANA, excused=True).rows, "assignment_id") == [A8]
     graded = queries.grades(conn, user_id=ANA, state="graded", excused=False).rows
     assert [(r.assignment_id, r.score, r.percent) for r in graded] == [
-        (A1, Decimal("9"), Decimal("90.00")), (A2, Decimal("8"), Decimal("80.00")),
-        (103, Decimal("7"), Decimal("70.00")), (A4, Decimal("6"), Decimal("60.00"))]
+        (A1, Decimal(9), Decimal("90.00")), (A2, Decimal(8), Decimal("80.00")),
+        (103, Decimal(7), Decimal("70.00")), (A4, Decimal(6), Decimal("60.00"))]
     assert ids(queries.grades(conn, user_id=[ANA, BEN], state=["submitted", "unsubmitted"],
                               sort="assignment").rows, "user_id") == [ANA, BEN, ANA, BEN, ANA]
 
@@ -227,12 +227,12 @@ def test_grades_leave_out_the_test_student_and_inactive_enrollments(conn, synced
 def test_submissions_of_an_assignment_by_student_name(conn, synced_school):
     found = queries.submissions(conn, assignment_id=A1).rows
     assert [(r.student, r.score) for r in found] == [
-        ("Ana Alves", Decimal("9")), ("Ben Brown", Decimal("7")), ("Cy Cross", Decimal("5")),
-        ("Dee Diaz", Decimal("8"))]
+        ("Ana Alves", Decimal(9)), ("Ben Brown", Decimal(7)), ("Cy Cross", Decimal(5)),
+        ("Dee Diaz", Decimal(8))]
     late_ones = queries.submissions(conn, course_id=C1, late=True).rows
     assert ids(late_ones, "user_id") == [ANA]
     assert queries.submissions(conn, course_id=C2, state="graded", sort="score",
-                               descending=True).rows[0].score == Decimal("70")
+                               descending=True).rows[0].score == Decimal(70)
 
 
 def test_enrollments_of_a_course_by_state_role_and_search(conn, synced_school):
@@ -359,9 +359,9 @@ def test_grades_as_of_a_date_come_from_layer_2(conn, synced_school):
     conn.execute("SET LOCAL TimeZone = 'UTC'")
     on_march_1 = queries.grades_as_of(conn, ANA, date(2024, 3, 1))  # the end of that day
     assert [(g.course_id, g.current_score, g.current_grade) for g in on_march_1] == [
-        (C1, Decimal("84"), "B")]
+        (C1, Decimal(84), "B")]
     at_noon = queries.grades_as_of(conn, ANA, at("2024-03-01T12:00"))
-    assert [g.current_score for g in at_noon] == [Decimal("88")]
+    assert [g.current_score for g in at_noon] == [Decimal(88)]
     assert queries.grades_as_of(conn, ANA, date(2024, 1, 1)) == []
     assert queries.grades_as_of(conn, ANA, date(2024, 3, 1), course_id=C2) == []
 

@@ -162,9 +162,9 @@ def json_errors(path: Path, *, limit: int = 50) -> list[str]:
 
 def _is_ndjson(path: Path) -> bool:
     name = path.name
-    if name.endswith(".ndjson") or name.endswith(".ndjson.gz"):
+    if name.endswith((".ndjson", ".ndjson.gz")):
         return True
-    if name.endswith(".json") or name.endswith(".json.gz"):
+    if name.endswith((".json", ".json.gz")):
         return False
     raise InvalidDataError(f"{path}: not a bundle file; names end in {', '.join(SUFFIXES)}")
 

@@ -188,7 +188,7 @@ def _id_fits(text: str) -> bool:
 
 def _parses(text: str) -> bool:
     try:
-        datetime.fromisoformat(text.replace("Z", "+00:00"))
+        datetime.fromisoformat(text)  # a trailing Z included (Python 3.11+)
     except ValueError:
         return False
     return True

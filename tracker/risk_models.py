@@ -22,7 +22,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -185,7 +185,7 @@ def evaluate(
         if not courses:
             raise NotFoundError("no completed course to measure against: a course counts once "
                                 "it is concluded or its end date is past")
-        _score(conn, courses, week, outcomes, dict.fromkeys([version, BASELINE]))
+        _score(conn, courses, week, outcomes, list(dict.fromkeys([version, BASELINE])))
         scores = _measures(conn)
     trained = set(_model_courses(conn, version))
     return Evaluation(as_of_week=week, active=version, courses=len(courses),
@@ -371,7 +371,7 @@ def _bands(bands: Sequence[float]) -> tuple[float, ...]:
 
 def _new_version(conn: psycopg.Connection[Any], version: str | None, week: int) -> str:
     if version is None:
-        return f"lr-w{week}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+        return f"lr-w{week}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     if not isinstance(version, str) or not _VERSION.fullmatch(version) or version == BASELINE:
         raise InvalidArgumentError(
             f"version {version!r} must be lower-case letters, digits, '.', '_' or '-', "
