@@ -20,10 +20,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from bundles import large_bundle  # tests/ is on sys.path (rootdir conftest, no package)
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from tracker import migrate
+from tracker import migrate, sync
 
 ROLES_SQL = Path(__file__).resolve().parent.parent / "sql" / "admin" / "roles.sql"
 LAYER_SCHEMAS = ("canvas", "history", "userdata", "lifecycle", "tracker")
@@ -512,6 +513,40 @@ def test_sync_deletes_history_only_when_undoing(roles_db, connect_as):
         conn.execute("SET LOCAL tracker.history_write = 'undo'")
         assert_one_row_changed(conn, "DELETE FROM history.enrollment_grades WHERE sync_id = 1")
     assert_permission_denied(conn, "TRUNCATE history.enrollment_grades", "enrollment_grades")
+
+
+def _estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
+    plan = conn.execute("EXPLAIN (FORMAT JSON) " + query).fetchone()
+    assert plan is not None
+    return int(plan[0][0]["Plan"]["Plan Rows"])
+
+
+def test_a_sync_as_the_sync_role_refreshes_the_statistics_of_what_it_wrote(
+        roles_db, connect_as, tmp_path):
+    with psycopg.connect(roles_db, autocommit=True) as owner:
+        owner.execute("ANALYZE")  # the planner knows the seeded school of one student
+        for table in ("canvas.enrollments", "canvas.submissions"):
+            owner.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+    conn = connect_as("tracker_sync")
+    sync.sync_bundle(conn, large_bundle(tmp_path / "big", students=100, assignments=10))
+    # ANALYZE is the owner's: the sync role's own was skipped with a warning, and the
+    # planner expected one student of the 100 (tracker.refresh_statistics runs it).
+    assert _estimated_rows(
+        conn, "SELECT * FROM canvas.active_students WHERE course_id = 700") >= 50
+    assert _estimated_rows(
+        conn, "SELECT * FROM canvas.submissions WHERE course_id = 700") >= 500
+
+
+@pytest.mark.parametrize("table", ["userdata.notes", "tracker.sync_runs", "pg_catalog.pg_class"])
+def test_the_sync_role_analyzes_as_owner_only_the_tables_a_sync_writes(
+        table, roles_db, connect_as):
+    conn = connect_as("tracker_sync")
+    with pytest.raises(pg_errors.InsufficientPrivilege, match="not a table a sync writes"):
+        conn.execute("SELECT tracker.refresh_statistics(%s::regclass)", (table,))
+    for role in ("tracker_readonly", "tracker_app"):
+        other = connect_as(role)
+        with pytest.raises(pg_errors.InsufficientPrivilege):
+            other.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass)")
 
 
 @pytest.mark.parametrize("operation", [0, 1, 2], ids=["insert", "update", "delete"])

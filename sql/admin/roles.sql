@@ -137,6 +137,11 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA canvas, history, lifecycle, tracker
     TO tracker_sync;
 
 
+-- name: grant_sync_refreshes_statistics
+-- The sync analyzes the tables it wrote much of, which it does not own: through this
+-- function, which runs ANALYZE as their owner and for those tables alone.
+GRANT EXECUTE ON FUNCTION tracker.refresh_statistics(regclass) TO tracker_sync;
+
 -- tracker_app -----------------------------------------------------------------------
 
 -- name: grant_app_writes_userdata

@@ -16,9 +16,9 @@ WHERE s.existed
 -- name: analyze_table
 -- Refresh the planner's statistics of a table this sync changed much, or wrote into
 -- with none known (tracker.sync._worth_analyzing says when), so that what follows in the
--- same transaction plans well. Skipped if another session is analyzing it.
--- allow table: canvas.terms, canvas.courses, canvas.sections, canvas.users, canvas.assignment_groups, canvas.assignments, canvas.enrollments, canvas.submissions, lifecycle.objects, history.enrollment_grades, history.submission_scores
-ANALYZE (SKIP_LOCKED) :"table";
+-- same transaction plans well: ANALYZE with the rights of the table's owner (migration
+-- 0025_refresh_statistics), skipped if another session is analyzing it.
+SELECT tracker.refresh_statistics(:'table'::regclass);
 
 -- name: planner_knowledge
 -- What the planner knows of a table: how many rows it believes the table holds (-1 before

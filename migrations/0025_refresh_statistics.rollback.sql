@@ -1,0 +1,1 @@
+DROP FUNCTION tracker.refresh_statistics(regclass);
