@@ -134,6 +134,12 @@ def _drop_database(name: str) -> None:
         c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
+    """The planner's estimate of the rows ``query`` returns."""
+    plan = conn.execute("EXPLAIN (FORMAT JSON) " + query).fetchone()
+    assert plan is not None
+    return int(plan[0][0]["Plan"]["Plan Rows"])
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 

@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 import pytest
 from bundles import large_bundle  # tests/ is on sys.path (rootdir conftest, no package)
+from conftest import estimated_rows
 from psycopg import errors as pg_errors
 from psycopg import sql
 
@@ -515,12 +516,6 @@ def test_sync_deletes_history_only_when_undoing(roles_db, connect_as):
     assert_permission_denied(conn, "TRUNCATE history.enrollment_grades", "enrollment_grades")
 
 
-def _estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
-    plan = conn.execute("EXPLAIN (FORMAT JSON) " + query).fetchone()
-    assert plan is not None
-    return int(plan[0][0]["Plan"]["Plan Rows"])
-
-
 def test_a_sync_as_the_sync_role_refreshes_the_statistics_of_what_it_wrote(
         roles_db, connect_as, tmp_path):
     with psycopg.connect(roles_db, autocommit=True) as owner:
@@ -531,9 +526,9 @@ def test_a_sync_as_the_sync_role_refreshes_the_statistics_of_what_it_wrote(
     sync.sync_bundle(conn, large_bundle(tmp_path / "big", students=100, assignments=10))
     # ANALYZE is the owner's: the sync role's own was skipped with a warning, and the
     # planner expected one student of the 100 (tracker.refresh_statistics runs it).
-    assert _estimated_rows(
+    assert estimated_rows(
         conn, "SELECT * FROM canvas.active_students WHERE course_id = 700") >= 50
-    assert _estimated_rows(
+    assert estimated_rows(
         conn, "SELECT * FROM canvas.submissions WHERE course_id = 700") >= 500
 
 

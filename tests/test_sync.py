@@ -40,6 +40,7 @@ from bundles import (  # tests/ is on sys.path (rootdir conftest, no package)
     write_bundle,
 )
 from canvas_server import CanvasServer
+from conftest import estimated_rows
 from psycopg import sql as pgsql
 
 from tracker import canvas_api, maintenance, sync
@@ -434,13 +435,6 @@ def test_resyncing_the_same_bundle_writes_nothing_but_its_journal_row(
         (2, "succeeded"), (1, "succeeded")]
 
 
-def _estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
-    """The planner's estimate of the rows ``query`` returns."""
-    plan = conn.execute("EXPLAIN (FORMAT JSON) " + query).fetchone()
-    assert plan is not None
-    return int(plan[0][0]["Plan"]["Plan Rows"])
-
-
 def test_a_sync_that_outgrows_what_the_planner_knows_refreshes_its_statistics(
     autocommit_conn: psycopg.Connection[Any], tmp_path: Path
 ) -> None:
@@ -450,14 +444,14 @@ def test_a_sync_that_outgrows_what_the_planner_knows_refreshes_its_statistics(
         autocommit_conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
     sync.sync_bundle(autocommit_conn, bundle_dir(tmp_path / "tiny", tiny_institution()))
     students = "SELECT * FROM canvas.active_students WHERE course_id = 700"
-    assert _estimated_rows(autocommit_conn, students) <= 2  # no such course yet
+    assert estimated_rows(autocommit_conn, students) <= 2  # no such course yet
 
     # A course of 100 students after a school of a few: the statistics of the tiny school
     # would have the planner expect one student, and nest its loops on that.
     sync.sync_bundle(autocommit_conn, large_bundle(tmp_path / "big", students=100,
                                                    assignments=10))
-    assert _estimated_rows(autocommit_conn, students) >= 50
-    assert _estimated_rows(
+    assert estimated_rows(autocommit_conn, students) >= 50
+    assert estimated_rows(
         autocommit_conn, "SELECT * FROM canvas.submissions WHERE course_id = 700") >= 500
 
 
