@@ -4,8 +4,10 @@
 -- sql/admin/roles.sql, it was skipped with a warning, and a role-separated school's sync
 -- planned on statistics of a school a tenth its size. tracker.refresh_statistics runs it
 -- with its owner's rights (SECURITY DEFINER, as the owner of the tables that runs the
--- migrations), for the tables a sync writes and no other; roles.sql lets tracker_sync
--- call it. Skipped, as before, while another session analyzes the same table.
+-- migrations), for the tables a sync writes and no other. tracker_sync may call it:
+-- granted here when that role exists already (a school whose syncs run as tracker_sync
+-- goes on syncing before roles.sql runs again), and by roles.sql. Skipped, as before,
+-- while another session analyzes the same table.
 -- depends: 0024_course_figures_per_student
 
 CREATE FUNCTION tracker.refresh_statistics(target regclass) RETURNS void
@@ -28,3 +30,11 @@ COMMENT ON FUNCTION tracker.refresh_statistics(regclass) IS
     'ANALYZE one of the tables a sync writes, with the rights of its owner (for the sync role, which does not own them).';
 
 REVOKE ALL ON FUNCTION tracker.refresh_statistics(regclass) FROM PUBLIC;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tracker_sync') THEN
+        GRANT EXECUTE ON FUNCTION tracker.refresh_statistics(regclass) TO tracker_sync;
+    END IF;
+END
+$$;

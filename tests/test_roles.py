@@ -532,6 +532,17 @@ def test_a_sync_as_the_sync_role_refreshes_the_statistics_of_what_it_wrote(
         conn, "SELECT * FROM canvas.submissions WHERE course_id = 700") >= 500
 
 
+def test_the_migration_lets_an_existing_sync_role_refresh_statistics_before_roles_sql(
+        roles_db, connect_as):
+    # A school that syncs as tracker_sync migrates to 0025 and has not run roles.sql yet.
+    assert migrate.rollback(roles_db, count=1) == ["0025_refresh_statistics"]
+    assert migrate.apply(roles_db) == ["0025_refresh_statistics"]
+    conn = connect_as("tracker_sync")
+    conn.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass)")
+    assert conn.execute("SELECT count(*) FROM pg_stats WHERE schemaname = 'canvas' "
+                        "AND tablename = 'users'").fetchone()[0] > 0
+
+
 @pytest.mark.parametrize("table", ["userdata.notes", "tracker.sync_runs", "pg_catalog.pg_class"])
 def test_the_sync_role_analyzes_as_owner_only_the_tables_a_sync_writes(
         table, roles_db, connect_as):
