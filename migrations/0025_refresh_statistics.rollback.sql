@@ -1,1 +1,1 @@
-DROP FUNCTION tracker.refresh_statistics(regclass);
+DROP FUNCTION tracker.refresh_statistics(regclass, bigint);

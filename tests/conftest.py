@@ -140,6 +140,7 @@ def estimated_rows(conn: psycopg.Connection[Any], query: str) -> int:
     assert plan is not None
     return int(plan[0][0]["Plan"]["Plan Rows"])
 
+
 def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 

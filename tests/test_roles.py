@@ -538,7 +538,7 @@ def test_the_migration_lets_an_existing_sync_role_refresh_statistics_before_role
     assert migrate.rollback(roles_db, count=1) == ["0025_refresh_statistics"]
     assert migrate.apply(roles_db) == ["0025_refresh_statistics"]
     conn = connect_as("tracker_sync")
-    conn.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass)")
+    conn.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass, 1000000)")
     assert conn.execute("SELECT count(*) FROM pg_stats WHERE schemaname = 'canvas' "
                         "AND tablename = 'users'").fetchone()[0] > 0
 
@@ -548,11 +548,11 @@ def test_the_sync_role_analyzes_as_owner_only_the_tables_a_sync_writes(
         table, roles_db, connect_as):
     conn = connect_as("tracker_sync")
     with pytest.raises(pg_errors.InsufficientPrivilege, match="not a table a sync writes"):
-        conn.execute("SELECT tracker.refresh_statistics(%s::regclass)", (table,))
+        conn.execute("SELECT tracker.refresh_statistics(%s::regclass, 1)", (table,))
     for role in ("tracker_readonly", "tracker_app"):
         other = connect_as(role)
         with pytest.raises(pg_errors.InsufficientPrivilege):
-            other.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass)")
+            other.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass, 1)")
 
 
 @pytest.mark.parametrize("operation", [0, 1, 2], ids=["insert", "update", "delete"])

@@ -67,12 +67,6 @@ Progress = Callable[[str, int, int], None]
 
 #: Memory for the staging tables of one sync, per session (PostgreSQL's default is 8MB).
 TEMP_BUFFERS = "1GB"
-#: A sync that writes at least this many rows of a table, plus ANALYZE_SCALE of the rows the
-#: planner believes it holds, refreshes its statistics before the statements that follow
-#: (autovacuum's own rule and defaults, which it applies only later, after the commit);
-#: and so does one that writes any row of a table the planner has no statistics of.
-ANALYZE_THRESHOLD = 50
-ANALYZE_SCALE = 0.1
 #: Memory for each join or sort of one sync (PostgreSQL's default is 4MB).
 WORK_MEM = "256MB"
 #: Memory for each index a first sync builds in bulk (PostgreSQL's default is 64MB).
@@ -456,8 +450,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
             with _loaded_in_bulk(conn, table, keys=True):
                 counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         written = counts[name]["inserted"] + counts[name]["updated"]
-        if _worth_analyzing(conn, table, written):
-            sql.canvas.analyze_table(conn, table=table)
+        _refresh_statistics(conn, table, written)
 
     step("recording history", 0, 0)
     fresh_course_ids = sorted(fresh.courses) if fresh else []
@@ -473,19 +466,17 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
             counts[name]["history"] = appended = append(conn, sync_id=sync_id).rowcount
         # Its statistics too, when it grew much (a first sync): reading the past as of a
         # week (tracker risk evaluate) planned on none took 6.9 s instead of 0.6.
-        if _worth_analyzing(conn, table, appended):
-            sql.canvas.analyze_table(conn, table=table)
+        _refresh_statistics(conn, table, appended)
     if "grade_changes" in files:
         counts["grade_changes"] = _append_grade_changes(conn)
 
     step("tracking lifecycle", 0, 0)
-    seen = 0
     for lifecycle_kind, tracked in BY_LIFECYCLE.items():
         if staged:
-            seen += sql.lifecycle.collect_seen(
-                conn, kind=lifecycle_kind, stage=f"pg_temp.stage_{tracked.name}").rowcount
-        seen += sql.lifecycle.collect_seen_known(
-            conn, kind=lifecycle_kind, known=f"pg_temp.known_{tracked.name}").rowcount
+            sql.lifecycle.collect_seen(conn, kind=lifecycle_kind,
+                                       stage=f"pg_temp.stage_{tracked.name}")
+        sql.lifecycle.collect_seen_known(conn, kind=lifecycle_kind,
+                                         known=f"pg_temp.known_{tracked.name}")
     # What follows joins lifecycle.objects with what this sync saw: both need statistics
     # of now. Without them a large course's anti-join (find_missing) was planned as a
     # nested loop over rows the planner believed were few: 10 s of a 16 s sync at 1,000
@@ -493,8 +484,7 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
     sql.canvas.analyze_stage(conn, stage="pg_temp.seen")
     with _loaded_in_bulk(conn, "lifecycle.objects"):
         first_seen = sql.lifecycle.record_first_seen(conn, sync_id=sync_id).rowcount
-    if _worth_analyzing(conn, "lifecycle.objects", first_seen):
-        sql.canvas.analyze_table(conn, table="lifecycle.objects")
+    _refresh_statistics(conn, "lifecycle.objects", first_seen)
     sql.lifecycle.find_returned(conn)
     if kind == "full":
         present = [BY_NAME[n].lifecycle for n in files if n in BY_NAME and BY_NAME[n].lifecycle]
@@ -606,21 +596,13 @@ def _append_grade_changes(conn: psycopg.Connection[Any]) -> dict[str, int]:
     return {"unchanged": events - appended, "history": appended}
 
 
-def _worth_analyzing(conn: psycopg.Connection[Any], table: str, written: int) -> bool:
-    """Whether ``table``, which this sync wrote ``written`` rows of, needs its statistics
-    refreshed before the statements that follow in the same transaction.
-
-    Planned on none, or on those of a table a tenth of its size, the risk assessment that
-    ends a sync nested its loops: 9 s for a first sync of 100 enrollments, 17 s for a
-    course of 100 students synced after a school of 8, against 10 ms with statistics."""
-    if written == 0:
-        return False
-    row = sql.canvas.planner_knowledge(conn, table=table).fetchone()
-    if row is None:
-        return False
-    believed_rows, has_statistics = row
-    return not has_statistics or written >= ANALYZE_THRESHOLD + ANALYZE_SCALE * max(believed_rows, 0)
-
+def _refresh_statistics(conn: psycopg.Connection[Any], table: str, written: int) -> None:
+    """Refresh ``table``'s statistics if this sync wrote enough of it (autovacuum's rule,
+    applied now, inside the sync's transaction) or the planner has none: the server
+    decides (sql/canvas/write.sql, refresh_statistics). A sync that wrote nothing asks
+    nothing."""
+    if written:
+        sql.canvas.refresh_statistics(conn, table=table, written=written)
 
 
 def _outside_named(conn: psycopg.Connection[Any], named: list[int],

@@ -140,7 +140,7 @@ GRANT USAGE ON ALL SEQUENCES IN SCHEMA canvas, history, lifecycle, tracker
 -- name: grant_sync_refreshes_statistics
 -- The sync analyzes the tables it wrote much of, which it does not own: through this
 -- function, which runs ANALYZE as their owner and for those tables alone.
-GRANT EXECUTE ON FUNCTION tracker.refresh_statistics(regclass) TO tracker_sync;
+GRANT EXECUTE ON FUNCTION tracker.refresh_statistics(regclass, bigint) TO tracker_sync;
 
 -- tracker_app -----------------------------------------------------------------------
 

@@ -13,28 +13,12 @@ JOIN :"stage" AS s ON s.id = t.id
 WHERE s.existed
   AND s.changed;
 
--- name: analyze_table
--- Refresh the planner's statistics of a table this sync changed much, or wrote into
--- with none known (tracker.sync._worth_analyzing says when), so that what follows in the
--- same transaction plans well: ANALYZE with the rights of the table's owner (migration
--- 0025_refresh_statistics), skipped if another session is analyzing it.
-SELECT tracker.refresh_statistics(:'table'::regclass);
-
--- name: planner_knowledge
--- What the planner knows of a table: how many rows it believes the table holds (-1 before
--- the table was first vacuumed or analyzed) and whether it has statistics of any column
--- (none before the first ANALYZE, the sync's or autovacuum's, that found rows).
-SELECT
-    c.reltuples AS believed_rows,
-    EXISTS (
-        SELECT 1
-        FROM pg_catalog.pg_stats AS st
-        WHERE st.schemaname = n.nspname
-          AND st.tablename = c.relname
-    ) AS has_statistics
-FROM pg_catalog.pg_class AS c
-JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-WHERE c.oid = :'table'::regclass;
+-- name: refresh_statistics
+-- Refresh the planner's statistics of a table this sync wrote written rows of, when
+-- autovacuum would or the planner has none, so that what follows in the same transaction
+-- plans well: ANALYZE with the rights of the table's owner, skipped if another session is
+-- analyzing it (migration 0025_refresh_statistics, \sf tracker.refresh_statistics).
+SELECT tracker.refresh_statistics(:'table'::regclass, :'written'::bigint);
 
 -- name: insert_new
 -- Insert the staged rows that are not stored yet. A concurrent sync of another course
