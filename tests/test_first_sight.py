@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from bundles import (
@@ -134,6 +135,47 @@ def test_a_submission_of_a_stored_course_outside_the_bundle_falls_back(
     outcomes, taken = _both(db_url, second_db_url, paths, monkeypatch, caplog)
     assert taken == [0, 0]  # refused, then synced by the checking path
     assert outcomes[1][0] == (ALGEBRA, BIOLOGY)
+
+
+#: Numbers as a document may write them that a float does not keep: trailing zeros, an
+#: exponent, more digits than a double holds (the score, the entered score).
+NUMBER_TEXTS = [(b"9.50", b"7.0"), (b"1E2", b"1e-7"), (b"0.10000000000000000555", b"-0.0"),
+                (b"12345678901234567890.5", b"2.5e+1")]
+
+
+def test_a_number_is_stored_as_the_document_writes_it_by_both_paths(
+        db_url: str, second_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The first-sight path reads floats with orjson; PostgreSQL reads the document's
+    text. Each path must store the score and entered score whose text the document
+    holds, digit for digit and scale for scale (the rows' Decimals compare equal even
+    when the scales differ: compared here as text)."""
+    data = tiny_institution()
+    bundle_dir = write_bundle(tmp_path / "b", data)
+    file = bundle_dir / "submissions.ndjson"
+    lines = file.read_bytes().splitlines()
+    for n, (score, entered) in enumerate(NUMBER_TEXTS):
+        doc = orjson.loads(lines[n])
+        doc.update(score=0.25, entered_score=0.75)
+        lines[n] = (orjson.dumps(doc).replace(b'"score":0.25', b'"score":' + score)
+                    .replace(b'"entered_score":0.75', b'"entered_score":' + entered))
+    file.write_bytes(b"\n".join(lines) + b"\n")
+    _, taken = _both(db_url, second_db_url, [bundle_dir], monkeypatch, caplog)
+    assert taken == [1]
+    ids = [orjson.loads(line)["id"] for line in lines[:len(NUMBER_TEXTS)]]
+    query = """
+        SELECT s.score::text, s.entered_score::text, h.score::text
+        FROM canvas.submissions AS s
+        JOIN history.submission_scores AS h ON h.submission_id = s.id
+        WHERE s.id = ANY(%s) ORDER BY s.id"""
+    texts = [(score.decode(), entered.decode()) for score, entered in NUMBER_TEXTS]
+    for url in (db_url, second_db_url):
+        with psycopg.connect(url) as conn:
+            stored = conn.execute(query, (ids,)).fetchall()
+            read = [conn.execute("SELECT %s::numeric::text, %s::numeric::text", pair).fetchone()
+                    for pair in texts]
+        assert stored == [(score, entered, score) for score, entered in read]
+        assert stored[0] == ("9.50", "7.0", "9.50")
 
 
 @pytest.mark.parametrize("fault", ["duplicate id", "user nowhere", "bad score", "no assignment"])

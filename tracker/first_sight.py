@@ -19,15 +19,20 @@ alone, which writes the same rows or names every record and field at fault exact
 it always has (the attempt leaves nothing behind but a sync id the sequence will not
 give again). Values are written in
 COPY's text form, as PostgreSQL's own casts of the document's text would read them
-(``(doc ->> 'score')::numeric``), so both paths store the same rows.
+(``(doc ->> 'score')::numeric``), so both paths store the same rows. A number is sent
+as the document writes it: a float's shortest form is the document's own text only when
+the document is what orjson writes of it; otherwise (``9.50``, ``1E2``, more digits than
+a float keeps) its numbers are read again as their exact decimal text.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from queue import Full, Queue
 from typing import Any, TypeVar
@@ -159,6 +164,7 @@ def _ahead(items: Iterator[T], depth: int = 4) -> Iterator[T]:
 
 
 _REQUIRED = BY_NAME["submissions"].required
+_NUMBERS = tuple(name for name, kind in FIELDS["submissions"].items() if kind == "number")
 
 #: A field's value as COPY text, or None when the checks of tracker.canvas refuse it
 #: (the checking path then says why). Dates are checked for their form only: a date
@@ -189,9 +195,12 @@ def _string(value: Any) -> bytes | None:
 
 
 def _number(value: Any) -> bytes | None:
-    """The text ``numeric`` reads (a float's shortest exact form)."""
-    if type(value) is int or type(value) is float:
-        return repr(value).encode()
+    """The text ``numeric`` reads: the document's own (a float's, as orjson writes it, is
+    the document's when :func:`_exact` kept it; a Decimal, when it read it again)."""
+    if type(value) is float:
+        return orjson.dumps(value)
+    if type(value) is int or type(value) is Decimal:
+        return str(value).encode()
     return value.encode() if type(value) is str and NUMBER_TEXT.fullmatch(value) else None
 
 
@@ -233,6 +242,16 @@ def _columns() -> list[tuple[str, Convert]]:
 _COLUMNS = _columns()
 
 
+def _exact(doc: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """``doc``, parsed from ``raw``, with numbers that keep the document's text: itself
+    when it holds no float or is byte for byte what orjson writes of it (then each
+    float's shortest form is its text in ``raw``), else ``raw`` read again with every
+    float as the Decimal of its text (``9.50`` stays 9.50, as PostgreSQL reads it)."""
+    if any(type(doc.get(name)) is float for name in _NUMBERS) and orjson.dumps(doc) != raw:
+        return json.loads(raw, parse_float=Decimal)  # type: ignore[no-any-return]
+    return doc
+
+
 def _row(raw: bytes, number: int, course_of: Mapping[int, int], users: Container[int],
          sync: bytes) -> bytes:
     """One line of the COPY: the typed columns, the digest, the document and the sync."""
@@ -242,6 +261,7 @@ def _row(raw: bytes, number: int, course_of: Mapping[int, int], users: Container
         raise Refused(f"record {number:,} is not JSON") from None
     if type(doc) is not dict:
         raise Refused(f"record {number:,} is not a JSON object")
+    doc = _exact(doc, raw)
     for name in _REQUIRED:
         if doc.get(name) is None:
             raise Refused(f"record {number:,} lacks {name}")
