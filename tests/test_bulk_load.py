@@ -1,5 +1,5 @@
-"""A first sync fills its largest tables with their secondary indexes dropped and built
-once after (migration 0021_bulk_load), and canvas.submissions with its foreign keys
+"""A first sync fills its tables with their secondary indexes dropped and built once
+after (migration 0021_bulk_load), and the tables of layer 1 with their foreign keys
 dropped and added again after (0022_bulk_load_keys): only when the table is empty, ours
 and free, and always leaving every index and key as the migrations made it."""
 
@@ -18,9 +18,12 @@ from conftest import unique_name
 
 from tracker import db, sync
 from tracker.errors import SyncConflictError
+from tracker.kinds import KINDS
 
-#: The tables a first sync fills this way.
-TABLES = ("canvas.submissions", "history.submission_scores", "lifecycle.objects")
+#: The tables of layer 1: a first sync fills each with its indexes and keys dropped.
+LAYER_1 = tuple(kind.table for kind in KINDS)
+#: The tables a first sync fills with their indexes dropped.
+TABLES = (*LAYER_1, "history.submission_scores", "lifecycle.objects")
 
 INDEXES = """
 SELECT i.indexrelid::regclass::text AS name, i.indexrelid::bigint AS oid,
@@ -65,19 +68,23 @@ def test_a_first_sync_builds_the_secondary_indexes_again_as_they_were(
         autocommit_conn: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn = autocommit_conn
     before = {t: _indexes(conn, t) for t in TABLES}
-    keys = _foreign_keys(conn, "canvas.submissions")
-    assert len(keys) == 3  # its assignment, course and user
+    keys = {t: _foreign_keys(conn, t) for t in LAYER_1}
+    assert len(keys["canvas.submissions"]) == 3  # its assignment, course and user
+    assert len(keys["canvas.enrollments"]) == 3  # its user, course and section
     path = write_bundle(tmp_path / "bundle", tiny_institution())
 
     sync.sync_bundle(conn, path)
 
-    # Its foreign keys were dropped for the load and added again: checked, as they were.
-    assert _foreign_keys(conn, "canvas.submissions") == keys
-    assert conn.execute("SELECT max(oid::bigint) FROM pg_constraint"
-                        " WHERE conrelid = 'canvas.submissions'::regclass AND contype = 'f'"
-                        ).fetchone()[0] > max(r[0] for r in conn.execute(
-                            "SELECT oid::bigint FROM pg_constraint WHERE conrelid ="
-                            " 'canvas.submissions'::regclass AND contype = 'p'"))
+    # The foreign keys were dropped for the load and added again: checked, as they were
+    # (made after the primary key, which stays).
+    for table in LAYER_1:
+        assert _foreign_keys(conn, table) == keys[table], table
+        if keys[table]:
+            assert conn.execute(
+                "SELECT min(oid::bigint) FROM pg_constraint WHERE conrelid = %s::regclass"
+                " AND contype = 'f'", (table,)).fetchone()[0] > conn.execute(
+                "SELECT oid::bigint FROM pg_constraint WHERE conrelid = %s::regclass"
+                " AND contype = 'p'", (table,)).fetchone()[0], table
 
     for table in TABLES:
         after = _indexes(conn, table)

@@ -71,6 +71,11 @@ class Kind:
     parents: tuple[Reference, ...] = ()
     """References checked before writing: the parent must be in the bundle or stored."""
 
+    @property
+    def shared(self) -> bool:
+        """Whether its objects belong to no course (terms and users: shared by courses)."""
+        return self.name in ("terms", "users")
+
 
 @dataclass(frozen=True)
 class Log:

@@ -441,14 +441,15 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
         counts[name] = dict(row or {})
         sql.canvas.save_before_images(conn, table=table, stage=stage, sync_id=sync_id, relation=table)
         getattr(sql.canvas, f"update_{name}")(conn, stage=stage)
-        inserted = sql.canvas.insert_new(conn, table=table, stage=stage).rowcount
+        copied = 0
+        with _loaded_in_bulk(conn, table, keys=True):
+            inserted = sql.canvas.insert_new(conn, table=table, stage=stage).rowcount
+            if name == "submissions" and fresh:
+                copied = _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
         # A row staged as new that a concurrent sync (of other courses: a shared user or
         # term) stored a moment before is that sync's: this one counts it as unchanged.
         counts[name]["unchanged"] += counts[name]["inserted"] - inserted
-        counts[name]["inserted"] = inserted
-        if name == "submissions" and fresh:
-            with _loaded_in_bulk(conn, table, keys=True):
-                counts[name]["inserted"] += _copy_fresh(conn, fresh, sync_id=sync_id, step=step)
+        counts[name]["inserted"] = inserted + copied
         written = counts[name]["inserted"] + counts[name]["updated"]
         _refresh_statistics(conn, table, written)
 
@@ -472,9 +473,13 @@ def _sync(conn: psycopg.Connection[Any], files: dict[str, Path], *, kind: str, s
 
     step("tracking lifecycle", 0, 0)
     for lifecycle_kind, tracked in BY_LIFECYCLE.items():
-        if staged:
-            sql.lifecycle.collect_seen(conn, kind=lifecycle_kind,
-                                       stage=f"pg_temp.stage_{tracked.name}")
+        stage = f"pg_temp.stage_{tracked.name}"
+        if staged and tracked.shared:
+            sql.lifecycle.collect_seen_shared(conn, kind=lifecycle_kind, stage=stage)
+        elif staged and tracked.name == "courses":
+            sql.lifecycle.collect_seen_courses(conn)
+        elif staged:
+            sql.lifecycle.collect_seen_in_courses(conn, kind=lifecycle_kind, stage=stage)
         sql.lifecycle.collect_seen_known(conn, kind=lifecycle_kind,
                                          known=f"pg_temp.known_{tracked.name}")
     # What follows joins lifecycle.objects with what this sync saw: both need statistics
@@ -564,8 +569,9 @@ def _loaded_in_bulk(conn: psycopg.Connection[Any], table: str, *,
     after, when it is empty and free (a school's first sync: a sort per index instead of
     a million inserts into each; migration 0021). With ``keys``, its foreign keys too,
     each checked by one join after instead of a lookup a row (0022): the tables they
-    reference are then this transaction's alone until it ends, so only for references
-    within layer 1, never the journal's. Otherwise the body runs as it is."""
+    reference are then this transaction's alone until it ends, so only for the tables
+    of layer 1, whose references stay within it, never the journal's. Otherwise the
+    body runs as it is."""
     definitions = _value(sql.tracker.defer_indexes(conn, table=table))
     foreign_keys = _value(sql.tracker.defer_foreign_keys(conn, table=table)) if keys else None
     yield
@@ -652,7 +658,7 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
                                           for n, doc in _records(file, skip)):
                 cp.write(chunk)
         sql.canvas.analyze_stage(conn, stage=hashes)
-        if name in ("terms", "users"):
+        if kind.shared:
             sql.canvas.find_known_global(conn, hashes=hashes, known=known, table=table)
         elif name == "courses":
             sql.canvas.find_known_courses(conn)

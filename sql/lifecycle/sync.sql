@@ -2,15 +2,24 @@
 -- came back, and (full syncs only) mark missing what its scope no longer has.
 -- Status changes keep their before-images in tracker.sync_changes for undo.
 
--- name: collect_seen
--- Remember which objects of one kind this sync saw, with the course they belong to.
--- allow stage: pg_temp.stage_terms, pg_temp.stage_courses, pg_temp.stage_sections, pg_temp.stage_users, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments
+-- name: collect_seen_shared
+-- Remember which terms or users this sync saw (they belong to no course).
+-- allow stage: pg_temp.stage_terms, pg_temp.stage_users
 INSERT INTO pg_temp.seen (kind, id, course_id)
-SELECT :'kind'::text,
-       s.id,
-       CASE WHEN :'kind'::text = 'course' THEN s.id
-            ELSE (to_jsonb(s.rec) ->> 'course_id')::bigint
-       END
+SELECT :'kind'::text, s.id, NULL
+FROM :"stage" AS s;
+
+-- name: collect_seen_courses
+-- Remember which courses this sync saw (each its own course).
+INSERT INTO pg_temp.seen (kind, id, course_id)
+SELECT 'course', s.id, s.id
+FROM pg_temp.stage_courses AS s;
+
+-- name: collect_seen_in_courses
+-- Remember which objects of one kind within courses this sync saw, with their course.
+-- allow stage: pg_temp.stage_sections, pg_temp.stage_assignment_groups, pg_temp.stage_assignments, pg_temp.stage_enrollments
+INSERT INTO pg_temp.seen (kind, id, course_id)
+SELECT :'kind'::text, s.id, (s.rec).course_id
 FROM :"stage" AS s;
 
 -- name: collect_seen_known
