@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import json
 import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -75,6 +77,19 @@ def test_ids_up_to_2_63_minus_1_stay_exact_integers(tmp_path: Path, suffix: str)
 
     assert b"9223372036854775807" in document
     assert orjson.loads(document) == {"id": big, "user_id": big - 1}
+
+
+def test_a_json_file_keeps_each_number_as_written(tmp_path: Path) -> None:
+    """Not a double's reading of it: the digits and the scale PostgreSQL would read."""
+    texts = ["9.50", "1E2", "12345678901234567890.5", "0.10000000000000000555", "-0.0", "7"]
+    fields = ", ".join(f'"n{i}": {text}' for i, text in enumerate(texts))
+    path = _write(tmp_path / "submissions.json", f"[{{{fields}}}]".encode())
+
+    [document] = bundle.iter_documents(path)
+
+    values = json.loads(document, parse_float=Decimal)
+    assert [values[f"n{i}"] for i in range(len(texts))] == [Decimal(t) for t in texts]
+    assert [str(values[f"n{i}"]) for i in range(len(texts))] == [str(Decimal(t)) for t in texts]
 
 
 def test_ndjson_lines_are_passed_through_stripped_and_unparsed(tmp_path: Path) -> None:

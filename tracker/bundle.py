@@ -28,6 +28,7 @@ import logging
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,9 @@ def iter_documents(path: Path) -> Iterator[bytes]:
 
     ndjson: the non-blank lines, stripped, **not parsed or validated** (a bad line is
     reported by whoever parses it; :func:`json_errors` then explains). ``.json``: every
-    item of the array, dumped compactly; integers stay exact, other numbers become
-    floats. Raises :class:`~tracker.errors.InvalidDataError` for an unreadable gzip file
+    item of the array, dumped compactly; every number keeps its value and its digits
+    (``9.50`` stays 9.50, as PostgreSQL reads it; a double would make it 9.5, and
+    ``12345678901234567890.5`` 12345678901234567000). Raises :class:`~tracker.errors.InvalidDataError` for an unreadable gzip file
     and, in ``.json`` files, for malformed JSON, a wrong top-level shape or an item that
     is not an object, naming the record.
     """
@@ -210,7 +212,7 @@ def _json_documents(path: Path) -> Iterator[bytes]:
     with _open(path) as f:
         prefix = _array_prefix(path, f)
         number = 0
-        items = ijson.items(f, prefix, use_float=True)
+        items = ijson.items(f, prefix)  # numbers with a fraction as Decimals: exact
         while True:
             try:
                 item = next(items)
@@ -227,7 +229,14 @@ def _json_documents(path: Path) -> Iterator[bytes]:
                 )
             # A right-sized copy: orjson (3.12+) hands back a buffer of 4 KB or more,
             # which a caller batching documents would otherwise hold ten times over.
-            yield bytes(memoryview(orjson.dumps(item)))
+            yield bytes(memoryview(orjson.dumps(item, default=_number_text)))
+
+
+def _number_text(value: Any) -> orjson.Fragment:
+    """A Decimal that ijson read, as the JSON number of its text (orjson writes no Decimal)."""
+    if type(value) is Decimal:
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _array_prefix(path: Path, f: io.BufferedReader[Any]) -> str:
