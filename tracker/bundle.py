@@ -107,9 +107,10 @@ def iter_documents(path: Path) -> Iterator[bytes]:
     reported by whoever parses it; :func:`json_errors` then explains). ``.json``: every
     item of the array, dumped compactly; every number keeps its value and its digits
     (``9.50`` stays 9.50, as PostgreSQL reads it; a double would make it 9.5, and
-    ``12345678901234567890.5`` 12345678901234567000). Raises :class:`~tracker.errors.InvalidDataError` for an unreadable gzip file
-    and, in ``.json`` files, for malformed JSON, a wrong top-level shape or an item that
-    is not an object, naming the record.
+    ``12345678901234567890.5`` 12345678901234567000). Raises
+    :class:`~tracker.errors.InvalidDataError` for an unreadable gzip file and, in
+    ``.json`` files, for malformed JSON, a wrong top-level shape or an item that is not
+    an object, naming the record.
     """
     path = Path(path)
     ndjson = _is_ndjson(path)

@@ -573,7 +573,10 @@ def _loaded_in_bulk(conn: psycopg.Connection[Any], table: str, *,
     of layer 1, whose references stay within it, never the journal's. Otherwise the
     body runs as it is."""
     definitions = _value(sql.tracker.defer_indexes(conn, table=table))
-    foreign_keys = _value(sql.tracker.defer_foreign_keys(conn, table=table)) if keys else None
+    # None: the table has rows, is not ours or is in use, and so for its keys too (every
+    # sync that stages anything comes here for each kind: no second round trip for them).
+    foreign_keys = (_value(sql.tracker.defer_foreign_keys(conn, table=table))
+                    if keys and definitions is not None else None)
     yield
     if definitions:
         sql.canvas.widen_maintenance_work_mem(conn, size=MAINTENANCE_WORK_MEM)
