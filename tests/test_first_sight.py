@@ -9,6 +9,7 @@ every count and every error message must be the same.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from bundles import (
 from conftest import _create_database, _drop_database, unique_name
 from test_sync import dump
 
-from tracker import sample, sync
+from tracker import first_sight, sample, sync
 from tracker.errors import InvalidDataError
 
 TAKEN = "first-sight path:"
@@ -212,3 +213,31 @@ def test_faults_in_other_files_are_reported_with_the_submissions_own(
     problems = outcomes[0][2]
     assert any(p.startswith("enrollments") for p in problems)
     assert any(p.startswith("submissions") for p in problems)
+
+
+@pytest.mark.parametrize("fault", [None, "bad score"])
+def test_the_switch_interval_is_short_while_rows_are_typed_and_as_it_was_after(
+        fault: str | None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread that types the rows runs under first_sight.SWITCH_INTERVAL, so that the
+    thread that sends them gets the interpreter's lock back soon after each wait on the
+    socket; the process's own interval is back once the copy is over, taken or refused."""
+    data = tiny_institution()
+    if fault:
+        data["submissions"][-1]["score"] = "ninety"
+    seen: list[float] = []
+    typed = first_sight._row
+
+    def row(*args: Any) -> bytes:
+        seen.append(sys.getswitchinterval())
+        return typed(*args)
+
+    monkeypatch.setattr(first_sight, "_row", row)
+    before = sys.getswitchinterval()
+    assert before > first_sight.SWITCH_INTERVAL  # the interpreter's default, 5 ms
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        try:
+            sync.sync_bundle(conn, write_bundle(tmp_path / "b", data))
+        except InvalidDataError:
+            assert fault
+    assert seen and seen == [pytest.approx(first_sight.SWITCH_INTERVAL)] * len(seen)
+    assert sys.getswitchinterval() == before
