@@ -502,3 +502,28 @@ def test_check_of_an_unreachable_server_is_unhealthy_and_masks_the_password(unus
     assert health.error is not None
     assert health.error.startswith(f"cannot connect to {masked}: ")
     assert "s3cret" not in repr(health)
+
+
+def test_the_documents_keep_no_statistics_and_the_old_ones_are_cleared(db_url, tmp_path):
+    """Migration 0026: ANALYZE skips layer 1's documents (raw) and keeps every other
+    column's statistics; those it kept before the migration are gone after it (the test
+    server's role is a superuser, or the server is PostgreSQL 18: the migration may)."""
+    from bundles import tiny_institution, write_bundle
+
+    from tracker import sync
+
+    documents = ("SELECT count(*) FILTER (WHERE attname = 'raw'), count(*) FROM pg_stats"
+                 " WHERE schemaname = 'canvas' AND tablename = 'users'")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        sync.sync_bundle(conn, write_bundle(tmp_path / "b", tiny_institution()))
+        assert migrate.rollback(db_url) == ["0026_documents_without_statistics"]
+        conn.execute("ANALYZE canvas.users")
+        raw, columns = conn.execute(documents).fetchone()
+        assert raw == 1 and columns > 5
+        assert migrate.apply(db_url) == ["0026_documents_without_statistics"]
+        assert conn.execute(documents).fetchone() == (0, columns - 1)
+        conn.execute("ANALYZE canvas.users")
+        assert conn.execute(documents).fetchone() == (0, columns - 1)
+        assert conn.execute(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = 'canvas' AND attname = 'raw'"
+        ).fetchone()[0] == 0

@@ -535,8 +535,10 @@ def test_a_sync_as_the_sync_role_refreshes_the_statistics_of_what_it_wrote(
 def test_the_migration_lets_an_existing_sync_role_refresh_statistics_before_roles_sql(
         roles_db, connect_as):
     # A school that syncs as tracker_sync migrates to 0025 and has not run roles.sql yet.
-    assert migrate.rollback(roles_db, count=1) == ["0025_refresh_statistics"]
-    assert migrate.apply(roles_db) == ["0025_refresh_statistics"]
+    assert migrate.rollback(roles_db, count=2) == ["0026_documents_without_statistics",
+                                                   "0025_refresh_statistics"]
+    assert migrate.apply(roles_db) == ["0025_refresh_statistics",
+                                       "0026_documents_without_statistics"]
     conn = connect_as("tracker_sync")
     conn.execute("SELECT tracker.refresh_statistics('canvas.users'::regclass, 1000000)")
     assert conn.execute("SELECT count(*) FROM pg_stats WHERE schemaname = 'canvas' "
