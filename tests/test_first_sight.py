@@ -27,7 +27,7 @@ from bundles import (
 from conftest import _create_database, _drop_database, unique_name
 from test_sync import dump
 
-from tracker import first_sight, sample, sync
+from tracker import ahead, first_sight, sample, sync
 from tracker.errors import InvalidDataError
 
 TAKEN = "first-sight path:"
@@ -218,7 +218,7 @@ def test_faults_in_other_files_are_reported_with_the_submissions_own(
 @pytest.mark.parametrize("fault", [None, "bad score"])
 def test_the_switch_interval_is_short_while_rows_are_typed_and_as_it_was_after(
         fault: str | None, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The thread that types the rows runs under first_sight.SWITCH_INTERVAL, so that the
+    """The thread that types the rows runs under ahead.SWITCH_INTERVAL, so that the
     thread that sends them gets the interpreter's lock back soon after each wait on the
     socket; the process's own interval is back once the copy is over, taken or refused."""
     data = tiny_institution()
@@ -233,11 +233,11 @@ def test_the_switch_interval_is_short_while_rows_are_typed_and_as_it_was_after(
 
     monkeypatch.setattr(first_sight, "_row", row)
     before = sys.getswitchinterval()
-    assert before > first_sight.SWITCH_INTERVAL  # the interpreter's default, 5 ms
+    assert before > ahead.SWITCH_INTERVAL  # the interpreter's default, 5 ms
     with psycopg.connect(db_url, autocommit=True) as conn:
         try:
             sync.sync_bundle(conn, write_bundle(tmp_path / "b", data))
         except InvalidDataError:
             assert fault
-    assert seen and seen == [pytest.approx(first_sight.SWITCH_INTERVAL)] * len(seen)
+    assert seen and seen == [pytest.approx(ahead.SWITCH_INTERVAL)] * len(seen)
     assert sys.getswitchinterval() == before

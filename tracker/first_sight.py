@@ -29,20 +29,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
-import threading
 from collections.abc import Callable, Container, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from queue import Full, Queue
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import psycopg
 
 from tracker import bundle, copytext
+from tracker.ahead import ahead
 from tracker.canvas import FIELDS, ID_TEXT, MAX_ID, NUMBER_TEXT, TIME_TEXT
 from tracker.kinds import BY_NAME
 from tracker.sqlfiles import sql
@@ -51,20 +48,8 @@ __all__ = ["Fresh", "Refused", "copy_submissions", "records_of"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 #: How many rows go to the server at a time (and how often progress is told).
 BATCH_ROWS = 5_000
-
-#: The interpreter's switch interval while the rows are copied, in seconds (its default
-#: is 5 ms): how long the thread that types rows may keep the interpreter's lock once
-#: the thread that sends them wants it back. The sender waits for the socket after every
-#: socket buffer's worth (about 200 kB on a Unix socket, the embedded server's); each
-#: time it then waited up to the whole interval for the lock while the server had nothing
-#: to read. A wide first sync's COPY of 1,000,000 submissions over a Unix socket took 21.6
-#: s at 5 ms, 15.0 at 1 ms, 14.1 at 0.5 and 12.9 at 0.2 (13.1 s over TCP, whose buffers are
-#: larger, at 5 ms; 11.9 at 0.5), on PostgreSQL 15.
-SWITCH_INTERVAL = 0.0002
 
 
 class Refused(Exception):
@@ -105,14 +90,13 @@ def copy_submissions(conn: psycopg.Connection[Any], fresh: Fresh, *, sync_id: in
     fresh courses, ``users`` every user stored. Raises :class:`Refused` (or a psycopg
     error) for what only the checking path takes; the caller rolls the transaction back.
 
-    A thread types the rows, a few batches ahead of this one, which sends them: the
-    sending waits on the server with the interpreter's lock released, so typing goes on
-    while the server writes. Meanwhile the interpreter's switch interval is
-    :data:`SWITCH_INTERVAL` (for the whole process: it is put back after)."""
+    A thread types the rows, a few batches ahead of this one, which sends them
+    (:func:`tracker.ahead.ahead`): the sending waits on the server with the interpreter's
+    lock released, so typing goes on while the server writes."""
     done = 0
-    with (_switching_every(SWITCH_INTERVAL),
-          sql.canvas.copy_first_sight_submissions.copy(conn) as cp):
-        for rows, chunk in _ahead(_batches(fresh, course_of, users, str(sync_id).encode())):
+    with (sql.canvas.copy_first_sight_submissions.copy(conn) as cp,
+          ahead(_batches(fresh, course_of, users, str(sync_id).encode())) as batches):
+        for rows, chunk in batches:
             cp.write(chunk)
             done += rows
             if progress:
@@ -135,57 +119,6 @@ def _batches(fresh: Fresh, course_of: Mapping[int, int], users: Container[int], 
             batch = []
     if batch:
         yield len(batch), b"".join(batch)
-
-
-@contextmanager
-def _switching_every(seconds: float) -> Iterator[None]:
-    """The interpreter's switch interval at most ``seconds`` for the body, then as it was."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, seconds))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
-
-_END = object()
-
-
-def _ahead(items: Iterator[T], depth: int = 4) -> Iterator[T]:
-    """``items``, made by a thread of their own at most ``depth`` ahead of the consumer.
-    An exception of the thread's is raised here; a consumer that stops stops it."""
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def offer(item: Any) -> bool:
-        """Queue ``item`` unless the consumer stopped (then False)."""
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def make() -> None:
-        try:
-            for item in items:
-                if not offer(item):
-                    return
-            offer(_END)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            offer(exc)
-
-    worker = threading.Thread(target=make, name="first-sight rows", daemon=True)
-    worker.start()
-    try:
-        while (item := queue.get()) is not _END:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 _REQUIRED = BY_NAME["submissions"].required

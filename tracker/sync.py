@@ -38,6 +38,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from tracker import analytics, arguments, bundle, canvas, copytext, db, first_sight
+from tracker.ahead import ahead
 from tracker.canvas_api import DEFAULT_CONCURRENCY
 from tracker.canvas_fetch import DEFAULT_OVERLAP, FetchReport
 from tracker.db import first_line
@@ -656,9 +657,10 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
     if kind and not (empty and empty[0]):
         table = kind.table
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
-        with sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp:
-            for chunk in copytext.batches(b"%d\t%s\n" % (n, copytext.digest(doc))
-                                          for n, doc in _records(file, skip)):
+        with (sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp,
+              ahead(copytext.batches(b"%d\t%s\n" % (n, copytext.digest(doc))
+                                     for n, doc in _records(file, skip))) as chunks):
+            for chunk in chunks:
                 cp.write(chunk)
         sql.canvas.analyze_stage(conn, stage=hashes)
         if kind.shared:
@@ -672,10 +674,11 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
             return
     sql.canvas.create_document_stages(conn)
     wanted = _in_ranges(ranges)
-    with sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp:
-        for chunk in copytext.batches(
-                b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
-                for n, doc in _records(file, skip) if wanted(n)):
+    with (sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp,
+          ahead(copytext.batches(
+              b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
+              for n, doc in _records(file, skip) if wanted(n))) as chunks):
+        for chunk in chunks:
             cp.write(chunk)
     sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
 
