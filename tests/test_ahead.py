@@ -62,3 +62,17 @@ def test_leaving_early_stops_the_thread_and_puts_the_interval_back() -> None:
     assert not any(t.name == "tracker: made ahead" for t in threading.enumerate())
     assert len(made) <= 10 + 1 + 4 + 1  # taken, the one that raised, the queue, one offered
     assert sys.getswitchinterval() == before
+
+
+def test_blocks_closed_out_of_order_put_back_the_interval_they_found() -> None:
+    """Two syncs in two threads of one program: the first block closes while the second
+    is still open; the interval stays short until the last one closes, then is as before."""
+    before = sys.getswitchinterval()
+    first = ahead(iter(range(3)))
+    second = ahead(iter(range(3)))
+    assert list(first.__enter__()) == [0, 1, 2]
+    assert list(second.__enter__()) == [0, 1, 2]
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL)
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before

@@ -31,6 +31,13 @@ SWITCH_INTERVAL = 0.0002
 
 _END = object()
 
+#: How many ``ahead`` blocks are open in this process, and the switch interval to put
+#: back when the last one closes (two syncs in two threads may open and close theirs in
+#: any order).
+_open = 0
+_interval_before = 0.0
+_interval_lock = threading.Lock()
+
 
 @contextmanager
 def ahead(items: Iterator[T], depth: int = 4) -> Iterator[Iterator[T]]:
@@ -66,13 +73,30 @@ def ahead(items: Iterator[T], depth: int = 4) -> Iterator[Iterator[T]]:
                 raise item
             yield item
 
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, SWITCH_INTERVAL))
-    worker = threading.Thread(target=make, name="tracker: made ahead", daemon=True)
-    worker.start()
+    with _switching_often():
+        worker = threading.Thread(target=make, name="tracker: made ahead", daemon=True)
+        worker.start()
+        try:
+            yield taken()
+        finally:
+            stop.set()
+            worker.join()
+
+
+@contextmanager
+def _switching_often() -> Iterator[None]:
+    """The switch interval at most :data:`SWITCH_INTERVAL` while any block is open; the
+    first to open lowers it, the last to close puts back what it found."""
+    global _open, _interval_before
+    with _interval_lock:
+        if _open == 0:
+            _interval_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_interval_before, SWITCH_INTERVAL))
+        _open += 1
     try:
-        yield taken()
+        yield
     finally:
-        stop.set()
-        worker.join()
-        sys.setswitchinterval(before)
+        with _interval_lock:
+            _open -= 1
+            if _open == 0:
+                sys.setswitchinterval(_interval_before)
