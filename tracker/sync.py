@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -657,11 +657,8 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
     if kind and not (empty and empty[0]):
         table = kind.table
         hashes, known = f"pg_temp.hash_{name}", f"pg_temp.known_{name}"
-        with (sql.canvas.copy_hashes.copy(conn, hashes=hashes) as cp,
-              ahead(copytext.batches(b"%d\t%s\n" % (n, copytext.digest(doc))
-                                     for n, doc in _records(file, skip))) as chunks):
-            for chunk in chunks:
-                cp.write(chunk)
+        _send(sql.canvas.copy_hashes.copy(conn, hashes=hashes),
+              (b"%d\t%s\n" % (n, copytext.digest(doc)) for n, doc in _records(file, skip)))
         sql.canvas.analyze_stage(conn, stage=hashes)
         if kind.shared:
             sql.canvas.find_known_global(conn, hashes=hashes, known=known, table=table)
@@ -674,13 +671,18 @@ def _copy(conn: psycopg.Connection[Any], name: str, file: Path, *,
             return
     sql.canvas.create_document_stages(conn)
     wanted = _in_ranges(ranges)
-    with (sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}") as cp,
-          ahead(copytext.batches(
-              b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
-              for n, doc in _records(file, skip) if wanted(n))) as chunks):
+    _send(sql.canvas.copy_documents.copy(conn, raw=f"pg_temp.raw_{name}"),
+          (b"%d\t%s\t%s\n" % (n, copytext.digest(doc), copytext.document(doc))
+           for n, doc in _records(file, skip) if wanted(n)))
+    sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
+
+
+def _send(copy: AbstractContextManager[psycopg.Copy], lines: Iterable[bytes]) -> None:
+    """Run ``copy`` with ``lines``, in chunks of about 1 MB made ahead by a thread of their
+    own (:func:`tracker.ahead.ahead`) while this one sends those before them."""
+    with copy as cp, ahead(copytext.batches(lines)) as chunks:
         for chunk in chunks:
             cp.write(chunk)
-    sql.canvas.analyze_stage(conn, stage=f"pg_temp.raw_{name}")
 
 
 def _records(file: Path, skip: bytearray | None) -> Iterator[tuple[int, bytes]]:
