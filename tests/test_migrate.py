@@ -514,13 +514,14 @@ def test_the_documents_keep_no_statistics_and_the_old_ones_are_cleared(db_url, t
 
     documents = ("SELECT count(*) FILTER (WHERE attname = 'raw'), count(*) FROM pg_stats"
                  " WHERE schemaname = 'canvas' AND tablename = 'users'")
+    since = ALL[ALL.index("0026_documents_without_statistics"):]  # it and any newer
     with psycopg.connect(db_url, autocommit=True) as conn:
         sync.sync_bundle(conn, write_bundle(tmp_path / "b", tiny_institution()))
-        assert migrate.rollback(db_url) == ["0026_documents_without_statistics"]
+        assert migrate.rollback(db_url, count=len(since)) == since[::-1]
         conn.execute("ANALYZE canvas.users")
         raw, columns = conn.execute(documents).fetchone()
         assert raw == 1 and columns > 5
-        assert migrate.apply(db_url) == ["0026_documents_without_statistics"]
+        assert migrate.apply(db_url) == since
         assert conn.execute(documents).fetchone() == (0, columns - 1)
         conn.execute("ANALYZE canvas.users")
         assert conn.execute(documents).fetchone() == (0, columns - 1)
